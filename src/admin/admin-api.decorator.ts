@@ -1,0 +1,19 @@
+import { applyDecorators, UseFilters, UseGuards, UsePipes } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { BearerAuthGuard } from '../auth/bearer-auth.guard.js';
+import { HttpPermissionGuard } from '../authorization/http-permission.guard.js';
+import { Permission } from '../authorization/permissions.js';
+import { RequirePermission } from '../authorization/require-permission.decorator.js';
+import { HttpErrorFilter } from '../protocol/http-error.filter.js';
+import { realtimeValidationPipe } from '../protocol/validation.pipe.js';
+
+/** Everything an `/admin` controller needs: a bearer token holding `admin.manage`, validation, contract errors. */
+export const AdminApi = (tag: string) =>
+  applyDecorators(
+    ApiTags(tag),
+    ApiBearerAuth(),
+    UseGuards(BearerAuthGuard, HttpPermissionGuard),
+    RequirePermission(Permission.ADMIN_MANAGE),
+    UsePipes(realtimeValidationPipe),
+    UseFilters(HttpErrorFilter),
+  );

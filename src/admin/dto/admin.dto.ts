@@ -1,0 +1,133 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  ValidateIf,
+} from 'class-validator';
+import { IsRoomName } from '../../protocol/validators.js';
+
+export const ROLE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export class CreateRoleDto {
+  @ApiProperty({ example: 'support-agent', pattern: ROLE_NAME_PATTERN.source })
+  @Matches(ROLE_NAME_PATTERN, { message: 'name must be 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit' })
+  name!: string;
+
+  @ApiPropertyOptional({ maxLength: 500 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(500)
+  description?: string;
+
+  @ApiProperty({ type: [String], example: ['room.join', 'message.send', 'history.read'] })
+  @IsArray()
+  @ArrayMaxSize(64)
+  @IsString({ each: true })
+  permissions!: string[];
+}
+
+export class UpdateRoleDto {
+  @ApiPropertyOptional({ maxLength: 500 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(500)
+  description?: string;
+
+  @ApiPropertyOptional({ type: [String] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(64)
+  @IsString({ each: true })
+  permissions?: string[];
+}
+
+export class AssignmentScopeDto {
+  @ApiPropertyOptional({ description: '`*` (default), a room name, or a prefix such as `support-*`', example: 'support-*' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(129)
+  scope?: string;
+}
+
+export class CreateRoomDto {
+  @ApiProperty({ example: 'general' })
+  @IsRoomName()
+  name!: string;
+
+  @ApiPropertyOptional({ maxLength: 255, nullable: true })
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
+  title?: string;
+}
+
+export class UpdateRoomDto {
+  @ApiPropertyOptional({ maxLength: 255, nullable: true })
+  @IsOptional()
+  @ValidateIf((o: UpdateRoomDto) => o.title !== null)
+  @IsString()
+  @MaxLength(255)
+  title?: string | null;
+
+  @ApiPropertyOptional({ description: 'true archives the room, false restores it' })
+  @IsOptional()
+  @IsBoolean()
+  archived?: boolean;
+}
+
+export class ListRoomsQueryDto {
+  @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 100 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'Return rooms whose name sorts after this one' })
+  @IsOptional()
+  @IsString()
+  after?: string;
+
+  @ApiPropertyOptional({ enum: ['true', 'false'], default: 'false' })
+  @IsOptional()
+  @IsIn(['true', 'false'])
+  includeArchived?: 'true' | 'false';
+}
+
+export class AuditQueryDto {
+  @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 100 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'Entries with an id below this one (paging backwards)' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  before?: number;
+
+  @ApiPropertyOptional({ example: 'assignment.revoke' })
+  @IsOptional()
+  @IsString()
+  action?: string;
+
+  @ApiPropertyOptional({ description: 'Only changes by this user id' })
+  @IsOptional()
+  @IsString()
+  actor?: string;
+}

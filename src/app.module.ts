@@ -1,0 +1,56 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { ConfigModule, ConfigService } from '@nestjs/config';
+import { EventEmitterModule } from '@nestjs/event-emitter';
+import { LoggerModule } from 'nestjs-pino';
+import { redactTokenFromUrl } from './auth/token-extraction.js';
+import { loadServerSettings, type ServerSettings } from './config/server-settings.js';
+import { HealthModule } from './health/health.module.js';
+import { RealtimeModule } from './realtime.module.js';
+
+/**
+ * The runnable server: the realtime module inside a minimal host with
+ * configuration, JSON logs and health checks. Without `variables` it reads
+ * `.env` and the process environment; tests pass their own.
+ */
+@Module({})
+export class AppModule {
+  static register(variables?: Record<string, string | undefined>): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot({
+          isGlobal: true,
+          ...(variables ? { ignoreEnvFile: true, ignoreEnvVars: true } : {}),
+          validate: (config) => ({ server: loadServerSettings(variables ?? config) }),
+        }),
+        LoggerModule.forRootAsync({
+          inject: [ConfigService],
+          useFactory: (config: ConfigService) => {
+            const settings = config.getOrThrow<ServerSettings>('server');
+            return {
+              pinoHttp: {
+                level: settings.logLevel,
+                // Tokens travel in headers, cookies and the query string: none of them reach a log line.
+                redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["sec-websocket-protocol"]'],
+                serializers: {
+                  req: (request: { id: unknown; method: string; url: string }) => ({
+                    id: request.id,
+                    method: request.method,
+                    url: redactTokenFromUrl(request.url),
+                  }),
+                },
+                autoLogging: { ignore: (request: { url?: string }) => request.url?.startsWith('/health') ?? false },
+              },
+            };
+          },
+        }),
+        EventEmitterModule.forRoot(),
+        RealtimeModule.forRootAsync({
+          inject: [ConfigService],
+          useFactory: (config: ConfigService) => config.getOrThrow<ServerSettings>('server').realtime,
+        }),
+        HealthModule,
+      ],
+    };
+  }
+}

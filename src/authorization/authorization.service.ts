@@ -1,0 +1,159 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { In, type Repository } from 'typeorm';
+import type { AuthenticatedUser } from '../auth/authenticated-user.js';
+import { Broker } from '../broker/broker.js';
+import { REALTIME_CONNECTION } from '../database/data-source-options.js';
+import { RealtimeError } from '../protocol/error-codes.js';
+import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime-options.js';
+import { EffectivePermissions, resolvePermissions } from './permission-resolution.js';
+import { RoleAssignmentEntity } from './role-assignment.entity.js';
+import { RolePermissionEntity } from './role-permission.entity.js';
+import { RoleEntity } from './role.entity.js';
+
+/** Called with the tenant and, when only one user's permissions changed, that user. */
+export type PermissionsChangedListener = (tenantId: string, userId: string | undefined) => void;
+
+const SHARED_TENANT = '';
+
+/**
+ * Answers "may this user do this here?" from memory. Effective permissions are
+ * loaded once per user and dropped on every node when an admin change is
+ * published, so a revoke applies to the very next frame.
+ */
+@Injectable()
+export class AuthorizationService {
+  private readonly logger = new Logger('RealtimeAuthorization');
+  private readonly permissionsByUser = new Map<string, Promise<EffectivePermissions>>();
+  private readonly rolesByTenant = new Map<string, Promise<Map<string, string[]>>>();
+  private readonly listeners: PermissionsChangedListener[] = [];
+  private readonly bootstrapAdmins: ReadonlySet<string>;
+
+  constructor(
+    @InjectRepository(RoleEntity, REALTIME_CONNECTION) private readonly roles: Repository<RoleEntity>,
+    @InjectRepository(RolePermissionEntity, REALTIME_CONNECTION) private readonly rolePermissions: Repository<RolePermissionEntity>,
+    @InjectRepository(RoleAssignmentEntity, REALTIME_CONNECTION) private readonly assignments: Repository<RoleAssignmentEntity>,
+    @Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
+    private readonly broker: Broker,
+  ) {
+    this.bootstrapAdmins = new Set(options.authorization.bootstrapAdmins);
+    broker.onControl((message) => {
+      if (message.type === 'permissions.changed') this.forget(message.tenantId, message.userId);
+    });
+  }
+
+  isBootstrapAdmin(userId: string): boolean {
+    return this.bootstrapAdmins.has(userId);
+  }
+
+  async can(user: AuthenticatedUser, permission: string, room?: string): Promise<boolean> {
+    return (await this.permissionsOf(user)).can(permission, room);
+  }
+
+  /** Throws FORBIDDEN unless the user holds one of `permissions` (in `room`, when given). */
+  async assertAny(user: AuthenticatedUser, permissions: readonly string[], room?: string): Promise<void> {
+    const effective = await this.permissionsOf(user);
+    if (permissions.some((permission) => effective.can(permission, room))) return;
+    const what = permissions.join(' or ');
+    throw RealtimeError.forbidden(room === undefined ? `permission ${what} is required` : `permission ${what} is required in room ${room}`);
+  }
+
+  permissionsOf(user: AuthenticatedUser): Promise<EffectivePermissions> {
+    const key = `${user.tenantId}\n${user.id}`;
+    const cached = this.permissionsByUser.get(key);
+    if (cached) {
+      // Re-inserting keeps the most used entries last, away from eviction.
+      this.permissionsByUser.delete(key);
+      this.permissionsByUser.set(key, cached);
+      return cached;
+    }
+    const loading = this.load(user.tenantId, user.id);
+    this.permissionsByUser.set(key, loading);
+    loading.catch(() => {
+      if (this.permissionsByUser.get(key) === loading) this.permissionsByUser.delete(key);
+    });
+    if (this.permissionsByUser.size > this.options.authorization.permissionCacheSize) {
+      const oldest = this.permissionsByUser.keys().next().value as string;
+      this.permissionsByUser.delete(oldest);
+    }
+    return loading;
+  }
+
+  /** Visible role definitions of a tenant: its own, else the shared ones. */
+  rolesOf(tenantId: string): Promise<Map<string, string[]>> {
+    const cached = this.rolesByTenant.get(tenantId);
+    if (cached) return cached;
+    const loading = this.loadRoles(tenantId);
+    this.rolesByTenant.set(tenantId, loading);
+    loading.catch(() => {
+      if (this.rolesByTenant.get(tenantId) === loading) this.rolesByTenant.delete(tenantId);
+    });
+    return loading;
+  }
+
+  /** Tells every node that permissions changed; resolves once this node applied it. */
+  announceChange(tenantId: string, userId?: string): Promise<void> {
+    return this.broker.publishControl({ type: 'permissions.changed', tenantId, userId });
+  }
+
+  onPermissionsChanged(listener: PermissionsChangedListener): void {
+    this.listeners.push(listener);
+  }
+
+  private forget(tenantId: string, userId: string | undefined): void {
+    if (userId !== undefined) {
+      this.permissionsByUser.delete(`${tenantId}\n${userId}`);
+    } else if (tenantId === SHARED_TENANT) {
+      // A shared role changed: every tenant may see it.
+      this.permissionsByUser.clear();
+      this.rolesByTenant.clear();
+    } else {
+      this.rolesByTenant.delete(tenantId);
+      for (const key of this.permissionsByUser.keys()) {
+        if (key.startsWith(`${tenantId}\n`)) this.permissionsByUser.delete(key);
+      }
+    }
+    for (const listener of this.listeners) listener(tenantId, userId);
+  }
+
+  private async load(tenantId: string, userId: string): Promise<EffectivePermissions> {
+    try {
+      const [assignments, rolePermissions] = await Promise.all([
+        this.assignments.find({ where: { tenantId, userId }, select: { roleName: true, scope: true } }),
+        this.rolesOf(tenantId),
+      ]);
+      return resolvePermissions({
+        assignments,
+        rolePermissions,
+        defaultRole: this.options.authorization.defaultRole,
+        isBootstrapAdmin: this.bootstrapAdmins.has(userId),
+      });
+    } catch (error) {
+      if (error instanceof RealtimeError) throw error;
+      this.logger.error(`loading permissions: ${(error as Error).message}`);
+      throw RealtimeError.unavailable('permissions cannot be read right now; nothing was done');
+    }
+  }
+
+  private async loadRoles(tenantId: string): Promise<Map<string, string[]>> {
+    const tenants = tenantId === SHARED_TENANT ? [SHARED_TENANT] : [SHARED_TENANT, tenantId];
+    try {
+      const [roles, permissions] = await Promise.all([
+        this.roles.find({ where: { tenantId: In(tenants) }, select: { tenantId: true, name: true } }),
+        this.rolePermissions.find({ where: { tenantId: In(tenants) } }),
+      ]);
+      const owner = new Map<string, string>();
+      for (const role of roles) {
+        if (!owner.has(role.name) || role.tenantId !== SHARED_TENANT) owner.set(role.name, role.tenantId);
+      }
+      const result = new Map<string, string[]>([...owner.keys()].map((name) => [name, []]));
+      for (const row of permissions) {
+        if (owner.get(row.roleName) === row.tenantId) result.get(row.roleName)!.push(row.permission);
+      }
+      return result;
+    } catch (error) {
+      this.logger.error(`loading roles: ${(error as Error).message}`);
+      throw RealtimeError.unavailable('roles cannot be read right now; nothing was done');
+    }
+  }
+}

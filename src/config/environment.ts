@@ -1,0 +1,138 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
+
+const toBoolean = ({ value }: { value: unknown }) =>
+  value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value;
+const toInteger = ({ value }: { value: unknown }) => (typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value);
+
+/**
+ * Every setting of the server, as environment variables (see .env.example).
+ * A wrong value stops the start with a message naming the variable.
+ */
+export class Environment {
+  @IsIn(['development', 'production', 'test'])
+  NODE_ENV: 'development' | 'production' | 'test' = 'development';
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT = 3000;
+
+  @IsString()
+  HOST = '0.0.0.0';
+
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL = 'info';
+
+  @IsString()
+  @MinLength(1)
+  DATABASE_PATH = 'data/switchboard.sqlite';
+
+  @IsOptional()
+  @Matches(/^postgres(ql)?:\/\//, { message: 'DATABASE_URL must be a postgres:// URL' })
+  DATABASE_URL?: string;
+
+  @Transform(toBoolean)
+  @IsBoolean()
+  DATABASE_RUN_MIGRATIONS = true;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  DATABASE_POOL_SIZE = 10;
+
+  @IsOptional()
+  @IsString()
+  @MinLength(32, { message: 'JWT_SECRET must be at least 32 characters' })
+  JWT_SECRET?: string;
+
+  @IsOptional()
+  @Matches(/-----BEGIN PUBLIC KEY-----/, { message: 'JWT_PUBLIC_KEY must be a PEM public key' })
+  JWT_PUBLIC_KEY?: string;
+
+  @IsOptional()
+  @IsIn(['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512'])
+  JWT_ALGORITHM?: string;
+
+  @IsOptional()
+  @IsString()
+  JWT_ISSUER?: string;
+
+  @IsOptional()
+  @IsString()
+  JWT_AUDIENCE?: string;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(0)
+  @Max(300)
+  JWT_CLOCK_TOLERANCE_SECONDS = 0;
+
+  /** Comma-separated user ids. */
+  @IsString()
+  BOOTSTRAP_ADMINS = '';
+
+  @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { message: 'DEFAULT_ROLE must be a role name' })
+  DEFAULT_ROLE = 'member';
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  PERMISSION_CACHE_SIZE = 100_000;
+
+  @Matches(/^\/[A-Za-z0-9._~/-]*$/, { message: 'WS_PATH must be a URL path starting with /' })
+  WS_PATH = '/ws';
+
+  /** Comma-separated origins; empty allows every origin. */
+  @IsString()
+  WS_ALLOWED_ORIGINS = '';
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1024)
+  @Max(16 * 1024 * 1024)
+  WS_MAX_PAYLOAD_BYTES = 65_536;
+
+  @IsOptional()
+  @Matches(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { message: 'WS_AUTH_COOKIE must be a cookie name' })
+  WS_AUTH_COOKIE?: string;
+
+  @Transform(toBoolean)
+  @IsBoolean()
+  WS_FIRST_FRAME_AUTH = false;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(100)
+  @Max(600_000)
+  WS_AUTH_TIMEOUT_MS = 5000;
+
+  @Transform(toBoolean)
+  @IsBoolean()
+  OPENAPI_DOCS = true;
+}
+
+/** Reads and checks the settings; throws one error that lists every bad variable. */
+export function parseEnvironment(variables: Record<string, string | undefined>): Environment {
+  const known = new Set(Object.keys(new Environment()));
+  // Empty strings mean "not set", as in most .env files.
+  const present = Object.fromEntries(
+    Object.entries(variables).filter(([key, value]) => known.has(key) && value !== undefined && value !== ''),
+  );
+  const environment = plainToInstance(Environment, present);
+  const errors = validateSync(environment, { whitelist: true });
+  if (errors.length > 0) {
+    const lines = errors.map((e) => `  ${e.property}: ${Object.values(e.constraints ?? {}).join('; ')}`);
+    throw new Error(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  return environment;
+}
+
+export function commaList(value: string): string[] {
+  return value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+}

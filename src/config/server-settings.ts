@@ -1,0 +1,81 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { JwtAlgorithm, RealtimeModuleOptions } from '../realtime-options.js';
+import { commaList, parseEnvironment } from './environment.js';
+
+/** Where a development server keeps the secret it generated, so `npm run token` can use it too. */
+export const DEV_SECRET_FILE = 'data/.dev-jwt-secret';
+
+export interface ServerSettings {
+  production: boolean;
+  port: number;
+  host: string;
+  logLevel: string;
+  openApiDocs: boolean;
+  /** Set when no JWT setting was given and a development secret is in use. */
+  devSecretFile: string | null;
+  realtime: RealtimeModuleOptions;
+}
+
+/** The environment to the server's settings; throws, naming the variable, on anything wrong. */
+export function loadServerSettings(variables: Record<string, string | undefined>): ServerSettings {
+  const env = parseEnvironment(variables);
+  const production = env.NODE_ENV === 'production';
+  let secret = env.JWT_SECRET;
+  const publicKey = env.JWT_PUBLIC_KEY?.replace(/\\n/g, '\n');
+  if (secret && publicKey) throw new Error('invalid configuration:\n  JWT_SECRET, JWT_PUBLIC_KEY: set one of them, not both');
+  let devSecretFile: string | null = null;
+  if (!secret && !publicKey) {
+    if (production) {
+      throw new Error('invalid configuration:\n  JWT_SECRET or JWT_PUBLIC_KEY: one is required when NODE_ENV=production');
+    }
+    secret = developmentSecret();
+    devSecretFile = DEV_SECRET_FILE;
+  }
+  return {
+    production,
+    port: env.PORT,
+    host: env.HOST,
+    logLevel: env.LOG_LEVEL,
+    openApiDocs: env.OPENAPI_DOCS,
+    devSecretFile,
+    realtime: {
+      database: env.DATABASE_URL
+        ? { type: 'postgres', url: env.DATABASE_URL, runMigrations: env.DATABASE_RUN_MIGRATIONS, poolSize: env.DATABASE_POOL_SIZE }
+        : { type: 'sqlite', path: env.DATABASE_PATH, runMigrations: env.DATABASE_RUN_MIGRATIONS },
+      auth: {
+        secret,
+        publicKey,
+        algorithm: env.JWT_ALGORITHM as JwtAlgorithm | undefined,
+        issuer: env.JWT_ISSUER,
+        audience: env.JWT_AUDIENCE,
+        clockToleranceSeconds: env.JWT_CLOCK_TOLERANCE_SECONDS,
+        cookieName: env.WS_AUTH_COOKIE,
+        firstFrameAuth: env.WS_FIRST_FRAME_AUTH,
+        firstFrameAuthTimeoutMs: env.WS_AUTH_TIMEOUT_MS,
+      },
+      authorization: {
+        defaultRole: env.DEFAULT_ROLE,
+        bootstrapAdmins: commaList(env.BOOTSTRAP_ADMINS),
+        permissionCacheSize: env.PERMISSION_CACHE_SIZE,
+      },
+      websocket: {
+        path: env.WS_PATH,
+        allowedOrigins: commaList(env.WS_ALLOWED_ORIGINS),
+        maxPayloadBytes: env.WS_MAX_PAYLOAD_BYTES,
+      },
+    },
+  };
+}
+
+/** The secret a development server and `npm run token` share; created on first use, readable only by its owner. */
+export function developmentSecret(): string {
+  if (existsSync(DEV_SECRET_FILE)) return readFileSync(DEV_SECRET_FILE, 'utf8').trim();
+  mkdirSync(dirname(DEV_SECRET_FILE), { recursive: true });
+  const secret = randomBytes(48).toString('base64url');
+  writeFileSync(DEV_SECRET_FILE, `${secret}\n`, { mode: 0o600 });
+  chmodSync(DEV_SECRET_FILE, 0o600);
+  return secret;
+}
+

@@ -1,0 +1,76 @@
+import { randomBytes } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import type { WebSocket } from 'ws';
+import type { AuthenticatedUser } from '../auth/authenticated-user.js';
+import { Connection } from './connection.js';
+
+const CONNECTION = Symbol('realtime.connection');
+type TaggedSocket = WebSocket & { [CONNECTION]?: Connection };
+
+/** The open sockets of this node, by socket and by user. */
+@Injectable()
+export class ConnectionRegistry {
+  /** Connection ids stay unique across nodes and restarts. */
+  private readonly nodePrefix = randomBytes(4).toString('hex');
+  private sequence = 0;
+  private readonly byUser = new Map<string, Set<Connection>>();
+  private count = 0;
+
+  open(socket: WebSocket, user: AuthenticatedUser | null): Connection {
+    const connection = new Connection(`${this.nodePrefix}-${(++this.sequence).toString(36)}`, socket, user);
+    (socket as TaggedSocket)[CONNECTION] = connection;
+    this.count++;
+    if (user) this.index(connection, user);
+    return connection;
+  }
+
+  /** Records who a first-frame-authenticated socket belongs to. */
+  authenticated(connection: Connection, user: AuthenticatedUser): void {
+    connection.user = user;
+    this.index(connection, user);
+  }
+
+  remove(connection: Connection): void {
+    this.count--;
+    if (!connection.user) return;
+    const key = userKey(connection.user.tenantId, connection.user.id);
+    const connections = this.byUser.get(key);
+    connections?.delete(connection);
+    if (connections?.size === 0) this.byUser.delete(key);
+  }
+
+  ofUser(tenantId: string, userId: string): ReadonlySet<Connection> {
+    return this.byUser.get(userKey(tenantId, userId)) ?? new Set();
+  }
+
+  /** Authenticated connections of a tenant, or of every tenant when tenantId is undefined. */
+  *authenticatedIn(tenantId: string | undefined): Iterable<Connection> {
+    for (const connections of this.byUser.values()) {
+      for (const connection of connections) {
+        if (tenantId === undefined || connection.user?.tenantId === tenantId) yield connection;
+      }
+    }
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  private index(connection: Connection, user: AuthenticatedUser): void {
+    const key = userKey(user.tenantId, user.id);
+    let connections = this.byUser.get(key);
+    if (!connections) this.byUser.set(key, (connections = new Set()));
+    connections.add(connection);
+  }
+}
+
+/** The Connection the registry attached to a socket when it opened. */
+export function connectionOf(socket: WebSocket): Connection {
+  const connection = (socket as TaggedSocket)[CONNECTION];
+  if (!connection) throw new Error('socket has no realtime connection');
+  return connection;
+}
+
+function userKey(tenantId: string, userId: string): string {
+  return `${tenantId}\n${userId}`;
+}

@@ -1,0 +1,211 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { AuditService } from '../audit/audit.service.js';
+import type { AuthenticatedUser } from '../auth/authenticated-user.js';
+import { AuthorizationService } from '../authorization/authorization.service.js';
+import { Permission } from '../authorization/permissions.js';
+import { Broker, type ControlMessage, type RoomEvent } from '../broker/broker.js';
+import { MessagesService } from '../messages/messages.service.js';
+import { CloseCode, ClientEvent, ServerEvent } from '../protocol/events.js';
+import { ErrorCode } from '../protocol/error-codes.js';
+import type { HistoryEntry, RoomRemovedPush } from '../protocol/wire.js';
+import { roomKey } from '../rooms/room-key.js';
+import { RoomsService } from '../rooms/rooms.service.js';
+import type { Connection } from './connection.js';
+import { ConnectionRegistry } from './connection-registry.service.js';
+import { RoomMembership } from './room-membership.js';
+
+export type MembershipChange = 'joined' | 'left';
+export type MembershipListener = (change: MembershipChange, membership: RoomMembership) => void;
+
+export interface JoinResult {
+  reply: { room: string; lastSeq: number };
+  /** To run once the reply is sent: replays what the client missed, then lets live frames through. */
+  afterReply: () => Promise<void>;
+}
+
+/** Messages replayed per read. */
+const REPLAY_PAGE = 500;
+
+/**
+ * Who receives what on this node: room memberships of the local sockets, the
+ * fan-out of room events (each serialised once for all local members), resume
+ * with `since`, and the effect of admin changes on live sockets.
+ */
+@Injectable()
+export class DeliveryService {
+  private readonly logger = new Logger('RealtimeDelivery');
+  private readonly channels = new Map<string, Set<RoomMembership>>();
+  private readonly membershipListeners: MembershipListener[] = [];
+
+  constructor(
+    private readonly broker: Broker,
+    private readonly rooms: RoomsService,
+    private readonly messages: MessagesService,
+    private readonly authorization: AuthorizationService,
+    private readonly connections: ConnectionRegistry,
+    private readonly audit: AuditService,
+  ) {
+    broker.onRoomEvent((event) => this.fanOut(event));
+    broker.onControl((message) => this.applyControl(message));
+    authorization.onPermissionsChanged((tenantId, userId) => this.recheck(tenantId, userId));
+  }
+
+  onMembershipChange(listener: MembershipListener): void {
+    this.membershipListeners.push(listener);
+  }
+
+  /**
+   * Makes the socket a member; live frames wait until the reply has gone out
+   * and, with `since`, until every stored message after `since` is replayed.
+   */
+  async join(connection: Connection, roomName: string, since: number | undefined, requestId?: string): Promise<JoinResult> {
+    const user = connection.user!;
+    const room = await this.rooms.open(user.tenantId, roomName);
+    let membership = connection.memberships.get(room.key);
+    const isNew = !membership;
+    if (!membership) {
+      membership = new RoomMembership(connection, room);
+      connection.memberships.set(room.key, membership);
+      let members = this.channels.get(room.key);
+      if (!members) this.channels.set(room.key, (members = new Set()));
+      members.add(membership);
+    }
+    membership.hold();
+    let lastSeq: number;
+    try {
+      lastSeq = await this.rooms.lastSeq(room);
+    } catch (error) {
+      membership.release();
+      if (isNew) this.removeMembership(membership);
+      throw error;
+    }
+    if (isNew) this.notify('joined', membership);
+    const joined = membership;
+    return {
+      reply: { room: roomName, lastSeq },
+      afterReply: async () => {
+        try {
+          if (since !== undefined) await this.replay(joined, since, requestId);
+        } finally {
+          joined.release();
+        }
+      },
+    };
+  }
+
+  /** Idempotent: leaving a room the socket is not in is not an error. */
+  leave(connection: Connection, roomName: string): { room: string } {
+    const membership = connection.memberships.get(roomKey(connection.user!.tenantId, roomName));
+    if (membership) this.removeMembership(membership);
+    return { room: roomName };
+  }
+
+  /** Closes the user's sockets on every node with 4003 (they may reconnect unless their roles say otherwise). */
+  async disconnectUser(actor: AuthenticatedUser, userId: string): Promise<void> {
+    await this.audit.recordAlone(actor, 'user.disconnect', `user:${userId}`);
+    await this.broker.publishControl({ type: 'user.disconnect', tenantId: actor.tenantId, userId });
+  }
+
+  disconnected(connection: Connection): void {
+    for (const membership of [...connection.memberships.values()]) this.removeMembership(membership);
+  }
+
+  /** Local members of a room, for presence. */
+  membersOf(key: string): ReadonlySet<RoomMembership> {
+    return this.channels.get(key) ?? new Set();
+  }
+
+  private fanOut(event: RoomEvent): void {
+    const members = this.channels.get(event.roomKey);
+    if (!members || members.size === 0) return;
+    const frame = JSON.stringify({ event: event.event, data: event.data });
+    for (const membership of members) {
+      if (membership.connection.id !== event.excludeConnectionId) membership.deliver(frame, event.seq);
+    }
+  }
+
+  private async replay(membership: RoomMembership, since: number, requestId: string | undefined): Promise<void> {
+    let cursor = since;
+    try {
+      for (;;) {
+        if (!membership.active) return;
+        const entries = await this.messages.after(membership.room, cursor, REPLAY_PAGE);
+        for (const entry of entries) membership.sendReplayed(replayFrame(entry), entry.seq);
+        if (entries.length < REPLAY_PAGE) return;
+        cursor = entries[entries.length - 1].seq;
+      }
+    } catch (error) {
+      // A member with a silent gap would be worse than no member: tell the client and let it join again.
+      this.logger.warn(`replay of room ${membership.room.name} stopped: ${(error as Error).message}`);
+      membership.connection.replyError(
+        ClientEvent.ROOM_JOIN,
+        requestId,
+        ErrorCode.UNAVAILABLE,
+        `replaying room ${membership.room.name} failed after seq ${cursor}; join again with since`,
+      );
+      this.remove(membership);
+    }
+  }
+
+  private applyControl(message: ControlMessage): void {
+    if (message.type === 'room.changed' && message.archived) {
+      for (const membership of [...this.membersOf(message.roomKey)]) this.remove(membership, 'archived');
+    } else if (message.type === 'user.disconnect') {
+      for (const connection of [...this.connections.ofUser(message.tenantId, message.userId)]) {
+        connection.close(CloseCode.DISCONNECTED_BY_ADMIN, 'disconnected by an administrator');
+      }
+    }
+  }
+
+  /** After a permission change, every affected membership is held until `room.join` is confirmed. */
+  private recheck(tenantId: string, userId: string | undefined): void {
+    const affected =
+      userId !== undefined
+        ? this.connections.ofUser(tenantId, userId)
+        : this.connections.authenticatedIn(tenantId === '' ? undefined : tenantId);
+    for (const connection of affected) {
+      for (const membership of connection.memberships.values()) {
+        membership.hold();
+        this.authorization
+          .can(connection.user!, Permission.ROOM_JOIN, membership.room.name)
+          .then(
+            (allowed) => {
+              if (!allowed) this.remove(membership, 'forbidden');
+            },
+            (error: Error) => this.logger.warn(`re-checking room ${membership.room.name}: ${error.message}`),
+          )
+          .finally(() => membership.release());
+      }
+    }
+  }
+
+  /** Takes the socket out of the room and, given a reason, tells it why. */
+  private remove(membership: RoomMembership, reason?: RoomRemovedPush['reason']): void {
+    if (!membership.active) return;
+    this.removeMembership(membership);
+    if (reason) {
+      const push: RoomRemovedPush = { room: membership.room.name, reason };
+      membership.connection.send(JSON.stringify({ event: ServerEvent.ROOM_REMOVED, data: push }));
+    }
+  }
+
+  private removeMembership(membership: RoomMembership): void {
+    if (!membership.active) return;
+    membership.active = false;
+    membership.connection.memberships.delete(membership.room.key);
+    const members = this.channels.get(membership.room.key);
+    members?.delete(membership);
+    if (members?.size === 0) this.channels.delete(membership.room.key);
+    this.notify('left', membership);
+  }
+
+  private notify(change: MembershipChange, membership: RoomMembership): void {
+    for (const listener of this.membershipListeners) listener(change, membership);
+  }
+}
+
+function replayFrame(entry: HistoryEntry): string {
+  return 'deleted' in entry
+    ? JSON.stringify({ event: ServerEvent.MESSAGE_DELETED, data: { room: entry.room, seq: entry.seq } })
+    : JSON.stringify({ event: ServerEvent.MESSAGE, data: entry });
+}

@@ -1,0 +1,59 @@
+import type { RoomRecord } from '../rooms/rooms.service.js';
+import type { Connection } from './connection.js';
+
+interface HeldFrame {
+  frame: string;
+  seq: number | undefined;
+}
+
+/**
+ * One socket's place in one room. While something holds it (a replay of
+ * missed messages, a re-check of its permissions) live frames wait in order;
+ * when the last hold is released they follow, minus what was already sent.
+ * Message frames go out at most once each and in `seq` order.
+ */
+export class RoomMembership {
+  private held: HeldFrame[] | null = null;
+  private holds = 0;
+  /** The highest message `seq` sent to this socket in this room. */
+  private lastSeq = 0;
+  active = true;
+
+  constructor(
+    readonly connection: Connection,
+    readonly room: RoomRecord,
+  ) {}
+
+  hold(): void {
+    this.holds++;
+    this.held ??= [];
+  }
+
+  release(): void {
+    if (this.holds === 0 || --this.holds > 0) return;
+    const held = this.held ?? [];
+    this.held = null;
+    if (!this.active) return;
+    for (const { frame, seq } of held) this.send(frame, seq);
+  }
+
+  /** A live push: sent now, or kept until the holds are released. */
+  deliver(frame: string, seq?: number): void {
+    if (!this.active) return;
+    if (this.held) this.held.push({ frame, seq });
+    else this.send(frame, seq);
+  }
+
+  /** A replayed message: sent even while held, since the replay is what holds it. */
+  sendReplayed(frame: string, seq: number): void {
+    if (this.active) this.send(frame, seq);
+  }
+
+  private send(frame: string, seq: number | undefined): void {
+    if (seq !== undefined) {
+      if (seq <= this.lastSeq) return;
+      this.lastSeq = seq;
+    }
+    this.connection.send(frame);
+  }
+}

@@ -1,0 +1,20 @@
+import { Injectable, Logger, Optional } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+
+/** Emits `RealtimeEvents` when the host uses @nestjs/event-emitter; a no-op otherwise. */
+@Injectable()
+export class HostEvents {
+  private readonly logger = new Logger('RealtimeEvents');
+
+  constructor(@Optional() private readonly emitter?: EventEmitter2) {}
+
+  emit(event: string, payload: object): void {
+    if (!this.emitter) return;
+    try {
+      this.emitter.emit(event, payload);
+    } catch (error) {
+      // A throwing listener is the host's bug; it must not fail the message.
+      this.logger.error(`a listener of ${event} threw: ${(error as Error).message}`, (error as Error).stack);
+    }
+  }
+}

@@ -1,0 +1,24 @@
+import type { RealtimeError } from '../protocol/error-codes.js';
+
+/**
+ * One client request on its way through a handler: its event and id, the
+ * error the exception filter recorded, and work to do once the reply is out.
+ */
+export class FrameContext {
+  error: RealtimeError | undefined;
+  private afterReplyTasks: Array<() => Promise<void>> | undefined;
+
+  constructor(
+    readonly event: string,
+    readonly id: string | undefined,
+  ) {}
+
+  afterReply(task: () => Promise<void>): void {
+    (this.afterReplyTasks ??= []).push(task);
+  }
+
+  async replied(): Promise<void> {
+    if (!this.afterReplyTasks) return;
+    for (const task of this.afterReplyTasks) await task();
+  }
+}

@@ -1,0 +1,28 @@
+import { createParamDecorator, SetMetadata, type ExecutionContext } from '@nestjs/common';
+import { MessageBody } from '@nestjs/websockets';
+import { connectionOf } from '../delivery/connection-registry.service.js';
+import { realtimeValidationPipe } from '../protocol/validation.pipe.js';
+import type { FrameContext } from './frame-context.js';
+
+/** The frame dispatcher passes the FrameContext as the argument after `data`. */
+export const FRAME_CONTEXT_ARG = 2;
+
+export function frameContextOf(context: Pick<ExecutionContext, 'getArgByIndex'>): FrameContext {
+  return context.getArgByIndex<FrameContext>(FRAME_CONTEXT_ARG);
+}
+
+/** The Connection of the socket that sent the frame. */
+export const CurrentConnection = createParamDecorator((_: unknown, context: ExecutionContext) =>
+  connectionOf(context.switchToWs().getClient()),
+);
+
+/** The request being handled (its id, and what to do after replying). */
+export const Frame = createParamDecorator((_: unknown, context: ExecutionContext) => frameContextOf(context));
+
+/** The frame's `data`, validated against the parameter's DTO class. */
+export const FrameData = () => MessageBody(realtimeValidationPipe);
+
+export const ALLOW_UNAUTHENTICATED = 'realtime:allow-unauthenticated';
+
+/** The one event a socket may send before first-frame authentication. */
+export const AllowUnauthenticated = () => SetMetadata(ALLOW_UNAUTHENTICATED, true);

@@ -1,0 +1,55 @@
+import type { IncomingMessage } from 'node:http';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { AuthenticatedUser } from '../auth/authenticated-user.js';
+import { Authenticator } from '../auth/authenticator.service.js';
+import { extractToken } from '../auth/token-extraction.js';
+import { RealtimeError } from '../protocol/error-codes.js';
+import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime-options.js';
+
+export type HandshakeVerdict = { accepted: true } | { accepted: false; status: 401 | 403; reason: string };
+
+/**
+ * Decides each HTTP upgrade before it becomes a socket: a disallowed Origin
+ * gets 403, a missing or unusable token 401 (unless first-frame auth is on
+ * and no token was offered at all).
+ */
+@Injectable()
+export class HandshakeService {
+  private readonly logger = new Logger('RealtimeHandshake');
+  private readonly users = new WeakMap<IncomingMessage, AuthenticatedUser>();
+  private readonly allowedOrigins: ReadonlySet<string>;
+
+  constructor(
+    private readonly authenticator: Authenticator,
+    @Inject(REALTIME_OPTIONS) readonly options: ResolvedRealtimeOptions,
+  ) {
+    this.allowedOrigins = new Set(options.websocket.allowedOrigins);
+  }
+
+  async verify(request: IncomingMessage): Promise<HandshakeVerdict> {
+    if (this.allowedOrigins.size > 0) {
+      const origin = request.headers.origin;
+      if (!origin || !this.allowedOrigins.has(origin)) return this.refuse(403, `origin ${origin ?? '(none)'} is not allowed`);
+    }
+    const token = extractToken(request, this.options.auth.cookieName);
+    if (!token && this.options.auth.firstFrameAuth) return { accepted: true };
+    try {
+      this.users.set(request, await this.authenticator.authenticate(token));
+      return { accepted: true };
+    } catch (error) {
+      if (error instanceof RealtimeError) return this.refuse(401, error.message);
+      this.logger.error(`authenticating an upgrade: ${(error as Error).message}`);
+      return this.refuse(401, 'the token could not be checked');
+    }
+  }
+
+  /** The user verified for this upgrade; null when first-frame auth is pending. */
+  userOf(request: IncomingMessage): AuthenticatedUser | null {
+    return this.users.get(request) ?? null;
+  }
+
+  private refuse(status: 401 | 403, reason: string): HandshakeVerdict {
+    this.logger.debug(`upgrade refused with ${status}: ${reason}`);
+    return { accepted: false, status, reason };
+  }
+}

@@ -1,0 +1,99 @@
+import type { IncomingMessage } from 'node:http';
+import type { INestApplicationContext } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
+import { WsAdapter } from '@nestjs/platform-ws';
+import type { MessageMappingProperties } from '@nestjs/websockets';
+import type { Observable } from 'rxjs';
+import type { RawData, WebSocket, WebSocketServer } from 'ws';
+import { connectionOf } from '../delivery/connection-registry.service.js';
+import type { Connection } from '../delivery/connection.js';
+import { ErrorCode } from '../protocol/error-codes.js';
+import { replyEventFor } from '../protocol/events.js';
+import { FrameContext } from './frame-context.js';
+import { isRefused, parseFrame } from './frame-parser.js';
+import { HandshakeService } from './handshake.service.js';
+import { toRealtimeError } from './ws-error.filter.js';
+
+type FrameHandler = (data: Record<string, unknown>, frame: FrameContext) => Promise<unknown>;
+
+/**
+ * @nestjs/platform-ws with the contract's edges: the upgrade is authenticated
+ * before it becomes a socket (401/403), the path and frame size come from the
+ * module's options, and frames are parsed here so that every bad one is
+ * answered with BAD_REQUEST and the request id is echoed in every reply.
+ *
+ * A host sets it up once: `app.useWebSocketAdapter(new RealtimeWsAdapter(app))`.
+ */
+export class RealtimeWsAdapter extends WsAdapter {
+  private readonly frameLogger = new Logger('RealtimeGateway');
+
+  constructor(private readonly app: INestApplicationContext) {
+    super(app);
+  }
+
+  override create(port: number, options: Record<string, unknown> = {}): WebSocketServer {
+    const handshake = this.app.get(HandshakeService, { strict: false });
+    const { websocket } = handshake.options;
+    return super.create(port, {
+      ...options,
+      path: websocket.path,
+      maxPayload: websocket.maxPayloadBytes,
+      verifyClient: (
+        info: { req: IncomingMessage },
+        callback: (accepted: boolean, status?: number, reason?: string, headers?: Record<string, string>) => void,
+      ) => {
+        handshake.verify(info.req).then(
+          (verdict) =>
+            verdict.accepted
+              ? callback(true)
+              : callback(false, verdict.status, verdict.reason, { 'Content-Type': 'text/plain; charset=utf-8' }),
+          () => callback(false, 500),
+        );
+      },
+    });
+  }
+
+  override bindMessageHandlers(
+    socket: WebSocket,
+    handlers: MessageMappingProperties[],
+    _transform: (data: unknown) => Observable<unknown>,
+  ): void {
+    const byEvent = new Map<string, FrameHandler>();
+    for (const handler of handlers) byEvent.set(handler.message as string, handler.callback as FrameHandler);
+    const connection = connectionOf(socket);
+    socket.on('message', (raw: RawData, isBinary: boolean) => {
+      this.dispatch(connection, byEvent, raw, isBinary).catch((error: Error) =>
+        this.frameLogger.error(`dispatching a frame: ${error.message}`, error.stack),
+      );
+    });
+  }
+
+  private async dispatch(connection: Connection, handlers: Map<string, FrameHandler>, raw: RawData, isBinary: boolean) {
+    const frame = parseFrame(raw, isBinary);
+    if (isRefused(frame)) {
+      connection.replyError(frame.event, frame.id, ErrorCode.BAD_REQUEST, frame.message, frame.details);
+      return;
+    }
+    const handler = handlers.get(frame.event);
+    if (!handler) {
+      connection.replyError(frame.event, frame.id, ErrorCode.BAD_REQUEST, `unknown event ${JSON.stringify(frame.event)}`, [
+        { field: 'event', constraint: 'knownEvent', message: `${frame.event} is not an event of the protocol` },
+      ]);
+      return;
+    }
+    const context = new FrameContext(frame.event, frame.id);
+    let result: unknown;
+    try {
+      result = await handler(frame.data, context);
+    } catch (error) {
+      context.error = toRealtimeError(error);
+    }
+    if (context.error) {
+      const { code, message, details } = context.error;
+      connection.replyError(frame.event, frame.id, code, message, details);
+      return;
+    }
+    connection.reply(replyEventFor(frame.event), frame.id, result);
+    await context.replied();
+  }
+}

@@ -1,0 +1,117 @@
+import type { IncomingMessage } from 'node:http';
+import { UseFilters, UseGuards } from '@nestjs/common';
+import {
+  SubscribeMessage,
+  WebSocketGateway,
+  type OnGatewayConnection,
+  type OnGatewayDisconnect,
+} from '@nestjs/websockets';
+import type { WebSocket } from 'ws';
+import { TokenDto } from '../auth/dto/token.dto.js';
+import { Permission } from '../authorization/permissions.js';
+import { RequirePermission } from '../authorization/require-permission.decorator.js';
+import type { Connection } from '../delivery/connection.js';
+import { connectionOf } from '../delivery/connection-registry.service.js';
+import { DeliveryService } from '../delivery/delivery.service.js';
+import { DeleteMessageDto, EditMessageDto, FetchHistoryDto, SendMessageDto } from '../messages/dto/message.dto.js';
+import { MessagesService } from '../messages/messages.service.js';
+import { PresenceService } from '../presence/presence.service.js';
+import { ClientEvent } from '../protocol/events.js';
+import { JoinRoomDto, RoomDto } from '../rooms/dto/room.dto.js';
+import type { FrameContext } from './frame-context.js';
+import { AllowUnauthenticated, CurrentConnection, Frame, FrameData } from './gateway.decorators.js';
+import { SocketSessionsService } from './socket-sessions.service.js';
+import { WsErrorFilter } from './ws-error.filter.js';
+import { WsPermissionGuard } from './ws-permission.guard.js';
+
+/**
+ * The WebSocket endpoint (path from the module's options, `/ws` by default).
+ * Each handler turns one event of the protocol into one service call; the
+ * guard checks its permission per frame and room, the filter maps errors.
+ */
+@WebSocketGateway()
+@UseGuards(WsPermissionGuard)
+@UseFilters(WsErrorFilter)
+export class RealtimeGateway implements OnGatewayConnection, OnGatewayDisconnect {
+  constructor(
+    private readonly sessions: SocketSessionsService,
+    private readonly delivery: DeliveryService,
+    private readonly messages: MessagesService,
+    private readonly presence: PresenceService,
+  ) {}
+
+  handleConnection(socket: WebSocket, request: IncomingMessage): void {
+    this.sessions.opened(socket, request);
+  }
+
+  /** platform-ws passes the close code where the interface says `reason`. */
+  handleDisconnect(socket: WebSocket, code?: unknown): void {
+    this.sessions.closed(connectionOf(socket), typeof code === 'number' ? code : undefined);
+  }
+
+  @SubscribeMessage(ClientEvent.AUTH)
+  @AllowUnauthenticated()
+  auth(@CurrentConnection() connection: Connection, @FrameData() { token }: TokenDto) {
+    return this.sessions.authenticate(connection, token);
+  }
+
+  @SubscribeMessage(ClientEvent.AUTH_REFRESH)
+  refresh(@CurrentConnection() connection: Connection, @FrameData() { token }: TokenDto) {
+    return this.sessions.refresh(connection, token);
+  }
+
+  @SubscribeMessage(ClientEvent.PING)
+  ping() {
+    return { time: Date.now() };
+  }
+
+  @SubscribeMessage(ClientEvent.ROOM_JOIN)
+  @RequirePermission(Permission.ROOM_JOIN)
+  async join(@CurrentConnection() connection: Connection, @FrameData() { room, since }: JoinRoomDto, @Frame() frame: FrameContext) {
+    const { reply, afterReply } = await this.delivery.join(connection, room, since, frame.id);
+    frame.afterReply(afterReply);
+    return reply;
+  }
+
+  @SubscribeMessage(ClientEvent.ROOM_LEAVE)
+  leave(@CurrentConnection() connection: Connection, @FrameData() { room }: RoomDto) {
+    return this.delivery.leave(connection, room);
+  }
+
+  @SubscribeMessage(ClientEvent.MESSAGE_SEND)
+  @RequirePermission(Permission.MESSAGE_SEND)
+  send(@CurrentConnection() connection: Connection, @FrameData() { room, text, payload, clientMsgId }: SendMessageDto) {
+    return this.messages.send(connection.user!, room, { text, payload }, clientMsgId);
+  }
+
+  @SubscribeMessage(ClientEvent.MESSAGE_EDIT)
+  @RequirePermission(Permission.MESSAGE_EDIT, Permission.MESSAGE_EDIT_ANY)
+  async edit(@CurrentConnection() connection: Connection, @FrameData() { room, seq, text }: EditMessageDto) {
+    const { editedAt } = await this.messages.edit(connection.user!, room, seq, text);
+    return { room, seq, editedAt };
+  }
+
+  @SubscribeMessage(ClientEvent.MESSAGE_DELETE)
+  @RequirePermission(Permission.MESSAGE_DELETE, Permission.MESSAGE_DELETE_ANY)
+  delete(@CurrentConnection() connection: Connection, @FrameData() { room, seq }: DeleteMessageDto) {
+    return this.messages.delete(connection.user!, room, seq);
+  }
+
+  @SubscribeMessage(ClientEvent.HISTORY_FETCH)
+  @RequirePermission(Permission.HISTORY_READ)
+  history(@CurrentConnection() connection: Connection, @FrameData() { room, ...page }: FetchHistoryDto) {
+    return this.messages.history(connection.user!, room, page);
+  }
+
+  @SubscribeMessage(ClientEvent.PRESENCE_LIST)
+  @RequirePermission(Permission.PRESENCE_READ)
+  presenceList(@CurrentConnection() connection: Connection, @FrameData() { room }: RoomDto) {
+    return this.presence.list(connection.user!, room);
+  }
+
+  @SubscribeMessage(ClientEvent.TYPING)
+  @RequirePermission(Permission.MESSAGE_SEND)
+  typing(@CurrentConnection() connection: Connection, @FrameData() { room }: RoomDto) {
+    return this.presence.typing(connection, room);
+  }
+}

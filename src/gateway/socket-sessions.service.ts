@@ -1,0 +1,92 @@
+import type { IncomingMessage } from 'node:http';
+import { Inject, Injectable } from '@nestjs/common';
+import type { WebSocket } from 'ws';
+import type { AuthenticatedUser } from '../auth/authenticated-user.js';
+import { Authenticator } from '../auth/authenticator.service.js';
+import type { Connection } from '../delivery/connection.js';
+import { ConnectionRegistry } from '../delivery/connection-registry.service.js';
+import { DeliveryService } from '../delivery/delivery.service.js';
+import { HostEvents } from '../events/host-events.service.js';
+import { RealtimeEvents } from '../events/realtime-events.js';
+import { RealtimeError } from '../protocol/error-codes.js';
+import { CloseCode } from '../protocol/events.js';
+import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime-options.js';
+import { HandshakeService } from './handshake.service.js';
+
+/**
+ * A socket's life from the upgrade to the close: who it belongs to, the
+ * first-frame `auth`, token refresh, and the close at the token's `exp`.
+ */
+@Injectable()
+export class SocketSessionsService {
+  constructor(
+    private readonly handshake: HandshakeService,
+    private readonly authenticator: Authenticator,
+    private readonly connections: ConnectionRegistry,
+    private readonly delivery: DeliveryService,
+    private readonly hostEvents: HostEvents,
+    @Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
+  ) {}
+
+  opened(socket: WebSocket, request: IncomingMessage): void {
+    const user = this.handshake.userOf(request);
+    const connection = this.connections.open(socket, user);
+    if (user) {
+      this.started(connection, user);
+    } else {
+      // First-frame auth: the `auth` frame must come within the timeout.
+      const deadline = Math.ceil((Date.now() + this.options.auth.firstFrameAuthTimeoutMs) / 1000);
+      connection.scheduleExpiry(deadline, () => connection.close(CloseCode.UNAUTHORIZED, 'no auth frame in time'));
+    }
+  }
+
+  closed(connection: Connection, code: number | undefined): void {
+    connection.clearExpiry();
+    this.delivery.disconnected(connection);
+    this.connections.remove(connection);
+    if (connection.user) {
+      this.hostEvents.emit(RealtimeEvents.SOCKET_CLOSED, {
+        connectionId: connection.id,
+        userId: connection.user.id,
+        tenantId: connection.user.tenantId,
+        code,
+      });
+    }
+  }
+
+  /** The first-frame `auth`: a bad token closes the socket with 4001. */
+  async authenticate(connection: Connection, token: string): Promise<{ user: { id: string; name: string }; exp: number }> {
+    if (connection.user) throw RealtimeError.badRequest('this socket is already authenticated; use auth.refresh to replace its token');
+    let user: AuthenticatedUser;
+    try {
+      user = await this.authenticator.authenticate(token);
+    } catch (error) {
+      setImmediate(() => connection.close(CloseCode.UNAUTHORIZED, 'invalid token'));
+      throw error;
+    }
+    this.connections.authenticated(connection, user);
+    this.started(connection, user);
+    return { user: { id: user.id, name: user.name }, exp: user.expiresAt };
+  }
+
+  /** A later token for the same user keeps the socket open past the old `exp`. */
+  async refresh(connection: Connection, token: string): Promise<{ exp: number }> {
+    const current = connection.user!;
+    const next = await this.authenticator.authenticate(token);
+    if (next.id !== current.id || next.tenantId !== current.tenantId) {
+      throw RealtimeError.forbidden('the new token is for another user');
+    }
+    connection.user = { ...current, name: next.name, expiresAt: next.expiresAt };
+    this.scheduleExpiry(connection, next.expiresAt);
+    return { exp: next.expiresAt };
+  }
+
+  private started(connection: Connection, user: AuthenticatedUser): void {
+    this.scheduleExpiry(connection, user.expiresAt);
+    this.hostEvents.emit(RealtimeEvents.SOCKET_OPENED, { connectionId: connection.id, userId: user.id, tenantId: user.tenantId });
+  }
+
+  private scheduleExpiry(connection: Connection, expiresAt: number): void {
+    connection.scheduleExpiry(expiresAt, () => connection.close(CloseCode.UNAUTHORIZED, 'token expired'));
+  }
+}

@@ -1,0 +1,38 @@
+import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { AuthorizationService } from '../authorization/authorization.service.js';
+import { REQUIRED_PERMISSIONS } from '../authorization/require-permission.decorator.js';
+import { connectionOf } from '../delivery/connection-registry.service.js';
+import { RealtimeError } from '../protocol/error-codes.js';
+import { isRoomName } from '../protocol/validators.js';
+import { ALLOW_UNAUTHENTICATED } from './gateway.decorators.js';
+
+/**
+ * Per frame: the socket must be authenticated, and hold the handler's
+ * `@RequirePermission` in the room the frame names, per the cached effective
+ * permissions (no query per frame).
+ */
+@Injectable()
+export class WsPermissionGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly authorization: AuthorizationService,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const connection = connectionOf(context.switchToWs().getClient());
+    const handler = context.getHandler();
+    if (!connection.user) {
+      if (this.reflector.get<boolean>(ALLOW_UNAUTHENTICATED, handler)) return true;
+      throw RealtimeError.unauthorized('authenticate first with an auth frame');
+    }
+    const permissions = this.reflector.get<string[] | undefined>(REQUIRED_PERMISSIONS, handler);
+    if (!permissions?.length) return true;
+    const room = (context.switchToWs().getData() as { room?: unknown }).room;
+    // Every guarded event's DTO requires a valid room: a frame without one is
+    // refused by validation right after this guard, before the handler runs.
+    if (!isRoomName(room)) return true;
+    await this.authorization.assertAny(connection.user, permissions, room);
+    return true;
+  }
+}

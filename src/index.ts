@@ -1,0 +1,13 @@
+/** The public API of the module, for host apps. */
+export { RealtimeModule, type RealtimeModuleAsyncOptions, type RealtimeModuleExtras } from './realtime.module.js';
+export type { RealtimeModuleOptions, DatabaseOptions, AuthOptions, AuthorizationOptions, WebSocketOptions, JwtAlgorithm } from './realtime-options.js';
+export { RealtimeWsAdapter } from './gateway/realtime-ws.adapter.js';
+export { RealtimePublisher, type PublishOptions } from './messages/realtime-publisher.service.js';
+export { UserResolver } from './auth/user-resolver.js';
+export type { AuthenticatedUser, TokenClaims } from './auth/authenticated-user.js';
+export { realtimeEntities, realtimeMigrations } from './database/realtime-schema.js';
+export { REALTIME_CONNECTION } from './database/data-source-options.js';
+export { RealtimeEvents } from './events/realtime-events.js';
+export type * from './events/realtime-events.js';
+export { Permission, PERMISSION_CATALOGUE } from './authorization/permissions.js';
+export * from './protocol/index.js';

@@ -1,0 +1,163 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { TransactionRunner } from '../database/transaction-runner.service.js';
+import { RealtimeError } from '../protocol/error-codes.js';
+import type { RoomRecord } from '../rooms/rooms.service.js';
+import { RoomEntity } from '../rooms/room.entity.js';
+import { MessageEntity } from './message.entity.js';
+
+export interface NewMessage {
+  room: RoomRecord;
+  sender: { id: string; name: string };
+  clientMsgId: string;
+  text: string | null;
+  payload: Record<string, unknown> | null;
+}
+
+export interface StoredMessage {
+  room: RoomRecord;
+  message: MessageEntity;
+  /** The parsed payload, so that announcing the message does not parse it again. */
+  payload: Record<string, unknown> | null;
+  /** A resend: `message` is the original, stored earlier. */
+  duplicate: boolean;
+}
+
+interface PendingWrite extends NewMessage {
+  resolve(stored: StoredMessage): void;
+  reject(error: Error): void;
+}
+
+/** The most messages one transaction stores. */
+const MAX_BATCH = 256;
+
+/**
+ * Group commit: sends that arrive while a transaction is in flight are stored
+ * together by the next one, and each is acknowledged only after its batch is
+ * committed. In each batch the rooms' rows are locked (PostgreSQL) in id order,
+ * so nodes sharing the database hand out each room's `seq` without collision
+ * or gap, and look for an earlier send of the same `clientMsgId` under the lock.
+ */
+@Injectable()
+export class MessageWriter implements BeforeApplicationShutdown {
+  private readonly logger = new Logger('RealtimeMessageWriter');
+  private queue: PendingWrite[] = [];
+  private flushing: Promise<void> | null = null;
+  private readonly committedListeners: Array<(messages: StoredMessage[]) => void> = [];
+
+  constructor(private readonly transactions: TransactionRunner) {}
+
+  write(message: NewMessage): Promise<StoredMessage> {
+    return new Promise<StoredMessage>((resolve, reject) => {
+      this.queue.push({ ...message, resolve, reject });
+      this.flushing ??= this.flush();
+    });
+  }
+
+  /** Called after each commit with the newly stored messages, in `seq` order per room. */
+  onCommitted(listener: (messages: StoredMessage[]) => void): void {
+    this.committedListeners.push(listener);
+  }
+
+  /** Waits until everything accepted so far is stored (or refused). */
+  async beforeApplicationShutdown(): Promise<void> {
+    while (this.flushing) await this.flushing;
+  }
+
+  private async flush(): Promise<void> {
+    // Let the sends already read from sockets in this turn join the batch.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, MAX_BATCH);
+      await this.commit(batch);
+    }
+    this.flushing = null;
+  }
+
+  private async commit(batch: PendingWrite[]): Promise<void> {
+    let results: Array<StoredMessage | RealtimeError>;
+    try {
+      results = await this.transactions.run((manager) => this.store(manager, batch));
+    } catch (error) {
+      const refusal =
+        error instanceof RealtimeError ? error : RealtimeError.unavailable('the message could not be stored; it was not sent');
+      if (!(error instanceof RealtimeError)) this.logger.error(`storing ${batch.length} messages: ${(error as Error).message}`);
+      for (const pending of batch) pending.reject(refusal);
+      return;
+    }
+    const fresh = results.filter((r): r is StoredMessage => !(r instanceof RealtimeError) && !r.duplicate);
+    for (const listener of this.committedListeners) {
+      try {
+        listener(fresh);
+      } catch (error) {
+        this.logger.error(`announcing stored messages: ${(error as Error).message}`, (error as Error).stack);
+      }
+    }
+    batch.forEach((pending, index) => {
+      const result = results[index];
+      if (result instanceof RealtimeError) pending.reject(result);
+      else pending.resolve(result);
+    });
+  }
+
+  private async store(manager: EntityManager, batch: PendingWrite[]): Promise<Array<StoredMessage | RealtimeError>> {
+    const roomIds = [...new Set(batch.map((p) => p.room.id))].sort((a, b) => a - b);
+    const locking = manager
+      .createQueryBuilder(RoomEntity, 'room')
+      .select(['room.id', 'room.lastSeq', 'room.archivedAt'])
+      .where('room.id IN (:...roomIds)', { roomIds })
+      .orderBy('room.id', 'ASC');
+    if (this.transactions.isPostgres) locking.setLock('pessimistic_write');
+    // Rooms archived since the sender looked them up take no more messages.
+    const lastSeq = new Map(
+      (await locking.getMany()).filter((room) => room.archivedAt === null).map((room) => [room.id, room.lastSeq]),
+    );
+
+    const keyOf = (roomId: number, senderId: string, clientMsgId: string) => `${roomId}\n${senderId}\n${clientMsgId}`;
+    const earlier = new Map<string, MessageEntity>();
+    for (const message of await manager.find(MessageEntity, {
+      where: batch.map((p) => ({ roomId: p.room.id, senderId: p.sender.id, clientMsgId: p.clientMsgId })),
+    })) {
+      earlier.set(keyOf(message.roomId, message.senderId, message.clientMsgId), message);
+    }
+
+    const now = Date.now();
+    const inserts: MessageEntity[] = [];
+    const results = batch.map((pending): StoredMessage | RealtimeError => {
+      const key = keyOf(pending.room.id, pending.sender.id, pending.clientMsgId);
+      const original = earlier.get(key);
+      if (original) {
+        return { room: pending.room, message: original, payload: null, duplicate: true };
+      }
+      const previous = lastSeq.get(pending.room.id);
+      if (previous === undefined) return RealtimeError.notFound(`room ${pending.room.name} is archived`);
+      const message = Object.assign(new MessageEntity(), {
+        id: randomUUID(),
+        roomId: pending.room.id,
+        seq: previous + 1,
+        senderId: pending.sender.id,
+        senderName: pending.sender.name,
+        clientMsgId: pending.clientMsgId,
+        text: pending.text,
+        payload: pending.payload === null ? null : JSON.stringify(pending.payload),
+        sentAt: now,
+        editedAt: null,
+        deletedAt: null,
+      });
+      lastSeq.set(pending.room.id, message.seq);
+      earlier.set(key, message);
+      inserts.push(message);
+      return { room: pending.room, message, payload: pending.payload, duplicate: false };
+    });
+
+    // Keeps each statement well under SQLite's bound-parameter limit.
+    for (let start = 0; start < inserts.length; start += 64) {
+      await manager.insert(MessageEntity, inserts.slice(start, start + 64));
+    }
+    for (const roomId of new Set(inserts.map((m) => m.roomId))) {
+      await manager.update(RoomEntity, { id: roomId }, { lastSeq: lastSeq.get(roomId)! });
+    }
+    return results;
+  }
+}

@@ -1,0 +1,37 @@
+import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import { ErrorCode, HTTP_STATUS_BY_ERROR_CODE, RealtimeError } from './error-codes.js';
+
+const CODE_BY_STATUS = new Map<number, ErrorCode>(
+  Object.entries(HTTP_STATUS_BY_ERROR_CODE).map(([code, status]) => [status, code as ErrorCode]),
+);
+
+/**
+ * REST errors: `{statusCode, code, message, details?}` with the status that
+ * fits the code, and never a stack trace.
+ */
+@Catch()
+export class HttpErrorFilter implements ExceptionFilter {
+  private readonly logger = new Logger('RealtimeHttp');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const response = host.switchToHttp().getResponse<{ status(code: number): { json(body: unknown): void } }>();
+    let error: RealtimeError;
+    if (exception instanceof RealtimeError) {
+      error = exception;
+    } else if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const body = exception.getResponse();
+      const message = typeof body === 'object' && body !== null && 'message' in body ? String((body as { message: unknown }).message) : exception.message;
+      error = new RealtimeError(CODE_BY_STATUS.get(status) ?? (status >= 500 ? ErrorCode.INTERNAL : ErrorCode.BAD_REQUEST), message);
+      if (!CODE_BY_STATUS.has(status)) {
+        response.status(status).json({ statusCode: status, code: error.code, message });
+        return;
+      }
+    } else {
+      this.logger.error(`unhandled error: ${(exception as Error)?.message}`, (exception as Error)?.stack);
+      error = new RealtimeError(ErrorCode.INTERNAL, 'internal error');
+    }
+    const statusCode = HTTP_STATUS_BY_ERROR_CODE[error.code];
+    response.status(statusCode).json({ statusCode, code: error.code, message: error.message, details: error.details });
+  }
+}

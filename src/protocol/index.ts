@@ -1,0 +1,5 @@
+export * from './error-codes.js';
+export * from './events.js';
+export * from './wire.js';
+export * from './limits.js';
+export * from './validators.js';

@@ -1,0 +1,104 @@
+import type { DataSource } from 'typeorm';
+
+/** Where the module keeps its tables. */
+export type DatabaseOptions =
+  /** An embedded SQLite file (better-sqlite3, WAL); created on first start. */
+  | { type: 'sqlite'; path: string; runMigrations?: boolean }
+  /** A PostgreSQL server; the module opens its own pool. */
+  | { type: 'postgres'; url: string; runMigrations?: boolean; poolSize?: number }
+  /**
+   * The host's own DataSource. The host adds `realtimeEntities` and
+   * `realtimeMigrations` to it and runs the migrations itself.
+   */
+  | { dataSource: DataSource };
+
+export type JwtAlgorithm = 'HS256' | 'HS384' | 'HS512' | 'RS256' | 'RS384' | 'RS512' | 'ES256' | 'ES384' | 'ES512';
+
+export interface AuthOptions {
+  /** Shared secret for HS* tokens. Exactly one of `secret` and `publicKey` is required. */
+  secret?: string;
+  /** PEM public key for RS* / ES* tokens. */
+  publicKey?: string;
+  /** Pinned algorithm; defaults to HS256 with a secret and RS256 with a public key. */
+  algorithm?: JwtAlgorithm;
+  issuer?: string;
+  audience?: string;
+  /** Allowed clock skew when checking `exp` and `nbf`. */
+  clockToleranceSeconds?: number;
+  /** Name of a cookie that may carry the token at the handshake. */
+  cookieName?: string;
+  /** Accept upgrades without a token and expect an `auth` frame first. */
+  firstFrameAuth?: boolean;
+  firstFrameAuthTimeoutMs?: number;
+}
+
+export interface AuthorizationOptions {
+  /** Role of a user who has no assignment in their tenant. */
+  defaultRole?: string;
+  /** User ids (`sub`) that hold `admin` in whatever tenant their token names. */
+  bootstrapAdmins?: string[];
+  /** Users whose effective permissions are kept in memory at once. */
+  permissionCacheSize?: number;
+}
+
+export interface WebSocketOptions {
+  path?: string;
+  /** Origins allowed to open a socket; when empty every origin is. */
+  allowedOrigins?: string[];
+  maxPayloadBytes?: number;
+}
+
+export interface RealtimeModuleOptions {
+  database: DatabaseOptions;
+  auth: AuthOptions;
+  authorization?: AuthorizationOptions;
+  websocket?: WebSocketOptions;
+}
+
+/** Options with every default filled in: what the services read. */
+export interface ResolvedRealtimeOptions {
+  database: DatabaseOptions;
+  auth: Required<Pick<AuthOptions, 'algorithm' | 'clockToleranceSeconds' | 'firstFrameAuth' | 'firstFrameAuthTimeoutMs'>> &
+    Omit<AuthOptions, 'algorithm' | 'clockToleranceSeconds' | 'firstFrameAuth' | 'firstFrameAuthTimeoutMs'>;
+  authorization: Required<AuthorizationOptions>;
+  websocket: Required<WebSocketOptions>;
+}
+
+export const REALTIME_OPTIONS = Symbol('REALTIME_OPTIONS');
+
+export function resolveOptions(options: RealtimeModuleOptions): ResolvedRealtimeOptions {
+  const { auth } = options;
+  if (!auth || (!auth.secret && !auth.publicKey)) {
+    throw new Error('RealtimeModule: auth.secret or auth.publicKey is required');
+  }
+  if (auth.secret && auth.publicKey) {
+    throw new Error('RealtimeModule: set auth.secret or auth.publicKey, not both');
+  }
+  const algorithm = auth.algorithm ?? (auth.secret ? 'HS256' : 'RS256');
+  if (auth.secret && !algorithm.startsWith('HS')) {
+    throw new Error(`RealtimeModule: auth.algorithm ${algorithm} needs auth.publicKey, not a secret`);
+  }
+  if (auth.publicKey && algorithm.startsWith('HS')) {
+    throw new Error(`RealtimeModule: auth.algorithm ${algorithm} needs auth.secret, not a public key`);
+  }
+  return {
+    database: options.database,
+    auth: {
+      ...auth,
+      algorithm,
+      clockToleranceSeconds: auth.clockToleranceSeconds ?? 0,
+      firstFrameAuth: auth.firstFrameAuth ?? false,
+      firstFrameAuthTimeoutMs: auth.firstFrameAuthTimeoutMs ?? 5000,
+    },
+    authorization: {
+      defaultRole: options.authorization?.defaultRole ?? 'member',
+      bootstrapAdmins: options.authorization?.bootstrapAdmins ?? [],
+      permissionCacheSize: options.authorization?.permissionCacheSize ?? 100_000,
+    },
+    websocket: {
+      path: options.websocket?.path ?? '/ws',
+      allowedOrigins: options.websocket?.allowedOrigins ?? [],
+      maxPayloadBytes: options.websocket?.maxPayloadBytes ?? 65_536,
+    },
+  };
+}

@@ -1,0 +1,38 @@
+import { Logger as NestLogger, type INestApplication } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { NestFactory } from '@nestjs/core';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from './app.module.js';
+import type { ServerSettings } from './config/server-settings.js';
+import { RealtimeWsAdapter } from './gateway/realtime-ws.adapter.js';
+
+/** Builds the server (not yet listening): what `main.ts` runs and what the e2e tests start. */
+export async function createServer(variables?: Record<string, string | undefined>): Promise<INestApplication> {
+  const app = await NestFactory.create(AppModule.register(variables), { bufferLogs: true });
+  app.useLogger(app.get(Logger));
+  app.useWebSocketAdapter(new RealtimeWsAdapter(app));
+  const settings = app.get(ConfigService).getOrThrow<ServerSettings>('server');
+  if (settings.devSecretFile) {
+    new NestLogger('Switchboard').warn(
+      `JWT_SECRET is not set: using the development secret in ${settings.devSecretFile} (refused when NODE_ENV=production)`,
+    );
+  }
+  if (settings.openApiDocs) {
+    const document = SwaggerModule.createDocument(
+      app,
+      new DocumentBuilder()
+        .setTitle('Switchboard')
+        .setDescription('Admin and health REST API. The WebSocket protocol is described in docs/protocol.md.')
+        .setVersion('1')
+        .addBearerAuth()
+        .build(),
+    );
+    SwaggerModule.setup('docs', app, document);
+  }
+  return app;
+}
+
+export function serverSettings(app: INestApplication): ServerSettings {
+  return app.get(ConfigService).getOrThrow<ServerSettings>('server');
+}

@@ -1,0 +1,22 @@
+import { findPostgresBinaries, startPostgres } from './postgres-server';
+
+/**
+ * Starts one PostgreSQL cluster for the e2e run; each suite creates its own
+ * database in it. Without PostgreSQL the PostgreSQL half of the suites says
+ * it skipped, except with CI=true, where a missing server fails the run.
+ */
+export default async function globalSetup(): Promise<void> {
+  if (process.env.TEST_DATABASES === 'sqlite') return;
+  const binaries = findPostgresBinaries();
+  if (!binaries) {
+    if (process.env.CI === 'true') {
+      throw new Error('CI=true but PostgreSQL is not installed (apt-get install -y postgresql): the PostgreSQL suites cannot run');
+    }
+    process.env.TEST_POSTGRES_MISSING = 'PostgreSQL is not installed (apt-get install -y postgresql)';
+    return;
+  }
+  const server = await startPostgres(binaries);
+  process.env.TEST_POSTGRES_URL = server.url;
+  process.env.TEST_POSTGRES_DIRECTORY = server.directory;
+  process.env.TEST_POSTGRES_BINARIES = server.binaries;
+}

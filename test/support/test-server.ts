@@ -1,0 +1,35 @@
+import type { INestApplication } from '@nestjs/common';
+import type { AddressInfo } from 'node:net';
+import { createServer } from '../../src/server.js';
+import type { TestDatabase } from './databases.js';
+import { TEST_AUDIENCE, TEST_ISSUER, TEST_SECRET } from './tokens.js';
+
+/** A real server (the same as `npm start` builds) on a free loopback port. */
+export interface TestServer {
+  app: INestApplication;
+  httpUrl: string;
+  wsUrl: string;
+  close(): Promise<void>;
+}
+
+export async function startServer(database: TestDatabase, variables: Record<string, string> = {}): Promise<TestServer> {
+  const app = await createServer({
+    NODE_ENV: 'test',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'fatal',
+    OPENAPI_DOCS: 'true',
+    JWT_SECRET: TEST_SECRET,
+    JWT_ISSUER: TEST_ISSUER,
+    JWT_AUDIENCE: TEST_AUDIENCE,
+    BOOTSTRAP_ADMINS: 'root',
+    ...database.variables,
+    ...variables,
+  });
+  await app.listen(0, '127.0.0.1');
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  return {
+    app,
+    httpUrl: `http://127.0.0.1:${port}`,
+    wsUrl: `ws://127.0.0.1:${port}${variables.WS_PATH ?? '/ws'}`,
+    close: () => app.close(),
+  };
+}
