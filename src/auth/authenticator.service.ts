@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { RealtimeError } from '../protocol/error-codes.js';
+import { SYSTEM_SENDER } from '../protocol/wire.js';
 import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime-options.js';
 import type { AuthenticatedUser, TokenClaims } from './authenticated-user.js';
 import { UserResolver } from './user-resolver.js';
@@ -50,6 +51,7 @@ export class Authenticator {
     if (typeof claims.sub !== 'string' || claims.sub.length === 0 || claims.sub.length > MAX_CLAIM_LENGTH) {
       throw RealtimeError.unauthorized('the token has no usable sub claim');
     }
+    if (claims.sub === SYSTEM_SENDER.id) throw RealtimeError.unauthorized(`the user id ${SYSTEM_SENDER.id} is reserved for server-side publishes`);
     for (const optional of ['name', 'tid'] as const) {
       const value = claims[optional];
       if (value !== undefined && (typeof value !== 'string' || value.length > MAX_CLAIM_LENGTH)) {

@@ -14,15 +14,12 @@ import { RealtimeEvents } from '../events/realtime-events.js';
 import { RealtimeError } from '../protocol/error-codes.js';
 import { ServerEvent } from '../protocol/events.js';
 import { HISTORY_DEFAULT_LIMIT } from '../protocol/limits.js';
-import type { HistoryEntry, HistoryPage, MessageDeletedPush, MessageUpdatedPush, SendAck } from '../protocol/wire.js';
+import { SYSTEM_SENDER, type HistoryEntry, type HistoryPage, type MessageDeletedPush, type MessageUpdatedPush, type SendAck } from '../protocol/wire.js';
 import type { RoomRecord } from '../rooms/rooms.service.js';
 import { RoomsService } from '../rooms/rooms.service.js';
 import { MessageEntity } from './message.entity.js';
 import { toHistoryEntry, toIsoTime, toMessageView } from './message-view.js';
 import { MessageWriter, type StoredMessage } from './message-writer.service.js';
-
-/** The sender of messages published by host code and the admin API. */
-export const SYSTEM_SENDER = { id: 'system', name: 'System' } as const;
 
 export interface MessageContent {
   text?: string;

@@ -19,6 +19,9 @@ export interface UserView {
   name: string;
 }
 
+/** The sender of messages published by host code and the admin API; no token may claim its id. */
+export const SYSTEM_SENDER: UserView = { id: 'system', name: 'System' };
+
 /** A stored message as pushed live, replayed and returned by history. */
 export interface MessageView {
   room: string;

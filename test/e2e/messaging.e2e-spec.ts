@@ -3,6 +3,7 @@ import { http } from '../support/http.js';
 import { TestClient } from '../support/test-client.js';
 import { startServer, type TestServer } from '../support/test-server.js';
 import { token } from '../support/tokens.js';
+import { waitUntil } from '../support/wait.js';
 
 describeEachDatabase('messaging', (kind) => {
   let database: TestDatabase;
@@ -13,6 +14,9 @@ describeEachDatabase('messaging', (kind) => {
     clients.push(client);
     return client;
   };
+  const admin = token('root');
+  const grant = (userId: string, role: string, scope?: string) =>
+    http(server.httpUrl, 'PUT', `/admin/users/${userId}/roles/${role}`, { token: admin, body: scope ? { scope } : {} });
 
   beforeAll(async () => {
     database = await freshDatabase(kind);
@@ -50,11 +54,190 @@ describeEachDatabase('messaging', (kind) => {
       sentAt: ack.sentAt,
     });
 
+    // Same clientMsgId from another sender is another message.
     const second = await bob.ok('message.send', { room: 'general', payload: { price: 101.5, tags: ['a'] }, clientMsgId: 'm-1' });
-    expect(second.seq).toBe(2);
+    expect(second).toMatchObject({ seq: 2, duplicate: false });
     expect((await alice.nextPush('message', 'general')).data.seq).toBe(1);
     const pushed = await alice.nextPush('message', 'general');
     expect(pushed.data).toMatchObject({ seq: 2, payload: { price: 101.5, tags: ['a'] }, sender: { id: 'bob', name: 'Bob' } });
     expect(pushed.data.text).toBeUndefined();
+    expect(await alice.ok('room.join', { room: 'general' })).toEqual({ room: 'general', lastSeq: 2 });
+  });
+
+  it('gives concurrent senders distinct, gap-free seqs and delivers them in seq order', async () => {
+    const watcher = await connect('watcher');
+    await watcher.ok('room.join', { room: 'busy' });
+    const senders = await Promise.all(['s1', 's2', 's3', 's4'].map((s) => connect(s)));
+    const acks = await Promise.all(
+      senders.flatMap((sender, i) =>
+        Array.from({ length: 25 }, (_, n) => sender.ok('message.send', { room: 'busy', text: `${i}:${n}`, clientMsgId: `c${n}` })),
+      ),
+    );
+    const seqs = acks.map((a) => a.seq).sort((a, b) => a - b);
+    expect(seqs).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    await waitUntil(() => watcher.pushes('message', 'busy').length >= 100);
+    expect(watcher.pushes('message', 'busy').map((f) => f.data.seq)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+  });
+
+  it('answers a resend of the same clientMsgId with the original seq and does not deliver it again', async () => {
+    const alice = await connect('alice');
+    const bob = await connect('bob');
+    await bob.ok('room.join', { room: 'resend' });
+    const first = await alice.ok('message.send', { room: 'resend', text: 'once', clientMsgId: 'same' });
+    const again = await alice.ok('message.send', { room: 'resend', text: 'once, retried', clientMsgId: 'same' });
+    expect(again).toEqual({ ...first, duplicate: true });
+    // Both at once: one is stored, the other is its duplicate.
+    const [x, y] = await Promise.all([
+      alice.ok('message.send', { room: 'resend', text: 'twin', clientMsgId: 'twin' }),
+      alice.ok('message.send', { room: 'resend', text: 'twin', clientMsgId: 'twin' }),
+    ]);
+    expect(x.seq).toBe(y.seq);
+    expect([x.duplicate, y.duplicate].sort()).toEqual([false, true]);
+    await bob.settle();
+    expect(bob.pushes('message', 'resend').map((f) => f.data.seq)).toEqual([first.seq, x.seq]);
+  });
+
+  it('pages history: newest page, before, after, between, with hasMore in the paging direction', async () => {
+    const alice = await connect('alice');
+    for (let n = 1; n <= 12; n++) await alice.ok('message.send', { room: 'paged', text: `m${n}`, clientMsgId: `p${n}` });
+    const seqs = (page: { messages: Array<{ seq: number }> }) => page.messages.map((m) => m.seq);
+
+    const newest = await alice.ok('history.fetch', { room: 'paged', limit: 5 });
+    expect(seqs(newest)).toEqual([8, 9, 10, 11, 12]);
+    expect(newest.hasMore).toBe(true);
+    const older = await alice.ok('history.fetch', { room: 'paged', before: 8, limit: 5 });
+    expect(seqs(older)).toEqual([3, 4, 5, 6, 7]);
+    expect(older.hasMore).toBe(true);
+    const oldest = await alice.ok('history.fetch', { room: 'paged', before: 3, limit: 5 });
+    expect(seqs(oldest)).toEqual([1, 2]);
+    expect(oldest.hasMore).toBe(false);
+    const after = await alice.ok('history.fetch', { room: 'paged', after: 9 });
+    expect(seqs(after)).toEqual([10, 11, 12]);
+    expect(after.hasMore).toBe(false);
+    const afterPaged = await alice.ok('history.fetch', { room: 'paged', after: 2, limit: 3 });
+    expect(seqs(afterPaged)).toEqual([3, 4, 5]);
+    expect(afterPaged.hasMore).toBe(true);
+    const between = await alice.ok('history.fetch', { room: 'paged', after: 4, before: 9 });
+    expect(seqs(between)).toEqual([5, 6, 7, 8]);
+    expect(between.hasMore).toBe(false);
+    const betweenPaged = await alice.ok('history.fetch', { room: 'paged', after: 4, before: 9, limit: 2 });
+    expect(seqs(betweenPaged)).toEqual([5, 6]);
+    expect(betweenPaged.hasMore).toBe(true);
+    expect(newest.messages[0]).toMatchObject({ room: 'paged', seq: 8, text: 'm8', clientMsgId: 'p8', sender: { id: 'alice', name: 'alice' } });
+    expect((await alice.ok('history.fetch', { room: 'paged' })).messages).toHaveLength(12);
+  });
+
+  it('replays what a member missed after `since`, reply first, then live messages without gap or duplicate', async () => {
+    const alice = await connect('alice');
+    for (let n = 1; n <= 5; n++) await alice.ok('message.send', { room: 'resume', text: `m${n}`, clientMsgId: `r${n}` });
+    const bob = await connect('bob');
+    const join = bob.request('room.join', { room: 'resume', since: 2 });
+    // Other users keep sending while the replay runs.
+    const sending = Promise.all(
+      Array.from({ length: 20 }, (_, n) => alice.ok('message.send', { room: 'resume', text: `live${n}`, clientMsgId: `l${n}` })),
+    );
+    const reply = await join;
+    await sending;
+    await waitUntil(() => bob.pushes('message', 'resume').length >= 23);
+    await bob.settle();
+    const replyIndex = bob.frames.indexOf(reply);
+    const firstMessage = bob.frames.findIndex((f) => f.event === 'message');
+    expect(replyIndex).toBeGreaterThanOrEqual(0);
+    expect(replyIndex).toBeLessThan(firstMessage);
+    expect(bob.pushes('message', 'resume').map((f) => f.data.seq)).toEqual(Array.from({ length: 23 }, (_, i) => i + 3));
+
+    // Without since: nothing is replayed.
+    const carol = await connect('carol');
+    expect((await carol.ok('room.join', { room: 'resume' })).lastSeq).toBe(25);
+    await carol.settle();
+    expect(carol.pushes('message', 'resume')).toHaveLength(0);
+  });
+
+  it('edits and deletes: own messages, moderators for anyone, deleted messages keep their seq', async () => {
+    const alice = await connect('alice');
+    const bob = await connect('bob');
+    await bob.ok('room.join', { room: 'edits' });
+    const { seq } = await alice.ok('message.send', { room: 'edits', text: 'typo', clientMsgId: 'e1' });
+
+    const edited = await alice.ok('message.edit', { room: 'edits', seq, text: 'fixed' });
+    expect(edited).toEqual({ room: 'edits', seq, editedAt: expect.any(String) });
+    expect((await bob.nextPush('message.updated', 'edits')).data).toEqual({ room: 'edits', seq, text: 'fixed', editedAt: edited.editedAt });
+
+    expect((await bob.error('message.edit', { room: 'edits', seq, text: 'mine now' })).code).toBe('FORBIDDEN');
+    expect((await bob.error('message.delete', { room: 'edits', seq })).code).toBe('FORBIDDEN');
+    expect((await alice.error('message.edit', { room: 'edits', seq: 99, text: 'x' })).code).toBe('NOT_FOUND');
+
+    expect((await grant('mod', 'moderator')).status).toBe(201);
+    const mod = await connect('mod');
+    await mod.ok('message.edit', { room: 'edits', seq, text: 'moderated' });
+    expect(await mod.ok('message.delete', { room: 'edits', seq })).toEqual({ room: 'edits', seq });
+    expect((await bob.nextPush('message.deleted', 'edits')).data).toEqual({ room: 'edits', seq });
+    // Deleting twice is harmless; editing a deleted message is a conflict.
+    expect(await alice.ok('message.delete', { room: 'edits', seq })).toEqual({ room: 'edits', seq });
+    expect((await alice.error('message.edit', { room: 'edits', seq, text: 'back' })).code).toBe('CONFLICT');
+
+    const next = await alice.ok('message.send', { room: 'edits', text: 'after', clientMsgId: 'e2' });
+    expect(next.seq).toBe(seq + 1);
+    const history = await alice.ok('history.fetch', { room: 'edits' });
+    expect(history.messages).toEqual([{ room: 'edits', seq, deleted: true }, expect.objectContaining({ seq: seq + 1, text: 'after' })]);
+    // A resumed member learns about the deletion in order.
+    const dave = await connect('dave');
+    await dave.ok('room.join', { room: 'edits', since: 0 });
+    await waitUntil(() => dave.frames.length >= 3);
+    expect(dave.frames.slice(1).map((f) => [f.event, f.data.seq])).toEqual([
+      ['message.deleted', seq],
+      ['message', seq + 1],
+    ]);
+  });
+
+  it('shows presence per user across sockets and relays typing to the others', async () => {
+    const alice1 = await connect('alice', 'Alice');
+    const alice2 = await connect('alice', 'Alice');
+    const bob = await connect('bob', 'Bob');
+    await bob.ok('room.join', { room: 'lobby' });
+    await alice1.ok('room.join', { room: 'lobby' });
+    expect((await bob.nextPush('presence.join', 'lobby')).data).toEqual({ room: 'lobby', user: { id: 'alice', name: 'Alice' } });
+    await alice2.ok('room.join', { room: 'lobby' });
+    const list = await bob.ok('presence.list', { room: 'lobby' });
+    expect(list.room).toBe('lobby');
+    expect(list.users).toHaveLength(2);
+    expect(list.users).toEqual(expect.arrayContaining([{ id: 'alice', name: 'Alice' }, { id: 'bob', name: 'Bob' }]));
+
+    expect(await alice1.ok('typing', { room: 'lobby' })).toEqual({ room: 'lobby' });
+    expect((await bob.nextPush('typing', 'lobby')).data).toEqual({ room: 'lobby', user: { id: 'alice', name: 'Alice' } });
+    await alice2.nextPush('typing', 'lobby');
+    await alice1.settle();
+    expect(alice1.pushes('typing')).toHaveLength(0);
+
+    await alice1.ok('room.leave', { room: 'lobby' });
+    await bob.settle();
+    expect(bob.pushes('presence.leave')).toHaveLength(0);
+    await alice2.close();
+    expect((await bob.nextPush('presence.leave', 'lobby')).data).toEqual({ room: 'lobby', user: { id: 'alice', name: 'Alice' } });
+    expect((await bob.ok('presence.list', { room: 'lobby' })).users).toEqual([{ id: 'bob', name: 'Bob' }]);
+  });
+
+  it('receives only in joined rooms, and stops after leaving', async () => {
+    const alice = await connect('alice');
+    const bob = await connect('bob');
+    await bob.ok('room.join', { room: 'a' });
+    await alice.ok('message.send', { room: 'b', text: 'not for bob', clientMsgId: 'x1' });
+    await alice.ok('message.send', { room: 'a', text: 'for bob', clientMsgId: 'x2' });
+    expect((await bob.nextPush('message')).data).toMatchObject({ room: 'a', text: 'for bob' });
+    expect(await bob.ok('room.leave', { room: 'a' })).toEqual({ room: 'a' });
+    expect(await bob.ok('room.leave', { room: 'a' })).toEqual({ room: 'a' });
+    await alice.ok('message.send', { room: 'a', text: 'after leave', clientMsgId: 'x3' });
+    await bob.settle();
+    expect(bob.pushes('message')).toHaveLength(1);
+  });
+
+  it('answers ping with pong and the server time', async () => {
+    const alice = await connect('alice');
+    const before = Date.now();
+    const frame = await alice.request('ping', {});
+    expect(frame).toEqual({ event: 'pong', id: frame.id, data: { time: expect.any(Number) } });
+    expect(frame.data.time).toBeGreaterThanOrEqual(before);
+    expect((await alice.request('ping')).event).toBe('pong');
   });
 });
+

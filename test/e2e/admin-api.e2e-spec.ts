@@ -1,0 +1,218 @@
+import { describeEachDatabase, freshDatabase } from '../support/databases.js';
+import { http } from '../support/http.js';
+import { TestClient } from '../support/test-client.js';
+import { startServer, type TestServer } from '../support/test-server.js';
+import { token } from '../support/tokens.js';
+
+describeEachDatabase('admin REST API', (kind) => {
+  let server: TestServer;
+  const clients: TestClient[] = [];
+  const connect = async (sub: string) => {
+    const client = await TestClient.connect(server.wsUrl, { token: token(sub) });
+    clients.push(client);
+    return client;
+  };
+  const root = token('root');
+  const call = (method: string, path: string, body?: unknown, as: string = root) =>
+    http(server.httpUrl, method, path, { token: as, body });
+
+  beforeAll(async () => {
+    server = await startServer(await freshDatabase(kind));
+  });
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close()));
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it('needs a valid bearer token (401) holding admin.manage (403), also as access_token', async () => {
+    const missing = await http(server.httpUrl, 'GET', '/admin/roles');
+    expect(missing.status).toBe(401);
+    expect(missing.body).toEqual({ statusCode: 401, code: 'UNAUTHORIZED', message: 'an access token is required' });
+    expect((await call('GET', '/admin/roles', undefined, token('root', { expiresIn: -1 }))).status).toBe(401);
+    expect((await call('GET', '/admin/roles', undefined, token('alice'))).body).toMatchObject({ statusCode: 403, code: 'FORBIDDEN' });
+    expect((await http(server.httpUrl, 'GET', `/admin/roles?access_token=${root}`)).status).toBe(200);
+  });
+
+  it('lists the permission catalogue', async () => {
+    const { status, body } = await call('GET', '/admin/permissions');
+    expect(status).toBe(200);
+    expect(body.map((p: { key: string }) => p.key)).toEqual([
+      'room.join',
+      'message.send',
+      'message.edit',
+      'message.edit.any',
+      'message.delete',
+      'message.delete.any',
+      'history.read',
+      'presence.read',
+      'admin.manage',
+    ]);
+    expect(body.find((p: { key: string }) => p.key === 'message.send')).toEqual({
+      key: 'message.send',
+      description: expect.any(String),
+      events: ['message.send', 'typing'],
+      routes: [],
+    });
+  });
+
+  it('manages roles: seeded ones, create, read, update, delete, with 400, 404 and 409', async () => {
+    const seeded = await call('GET', '/admin/roles');
+    expect(seeded.body.map((r: { name: string }) => r.name)).toEqual(['admin', 'member', 'moderator', 'viewer']);
+    expect(seeded.body.find((r: { name: string }) => r.name === 'viewer')).toEqual({
+      name: 'viewer',
+      description: expect.any(String),
+      permissions: ['history.read', 'presence.read', 'room.join'],
+      shared: true,
+    });
+
+    const created = await call('POST', '/admin/roles', { name: 'auditor', description: 'Reads history', permissions: ['history.read', 'room.join'] });
+    expect(created.status).toBe(201);
+    expect(created.body).toEqual({ name: 'auditor', description: 'Reads history', permissions: ['history.read', 'room.join'], shared: true });
+    expect((await call('POST', '/admin/roles', { name: 'auditor', permissions: [] })).status).toBe(409);
+    expect((await call('POST', '/admin/roles', { name: 'member', permissions: [] })).status).toBe(409);
+    const unknown = await call('POST', '/admin/roles', { name: 'x', permissions: ['room.join', 'fly'] });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body).toMatchObject({ code: 'BAD_REQUEST', details: [{ field: 'permissions', constraint: 'knownPermission', message: 'fly is not a permission' }] });
+    const invalid = await call('POST', '/admin/roles', { name: 'bad name', permissions: 'room.join' });
+    expect(invalid.status).toBe(400);
+    expect([...new Set(invalid.body.details.map((d: { field: string }) => d.field))].sort()).toEqual(['name', 'permissions']);
+    expect(invalid.body.stack).toBeUndefined();
+
+    expect((await call('GET', '/admin/roles/auditor')).body.permissions).toEqual(['history.read', 'room.join']);
+    expect((await call('GET', '/admin/roles/nope')).status).toBe(404);
+    const updated = await call('PATCH', '/admin/roles/auditor', { permissions: ['history.read'] });
+    expect(updated.body).toMatchObject({ description: 'Reads history', permissions: ['history.read'] });
+    expect((await call('PATCH', '/admin/roles/admin', { permissions: ['room.join'] })).status).toBe(409);
+    expect((await call('PATCH', '/admin/roles/admin', { description: 'Runs the place' })).body.description).toBe('Runs the place');
+
+    await call('PUT', '/admin/users/carl/roles/auditor');
+    expect((await call('DELETE', '/admin/roles/auditor')).status).toBe(204);
+    expect((await call('GET', '/admin/roles/auditor')).status).toBe(404);
+    expect((await call('GET', '/admin/users/carl/roles')).body.assignments).toEqual([]);
+    const deleteAdmin = await call('DELETE', '/admin/roles/admin');
+    expect(deleteAdmin.status).toBe(409);
+    expect(deleteAdmin.body.code).toBe('CONFLICT');
+  });
+
+  it('manages assignments, refusing unknown roles', async () => {
+    const granted = await call('PUT', '/admin/users/dora/roles/moderator', { scope: 'help-*' });
+    expect(granted.status).toBe(201);
+    expect(granted.body).toEqual({ userId: 'dora', role: 'moderator', scope: 'help-*', grantedAt: expect.any(String) });
+    expect((await call('PUT', '/admin/users/dora/roles/ghost')).status).toBe(404);
+    expect((await call('GET', '/admin/users/dora/roles')).body).toEqual({
+      userId: 'dora',
+      assignments: [{ role: 'moderator', scope: 'help-*', grantedAt: granted.body.grantedAt }],
+      defaultRole: null,
+      bootstrapAdmin: false,
+    });
+  });
+
+  it('manages rooms: create, list, update, archive (members removed, joins and sends refused, history kept), restore', async () => {
+    const created = await call('POST', '/admin/rooms', { name: 'town-hall', title: 'Town hall' });
+    expect(created.status).toBe(201);
+    expect(created.body).toEqual({ name: 'town-hall', title: 'Town hall', lastSeq: 0, archived: false, createdAt: expect.any(String), archivedAt: null });
+    expect((await call('POST', '/admin/rooms', { name: 'town-hall' })).status).toBe(409);
+    expect((await call('POST', '/admin/rooms', { name: 'bad room' })).status).toBe(400);
+
+    const alice = await connect('alice');
+    await alice.ok('room.join', { room: 'town-hall' });
+    await alice.ok('message.send', { room: 'town-hall', text: 'before', clientMsgId: 'h1' });
+    expect((await call('PATCH', '/admin/rooms/town-hall', { title: 'Great hall' })).body).toMatchObject({ title: 'Great hall', lastSeq: 1 });
+
+    const archived = await call('DELETE', '/admin/rooms/town-hall');
+    expect(archived.status).toBe(200);
+    expect(archived.body).toMatchObject({ archived: true, archivedAt: expect.any(String) });
+    expect((await alice.nextPush('room.removed', 'town-hall')).data).toEqual({ room: 'town-hall', reason: 'archived' });
+    expect((await alice.error('room.join', { room: 'town-hall' })).code).toBe('NOT_FOUND');
+    expect((await alice.error('message.send', { room: 'town-hall', text: 'x', clientMsgId: 'h2' })).code).toBe('NOT_FOUND');
+    expect((await alice.ok('history.fetch', { room: 'town-hall' })).messages).toHaveLength(1);
+    expect((await call('GET', '/admin/rooms')).body.rooms.map((r: { name: string }) => r.name)).not.toContain('town-hall');
+    expect((await call('GET', '/admin/rooms?includeArchived=true')).body.rooms.map((r: { name: string }) => r.name)).toContain('town-hall');
+
+    expect((await call('PATCH', '/admin/rooms/town-hall', { archived: false })).body.archived).toBe(false);
+    expect((await alice.ok('message.send', { room: 'town-hall', text: 'after', clientMsgId: 'h3' })).seq).toBe(2);
+    expect((await call('PATCH', '/admin/rooms/nowhere', { title: 'x' })).status).toBe(404);
+    expect((await call('GET', '/admin/rooms?limit=0')).status).toBe(400);
+    expect((await call('GET', '/admin/rooms?limit=abc')).status).toBe(400);
+
+    for (const name of ['page-a', 'page-b', 'page-c']) await call('POST', '/admin/rooms', { name });
+    const first = await call('GET', '/admin/rooms?limit=2&after=page-');
+    expect(first.body).toMatchObject({ rooms: [{ name: 'page-a' }, { name: 'page-b' }], hasMore: true });
+  });
+
+  it('publishes as the system sender, idempotently, and moderates messages', async () => {
+    const bob = await connect('bob');
+    await bob.ok('room.join', { room: 'alerts' });
+    const published = await call('POST', '/admin/rooms/alerts/messages', { text: 'maintenance at 5', payload: { level: 'warn' }, clientMsgId: 'maint-1' });
+    expect(published.status).toBe(201);
+    expect(published.body).toEqual({ room: 'alerts', seq: 1, messageId: expect.any(String), sentAt: expect.any(String), duplicate: false });
+    const again = await call('POST', '/admin/rooms/alerts/messages', { text: 'maintenance at 5', clientMsgId: 'maint-1' });
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual({ ...published.body, duplicate: true });
+    expect((await bob.nextPush('message', 'alerts')).data).toMatchObject({
+      seq: 1,
+      sender: { id: 'system', name: 'System' },
+      text: 'maintenance at 5',
+      payload: { level: 'warn' },
+    });
+    expect((await call('POST', '/admin/rooms/alerts/messages', {})).status).toBe(400);
+
+    const { seq } = await bob.ok('message.send', { room: 'alerts', text: 'spam', clientMsgId: 's' });
+    const moderated = await call('DELETE', `/admin/rooms/alerts/messages/${seq}`);
+    expect(moderated.body).toEqual({ room: 'alerts', seq });
+    expect((await bob.nextPush('message.deleted', 'alerts')).data).toEqual({ room: 'alerts', seq });
+    expect((await call('DELETE', '/admin/rooms/alerts/messages/99')).status).toBe(404);
+    expect((await call('DELETE', '/admin/rooms/alerts/messages/abc')).status).toBe(400);
+  });
+
+  it('disconnects every socket of a user with 4003', async () => {
+    const one = await connect('eve');
+    const two = await connect('eve');
+    const other = await connect('frank');
+    expect((await call('POST', '/admin/users/eve/disconnect')).body).toEqual({ userId: 'eve' });
+    expect((await one.closed).code).toBe(4003);
+    expect((await two.closed).code).toBe(4003);
+    expect((await other.request('ping')).event).toBe('pong');
+  });
+
+  it('records who changed what, when, newest first, with filters and paging', async () => {
+    const { body } = await call('GET', '/admin/audit?limit=500');
+    const actions = body.entries.map((e: { action: string }) => e.action);
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        'role.create',
+        'role.update',
+        'role.delete',
+        'assignment.grant',
+        'room.create',
+        'room.update',
+        'room.archive',
+        'room.restore',
+        'message.publish',
+        'message.delete',
+        'user.disconnect',
+      ]),
+    );
+    const disconnect = body.entries.find((e: { action: string }) => e.action === 'user.disconnect');
+    expect(disconnect).toEqual({ id: expect.any(Number), actor: { id: 'root', tid: null }, action: 'user.disconnect', target: 'user:eve', details: {}, at: expect.any(String) });
+    expect(new Date(disconnect.at).toISOString()).toBe(disconnect.at);
+    const ids = body.entries.map((e: { id: number }) => e.id);
+    expect(ids).toEqual([...ids].sort((a, b) => b - a));
+    const grants = await call('GET', '/admin/audit?action=assignment.grant');
+    expect(grants.body.entries.every((e: { action: string }) => e.action === 'assignment.grant')).toBe(true);
+    const page = await call('GET', `/admin/audit?limit=2&before=${ids[1]}`);
+    expect(page.body.entries.map((e: { id: number }) => e.id)).toEqual(ids.slice(2, 4));
+    expect(page.body.hasMore).toBe(true);
+  });
+
+  it('serves OpenAPI at /docs and health at /health/live and /health/ready', async () => {
+    const document = await http(server.httpUrl, 'GET', '/docs-json');
+    expect(document.status).toBe(200);
+    expect(Object.keys(document.body.paths)).toEqual(expect.arrayContaining(['/admin/roles', '/admin/users/{userId}/roles/{role}', '/admin/audit', '/health/ready']));
+    expect((await fetch(`${server.httpUrl}/docs`)).status).toBe(200);
+    expect((await http(server.httpUrl, 'GET', '/health/live')).body.status).toBe('ok');
+    expect((await http(server.httpUrl, 'GET', '/health/ready')).body).toMatchObject({ status: 'ok', info: { database: { status: 'up' } } });
+  });
+});

@@ -1,0 +1,128 @@
+import { describeEachDatabase, freshDatabase, type TestDatabase } from '../support/databases.js';
+import { rejectedUpgrade, TestClient } from '../support/test-client.js';
+import { startServer, type TestServer } from '../support/test-server.js';
+import { token } from '../support/tokens.js';
+
+describeEachDatabase('handshake and token lifecycle', (kind) => {
+  let database: TestDatabase;
+  let server: TestServer;
+
+  beforeAll(async () => {
+    database = await freshDatabase(kind);
+    server = await startServer(database);
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it.each([
+    ['no token', undefined, /access token is required/],
+    ['a malformed token', 'not-a-jwt', /invalid/],
+    ['a bad signature', token('alice', { secret: 'another-secret-that-is-long-enough-0123456789' }), /invalid signature/],
+    ['an expired token', token('alice', { expiresIn: -5 }), /expired/],
+    ['a wrong issuer', token('alice', { issuer: 'https://evil.example' }), /issuer/],
+    ['a wrong audience', token('alice', { audience: 'someone-else' }), /audience/],
+    ['no sub', token(undefined), /sub/],
+    ['a non-string tid', token('alice', { claims: { tid: 42 } }), /tid/],
+    ['the reserved system id', token('system'), /reserved/],
+  ])('refuses an upgrade with %s with HTTP 401', async (_case, candidate, reason) => {
+    const { status, body } = await rejectedUpgrade(server.wsUrl, { token: candidate });
+    expect(status).toBe(401);
+    expect(body).toMatch(reason);
+    expect(body).not.toContain(candidate ?? '(none)');
+  });
+
+  it('refuses a token without exp', async () => {
+    const { JwtService } = await import('@nestjs/jwt');
+    const { TEST_SECRET, TEST_ISSUER, TEST_AUDIENCE } = await import('../support/tokens.js');
+    const noExp = new JwtService().sign({ sub: 'alice', iss: TEST_ISSUER, aud: TEST_AUDIENCE }, { secret: TEST_SECRET });
+    expect((await rejectedUpgrade(server.wsUrl, { token: noExp })).status).toBe(401);
+  });
+
+  it('accepts the token in the Authorization header or the access_token query parameter', async () => {
+    const viaHeader = await TestClient.connect(server.wsUrl, { token: token('alice') });
+    const viaQuery = await TestClient.connect(server.wsUrl, { token: token('alice'), via: 'query' });
+    expect((await viaHeader.request('ping')).event).toBe('pong');
+    expect((await viaQuery.request('ping')).event).toBe('pong');
+    await Promise.all([viaHeader.close(), viaQuery.close()]);
+  });
+
+  it('refuses an upgrade on another path', async () => {
+    await expect(TestClient.connect(server.wsUrl.replace('/ws', '/other'), { token: token('alice') })).rejects.toThrow();
+  });
+
+  it('closes the socket with 4001 when the token expires, unless auth.refresh extended it', async () => {
+    const shortLived = await TestClient.connect(server.wsUrl, { token: token('alice', { expiresIn: 1 }) });
+    const refreshed = await TestClient.connect(server.wsUrl, { token: token('alice', { expiresIn: 1 }) });
+    const later = token('alice', { expiresIn: 60 });
+    const { exp } = await refreshed.ok('auth.refresh', { token: later });
+    expect(exp).toBeGreaterThan(Math.floor(Date.now() / 1000) + 50);
+    const closed = await shortLived.closed;
+    expect(closed).toEqual({ code: 4001, reason: 'token expired' });
+    expect((await refreshed.request('ping')).event).toBe('pong');
+    await refreshed.close();
+  });
+
+  describe('with WS_AUTH_COOKIE and WS_ALLOWED_ORIGINS', () => {
+    let strict: TestServer;
+    beforeAll(async () => {
+      strict = await startServer(database, { WS_AUTH_COOKIE: 'session', WS_ALLOWED_ORIGINS: 'https://app.example, https://admin.example' });
+    });
+    afterAll(async () => {
+      await strict.close();
+    });
+
+    it('takes the token from the cookie', async () => {
+      const client = await TestClient.connect(strict.wsUrl, {
+        token: token('alice'),
+        via: { cookie: 'session' },
+        headers: { Origin: 'https://app.example' },
+      });
+      expect((await client.request('ping')).event).toBe('pong');
+      await client.close();
+    });
+
+    it('refuses other origins with 403, before looking at the token', async () => {
+      expect((await rejectedUpgrade(strict.wsUrl, { token: token('alice'), headers: { Origin: 'https://evil.example' } })).status).toBe(403);
+      expect((await rejectedUpgrade(strict.wsUrl, { token: token('alice') })).status).toBe(403);
+      expect((await rejectedUpgrade(strict.wsUrl, { headers: { Origin: 'https://admin.example' } })).status).toBe(401);
+    });
+  });
+
+  describe('with WS_FIRST_FRAME_AUTH', () => {
+    let firstFrame: TestServer;
+    beforeAll(async () => {
+      firstFrame = await startServer(database, { WS_FIRST_FRAME_AUTH: 'true', WS_AUTH_TIMEOUT_MS: '400' });
+    });
+    afterAll(async () => {
+      await firstFrame.close();
+    });
+
+    it('accepts the upgrade without a token, answers UNAUTHORIZED until auth, then works', async () => {
+      const client = await TestClient.connect(firstFrame.wsUrl);
+      expect((await client.error('ping')).code).toBe('UNAUTHORIZED');
+      expect((await client.error('room.join', { room: 'general' })).code).toBe('UNAUTHORIZED');
+      const auth = await client.ok('auth', { token: token('alice', { name: 'Alice' }) });
+      expect(auth).toEqual({ user: { id: 'alice', name: 'Alice' }, exp: expect.any(Number) });
+      expect((await client.ok('room.join', { room: 'general' })).room).toBe('general');
+      await client.settle(600);
+      expect((await client.request('ping')).event).toBe('pong');
+      await client.close();
+    });
+
+    it('still checks a token given at the upgrade', async () => {
+      expect((await rejectedUpgrade(firstFrame.wsUrl, { token: 'bad' })).status).toBe(401);
+    });
+
+    it('closes with 4001 on a bad auth frame', async () => {
+      const client = await TestClient.connect(firstFrame.wsUrl);
+      expect((await client.error('auth', { token: token('alice', { expiresIn: -1 }) })).code).toBe('UNAUTHORIZED');
+      expect((await client.closed).code).toBe(4001);
+    });
+
+    it('closes with 4001 when no auth frame comes in time', async () => {
+      const client = await TestClient.connect(firstFrame.wsUrl);
+      expect(await client.closed).toEqual({ code: 4001, reason: 'no auth frame in time' });
+    });
+  });
+});
