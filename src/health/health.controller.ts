@@ -1,17 +1,14 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
-import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource } from 'typeorm';
-import { REALTIME_CONNECTION } from '../database/data-source-options.js';
+import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
+import { DatabaseHealthIndicator } from './database.health.js';
 
 @Controller('health')
 @ApiTags('health')
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
-    private readonly database: TypeOrmHealthIndicator,
-    @InjectDataSource(REALTIME_CONNECTION) private readonly dataSource: DataSource,
+    private readonly database: DatabaseHealthIndicator,
   ) {}
 
   /** The process is up and serving HTTP. */
@@ -25,6 +22,6 @@ export class HealthController {
   @Get('ready')
   @HealthCheck()
   ready() {
-    return this.health.check([() => this.database.pingCheck('database', { connection: this.dataSource, timeout: 2000 })]);
+    return this.health.check([() => this.database.check('database', 2000)]);
   }
 }

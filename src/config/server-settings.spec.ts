@@ -1,0 +1,245 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { commaList, parseEnvironment } from './environment.js';
+import { DEV_SECRET_FILE, loadServerSettings } from './server-settings.js';
+
+const SECRET = 's'.repeat(32);
+const PUBLIC_KEY = '-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----';
+
+function errorOf(run: () => unknown): Error {
+  try {
+    run();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected an error');
+}
+
+describe('parseEnvironment', () => {
+  it('fills in the defaults', () => {
+    const env = parseEnvironment({});
+    expect(env.PORT).toBe(3000);
+    expect(env.HOST).toBe('0.0.0.0');
+    expect(env.NODE_ENV).toBe('development');
+    expect(env.DATABASE_PATH).toBe('data/switchboard.sqlite');
+    expect(env.DATABASE_URL).toBeUndefined();
+    expect(env.DATABASE_RUN_MIGRATIONS).toBe(true);
+    expect(env.WS_FIRST_FRAME_AUTH).toBe(false);
+  });
+
+  it('reads numbers', () => {
+    expect(parseEnvironment({ PORT: '8080' }).PORT).toBe(8080);
+    expect(parseEnvironment({ PORT: ' 8081 ' }).PORT).toBe(8081);
+  });
+
+  it.each(['abc', '70000', '-1', '80.5', '3000abc'])('refuses PORT=%s naming PORT', (port) => {
+    expect(() => parseEnvironment({ PORT: port })).toThrow(/PORT/);
+  });
+
+  it('names every wrong variable in one error', () => {
+    const error = errorOf(() =>
+      parseEnvironment({ PORT: 'abc', LOG_LEVEL: 'loud', DATABASE_URL: 'mysql://db', WS_MAX_PAYLOAD_BYTES: '10' }),
+    );
+    expect(error.message).toMatch(/invalid configuration/);
+    expect(error.message).toMatch(/^\s*PORT:/m);
+    expect(error.message).toMatch(/^\s*LOG_LEVEL:/m);
+    expect(error.message).toMatch(/^\s*DATABASE_URL:/m);
+    expect(error.message).toMatch(/^\s*WS_MAX_PAYLOAD_BYTES:/m);
+  });
+
+  it('does not name the variables that are right', () => {
+    const error = errorOf(() => parseEnvironment({ PORT: 'abc', HOST: '127.0.0.1', LOG_LEVEL: 'debug' }));
+    expect(error.message).not.toMatch(/HOST/);
+    expect(error.message).not.toMatch(/LOG_LEVEL/);
+  });
+
+  it('treats empty strings as unset', () => {
+    const env = parseEnvironment({ PORT: '', DATABASE_PATH: '', DATABASE_URL: '', JWT_SECRET: '', DATABASE_RUN_MIGRATIONS: '' });
+    expect(env.PORT).toBe(3000);
+    expect(env.DATABASE_PATH).toBe('data/switchboard.sqlite');
+    expect(env.DATABASE_URL).toBeUndefined();
+    expect(env.JWT_SECRET).toBeUndefined();
+    expect(env.DATABASE_RUN_MIGRATIONS).toBe(true);
+  });
+
+  it('ignores variables it does not know', () => {
+    expect(() => parseEnvironment({ PATH: '/usr/bin', HOME: '/root', SOMETHING: 'x' })).not.toThrow();
+  });
+
+  it.each([
+    ['true', true],
+    ['1', true],
+    ['false', false],
+    ['0', false],
+  ])('reads the boolean %s', (value, expected) => {
+    expect(parseEnvironment({ DATABASE_RUN_MIGRATIONS: value }).DATABASE_RUN_MIGRATIONS).toBe(expected);
+    expect(parseEnvironment({ WS_FIRST_FRAME_AUTH: value }).WS_FIRST_FRAME_AUTH).toBe(expected);
+  });
+
+  it.each(['yes', 'TRUE', '2'])('refuses the boolean %s naming the variable', (value) => {
+    expect(() => parseEnvironment({ OPENAPI_DOCS: value })).toThrow(/OPENAPI_DOCS/);
+  });
+
+  it('refuses a JWT_SECRET shorter than 32 characters', () => {
+    expect(() => parseEnvironment({ JWT_SECRET: 's'.repeat(31) })).toThrow(/JWT_SECRET must be at least 32 characters/);
+  });
+
+  it('accepts a JWT_SECRET of 32 characters', () => {
+    expect(parseEnvironment({ JWT_SECRET: SECRET }).JWT_SECRET).toBe(SECRET);
+  });
+
+  it('refuses a DATABASE_URL that is not postgres', () => {
+    expect(() => parseEnvironment({ DATABASE_URL: 'mysql://localhost/db' })).toThrow(/DATABASE_URL/);
+  });
+});
+
+describe('commaList', () => {
+  it('trims items and drops empty ones', () => {
+    expect(commaList(' alice, bob ,,')).toEqual(['alice', 'bob']);
+  });
+
+  it('is empty for an empty string', () => {
+    expect(commaList('')).toEqual([]);
+    expect(commaList(' , ')).toEqual([]);
+  });
+});
+
+describe('loadServerSettings', () => {
+  it('uses the defaults', () => {
+    const settings = loadServerSettings({ JWT_SECRET: SECRET });
+    expect(settings.port).toBe(3000);
+    expect(settings.host).toBe('0.0.0.0');
+    expect(settings.production).toBe(false);
+    expect(settings.devSecretFile).toBeNull();
+    expect(settings.realtime.auth.secret).toBe(SECRET);
+    expect(settings.realtime.authorization).toEqual({ defaultRole: 'member', bootstrapAdmins: [], permissionCacheSize: 100_000 });
+    expect(settings.realtime.websocket).toEqual({ path: '/ws', allowedOrigins: [], maxPayloadBytes: 65_536 });
+  });
+
+  it('chooses SQLite at DATABASE_PATH without DATABASE_URL', () => {
+    expect(loadServerSettings({ JWT_SECRET: SECRET }).realtime.database).toEqual({
+      type: 'sqlite',
+      path: 'data/switchboard.sqlite',
+      runMigrations: true,
+    });
+    expect(loadServerSettings({ JWT_SECRET: SECRET, DATABASE_PATH: '/var/lib/sb.sqlite' }).realtime.database).toMatchObject({
+      type: 'sqlite',
+      path: '/var/lib/sb.sqlite',
+    });
+  });
+
+  it('chooses PostgreSQL with DATABASE_URL', () => {
+    const settings = loadServerSettings({
+      JWT_SECRET: SECRET,
+      DATABASE_URL: 'postgres://u:p@db:5432/switchboard',
+      DATABASE_POOL_SIZE: '4',
+      DATABASE_RUN_MIGRATIONS: 'false',
+    });
+    expect(settings.realtime.database).toEqual({
+      type: 'postgres',
+      url: 'postgres://u:p@db:5432/switchboard',
+      runMigrations: false,
+      poolSize: 4,
+    });
+  });
+
+  it('refuses a wrong PORT naming it', () => {
+    for (const port of ['abc', '70000']) {
+      const error = errorOf(() => loadServerSettings({ JWT_SECRET: SECRET, PORT: port }));
+      expect(error).toBeInstanceOf(Error);
+      expect(error.message).toMatch(/PORT/);
+    }
+  });
+
+  it('splits comma lists', () => {
+    const settings = loadServerSettings({
+      JWT_SECRET: SECRET,
+      BOOTSTRAP_ADMINS: ' alice, bob ,,',
+      WS_ALLOWED_ORIGINS: 'https://a.example, https://b.example',
+    });
+    expect(settings.realtime.authorization?.bootstrapAdmins).toEqual(['alice', 'bob']);
+    expect(settings.realtime.websocket?.allowedOrigins).toEqual(['https://a.example', 'https://b.example']);
+  });
+
+  it('requires JWT_SECRET or JWT_PUBLIC_KEY in production', () => {
+    const error = errorOf(() => loadServerSettings({ NODE_ENV: 'production' }));
+    expect(error.message).toMatch(/JWT_SECRET/);
+    expect(error.message).toMatch(/JWT_PUBLIC_KEY/);
+  });
+
+  it('treats an empty JWT_SECRET as missing in production', () => {
+    expect(() => loadServerSettings({ NODE_ENV: 'production', JWT_SECRET: '', JWT_PUBLIC_KEY: '' })).toThrow(/JWT_SECRET/);
+  });
+
+  it('accepts a secret in production', () => {
+    const settings = loadServerSettings({ NODE_ENV: 'production', JWT_SECRET: SECRET });
+    expect(settings.production).toBe(true);
+    expect(settings.devSecretFile).toBeNull();
+    expect(settings.realtime.auth.secret).toBe(SECRET);
+  });
+
+  it('accepts a public key with escaped newlines', () => {
+    const settings = loadServerSettings({ NODE_ENV: 'production', JWT_PUBLIC_KEY: PUBLIC_KEY.replace(/\n/g, '\\n') });
+    expect(settings.realtime.auth.publicKey).toBe(PUBLIC_KEY);
+    expect(settings.realtime.auth.secret).toBeUndefined();
+  });
+
+  it('refuses both JWT_SECRET and JWT_PUBLIC_KEY', () => {
+    const error = errorOf(() => loadServerSettings({ JWT_SECRET: SECRET, JWT_PUBLIC_KEY: PUBLIC_KEY }));
+    expect(error.message).toMatch(/JWT_SECRET/);
+    expect(error.message).toMatch(/JWT_PUBLIC_KEY/);
+  });
+
+  it('refuses a JWT_SECRET shorter than 32 characters', () => {
+    expect(() => loadServerSettings({ NODE_ENV: 'production', JWT_SECRET: 'too-short' })).toThrow(/JWT_SECRET/);
+  });
+
+  describe('development secret', () => {
+    const repositoryDirectory = process.cwd();
+    let directory: string;
+
+    beforeEach(() => {
+      directory = realpathSync(mkdtempSync(join(tmpdir(), 'switchboard-settings-')));
+      process.chdir(directory);
+    });
+
+    afterEach(() => {
+      process.chdir(repositoryDirectory);
+      rmSync(directory, { recursive: true, force: true });
+    });
+
+    it('is created with mode 0600 when no JWT setting is given', () => {
+      const settings = loadServerSettings({});
+      const file = join(directory, DEV_SECRET_FILE);
+      expect(settings.devSecretFile).toBe(DEV_SECRET_FILE);
+      expect(existsSync(file)).toBe(true);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      expect(readFileSync(file, 'utf8').trim()).toBe(settings.realtime.auth.secret);
+      expect(settings.realtime.auth.secret!.length).toBeGreaterThanOrEqual(32);
+    });
+
+    it('is reused on the next start', () => {
+      const first = loadServerSettings({});
+      const second = loadServerSettings({ JWT_SECRET: '' });
+      expect(second.realtime.auth.secret).toBe(first.realtime.auth.secret);
+      expect(second.devSecretFile).toBe(DEV_SECRET_FILE);
+    });
+
+    it('is read from an existing file', () => {
+      mkdirSync(join(directory, 'data'));
+      writeFileSync(join(directory, DEV_SECRET_FILE), 'an-existing-development-secret-of-some-length\n');
+      expect(loadServerSettings({}).realtime.auth.secret).toBe('an-existing-development-secret-of-some-length');
+    });
+
+    it('is not created when a secret is given', () => {
+      loadServerSettings({ JWT_SECRET: SECRET });
+      expect(existsSync(join(directory, DEV_SECRET_FILE))).toBe(false);
+    });
+
+    it('is not created in production', () => {
+      expect(() => loadServerSettings({ NODE_ENV: 'production' })).toThrow();
+      expect(existsSync(join(directory, DEV_SECRET_FILE))).toBe(false);
+    });
+  });
+});
