@@ -62,6 +62,8 @@ export class RealtimeModule {
     };
     return {
       module: RealtimeModule,
+      // RealtimePublisher and the guards are injectable in every module of the host.
+      global: true,
       imports: [
         core,
         DatabaseModule,

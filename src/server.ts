@@ -6,13 +6,16 @@ import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
 import type { ServerSettings } from './config/server-settings.js';
 import { RealtimeWsAdapter } from './gateway/realtime-ws.adapter.js';
+import { HttpErrorFilter } from './protocol/http-error.filter.js';
 
 /** Builds the server (not yet listening): what `main.ts` runs and what the e2e tests start. */
 export async function createServer(variables?: Record<string, string | undefined>): Promise<INestApplication> {
   const app = await NestFactory.create(AppModule.register(variables), { bufferLogs: true });
   app.useLogger(app.get(Logger));
   app.useWebSocketAdapter(new RealtimeWsAdapter(app));
-  const settings = app.get(ConfigService).getOrThrow<ServerSettings>('server');
+  // Unknown routes and unparsable bodies answer in the same shape as the API's own errors.
+  app.useGlobalFilters(new HttpErrorFilter());
+  const settings = serverSettings(app);
   if (settings.devSecretFile) {
     new NestLogger('Switchboard').warn(
       `JWT_SECRET is not set: using the development secret in ${settings.devSecretFile} (refused when NODE_ENV=production)`,

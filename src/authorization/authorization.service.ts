@@ -4,6 +4,7 @@ import { In, type Repository } from 'typeorm';
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
 import { Broker } from '../broker/broker.js';
 import { REALTIME_CONNECTION } from '../database/data-source-options.js';
+import { withStorage } from '../database/storage-failure.js';
 import { RealtimeError } from '../protocol/error-codes.js';
 import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime-options.js';
 import { EffectivePermissions, resolvePermissions } from './permission-resolution.js';
@@ -117,43 +118,34 @@ export class AuthorizationService {
   }
 
   private async load(tenantId: string, userId: string): Promise<EffectivePermissions> {
-    try {
-      const [assignments, rolePermissions] = await Promise.all([
-        this.assignments.find({ where: { tenantId, userId }, select: { roleName: true, scope: true } }),
-        this.rolesOf(tenantId),
-      ]);
-      return resolvePermissions({
-        assignments,
-        rolePermissions,
-        defaultRole: this.options.authorization.defaultRole,
-        isBootstrapAdmin: this.bootstrapAdmins.has(userId),
-      });
-    } catch (error) {
-      if (error instanceof RealtimeError) throw error;
-      this.logger.error(`loading permissions: ${(error as Error).message}`);
-      throw RealtimeError.unavailable('permissions cannot be read right now; nothing was done');
-    }
+    const [assignments, rolePermissions] = await Promise.all([
+      withStorage(this.logger, () => this.assignments.find({ where: { tenantId, userId }, select: { roleName: true, scope: true } })),
+      this.rolesOf(tenantId),
+    ]);
+    return resolvePermissions({
+      assignments,
+      rolePermissions,
+      defaultRole: this.options.authorization.defaultRole,
+      isBootstrapAdmin: this.bootstrapAdmins.has(userId),
+    });
   }
 
   private async loadRoles(tenantId: string): Promise<Map<string, string[]>> {
     const tenants = tenantId === SHARED_TENANT ? [SHARED_TENANT] : [SHARED_TENANT, tenantId];
-    try {
-      const [roles, permissions] = await Promise.all([
+    const [roles, permissions] = await withStorage(this.logger, () =>
+      Promise.all([
         this.roles.find({ where: { tenantId: In(tenants) }, select: { tenantId: true, name: true } }),
         this.rolePermissions.find({ where: { tenantId: In(tenants) } }),
-      ]);
-      const owner = new Map<string, string>();
-      for (const role of roles) {
-        if (!owner.has(role.name) || role.tenantId !== SHARED_TENANT) owner.set(role.name, role.tenantId);
-      }
-      const result = new Map<string, string[]>([...owner.keys()].map((name) => [name, []]));
-      for (const row of permissions) {
-        if (owner.get(row.roleName) === row.tenantId) result.get(row.roleName)!.push(row.permission);
-      }
-      return result;
-    } catch (error) {
-      this.logger.error(`loading roles: ${(error as Error).message}`);
-      throw RealtimeError.unavailable('roles cannot be read right now; nothing was done');
+      ]),
+    );
+    const owner = new Map<string, string>();
+    for (const role of roles) {
+      if (!owner.has(role.name) || role.tenantId !== SHARED_TENANT) owner.set(role.name, role.tenantId);
     }
+    const result = new Map<string, string[]>([...owner.keys()].map((name) => [name, []]));
+    for (const row of permissions) {
+      if (owner.get(row.roleName) === row.tenantId) result.get(row.roleName)!.push(row.permission);
+    }
+    return result;
   }
 }

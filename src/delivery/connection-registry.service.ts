@@ -14,12 +14,10 @@ export class ConnectionRegistry {
   private readonly nodePrefix = randomBytes(4).toString('hex');
   private sequence = 0;
   private readonly byUser = new Map<string, Set<Connection>>();
-  private count = 0;
 
   open(socket: WebSocket, user: AuthenticatedUser | null): Connection {
     const connection = new Connection(`${this.nodePrefix}-${(++this.sequence).toString(36)}`, socket, user);
     (socket as TaggedSocket)[CONNECTION] = connection;
-    this.count++;
     if (user) this.index(connection, user);
     return connection;
   }
@@ -31,7 +29,6 @@ export class ConnectionRegistry {
   }
 
   remove(connection: Connection): void {
-    this.count--;
     if (!connection.user) return;
     const key = userKey(connection.user.tenantId, connection.user.id);
     const connections = this.byUser.get(key);
@@ -50,10 +47,6 @@ export class ConnectionRegistry {
         if (tenantId === undefined || connection.user?.tenantId === tenantId) yield connection;
       }
     }
-  }
-
-  get size(): number {
-    return this.count;
   }
 
   private index(connection: Connection, user: AuthenticatedUser): void {

@@ -140,7 +140,9 @@ describe('RoomMembership', () => {
       const { membership, sent } = setup();
       membership.release();
       membership.hold();
+      membership.hold();
       membership.deliver('m1', 1);
+      membership.release();
       expect(sent).toEqual([]);
       membership.release();
       expect(sent).toEqual(['m1']);

@@ -53,6 +53,19 @@ export class RealtimeWsAdapter extends WsAdapter {
     });
   }
 
+  /**
+   * A socket's errors (oversized or invalid UTF-8 frames, resets) are the
+   * client's doing and already end that socket: logged at debug, so a client
+   * cannot flood the logs. Errors of the server itself stay errors.
+   */
+  override bindErrorHandler(server: WebSocketServer): WebSocketServer {
+    server.on('connection', (socket: WebSocket) =>
+      socket.on('error', (error: Error) => this.frameLogger.debug(`socket error: ${error.message}`)),
+    );
+    server.on('error', (error: Error) => this.frameLogger.error(`WebSocket server error: ${error.message}`, error.stack));
+    return server;
+  }
+
   override bindMessageHandlers(
     socket: WebSocket,
     handlers: MessageMappingProperties[],
