@@ -14,15 +14,17 @@ import { RealtimeModule } from './realtime.module.js';
  */
 @Module({})
 export class AppModule {
-  static register(variables?: Record<string, string | undefined>): DynamicModule {
+  /** Rejects, naming each wrong variable, when the configuration is invalid. */
+  static async register(variables?: Record<string, string | undefined>): Promise<DynamicModule> {
+    const config = await ConfigModule.forRoot({
+      isGlobal: true,
+      ...(variables ? { ignoreEnvFile: true, ignoreEnvVars: true } : {}),
+      validate: (environment) => ({ server: loadServerSettings(variables ?? environment) }),
+    });
     return {
       module: AppModule,
       imports: [
-        ConfigModule.forRoot({
-          isGlobal: true,
-          ...(variables ? { ignoreEnvFile: true, ignoreEnvVars: true } : {}),
-          validate: (config) => ({ server: loadServerSettings(variables ?? config) }),
-        }),
+        config,
         LoggerModule.forRootAsync({
           inject: [ConfigService],
           useFactory: (config: ConfigService) => {

@@ -1,9 +1,23 @@
 import { plainToInstance, Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
+import { IsBoolean, IsIn, IsOptional, IsString, Matches, MinLength, registerDecorator, validateSync } from 'class-validator';
 
 const toBoolean = ({ value }: { value: unknown }) =>
   value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value;
 const toInteger = ({ value }: { value: unknown }) => (typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value);
+
+/** An integer setting within bounds, with one message that says both. */
+function IntegerSetting(min: number, max = Number.MAX_SAFE_INTEGER): PropertyDecorator {
+  return (target, propertyName) => {
+    Transform(toInteger)(target, propertyName);
+    registerDecorator({
+      name: 'integerSetting',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      options: { message: max === Number.MAX_SAFE_INTEGER ? `$property must be an integer of at least ${min}` : `$property must be an integer from ${min} to ${max}` },
+      validator: { validate: (value: unknown) => Number.isInteger(value) && (value as number) >= min && (value as number) <= max },
+    });
+  };
+}
 
 /**
  * Every setting of the server, as environment variables (see .env.example).
@@ -13,10 +27,7 @@ export class Environment {
   @IsIn(['development', 'production', 'test'])
   NODE_ENV: 'development' | 'production' | 'test' = 'development';
 
-  @Transform(toInteger)
-  @IsInt()
-  @Min(0)
-  @Max(65535)
+  @IntegerSetting(0, 65535)
   PORT = 3000;
 
   @IsString()
@@ -37,10 +48,7 @@ export class Environment {
   @IsBoolean()
   DATABASE_RUN_MIGRATIONS = true;
 
-  @Transform(toInteger)
-  @IsInt()
-  @Min(1)
-  @Max(1000)
+  @IntegerSetting(1, 1000)
   DATABASE_POOL_SIZE = 10;
 
   @IsOptional()
@@ -64,10 +72,7 @@ export class Environment {
   @IsString()
   JWT_AUDIENCE?: string;
 
-  @Transform(toInteger)
-  @IsInt()
-  @Min(0)
-  @Max(300)
+  @IntegerSetting(0, 300)
   JWT_CLOCK_TOLERANCE_SECONDS = 0;
 
   /** Comma-separated user ids. */
@@ -77,9 +82,7 @@ export class Environment {
   @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { message: 'DEFAULT_ROLE must be a role name' })
   DEFAULT_ROLE = 'member';
 
-  @Transform(toInteger)
-  @IsInt()
-  @Min(1)
+  @IntegerSetting(1)
   PERMISSION_CACHE_SIZE = 100_000;
 
   @Matches(/^\/[A-Za-z0-9._~/-]*$/, { message: 'WS_PATH must be a URL path starting with /' })
@@ -89,10 +92,7 @@ export class Environment {
   @IsString()
   WS_ALLOWED_ORIGINS = '';
 
-  @Transform(toInteger)
-  @IsInt()
-  @Min(1024)
-  @Max(16 * 1024 * 1024)
+  @IntegerSetting(1024, 16 * 1024 * 1024)
   WS_MAX_PAYLOAD_BYTES = 65_536;
 
   @IsOptional()
@@ -103,10 +103,7 @@ export class Environment {
   @IsBoolean()
   WS_FIRST_FRAME_AUTH = false;
 
-  @Transform(toInteger)
-  @IsInt()
-  @Min(100)
-  @Max(600_000)
+  @IntegerSetting(100, 600_000)
   WS_AUTH_TIMEOUT_MS = 5000;
 
   @Transform(toBoolean)

@@ -1,0 +1,87 @@
+import { mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describeEachDatabase, freshDatabase } from '../support/databases.js';
+import { http } from '../support/http.js';
+import { freePort } from '../support/postgres-server.js';
+import { runTool, ServerProcess } from '../support/server-process.js';
+import { TestClient } from '../support/test-client.js';
+
+/**
+ * The README's path, on the compiled server: start it, mint tokens with
+ * `npm run token`'s script, chat, restart, see the history, change roles.
+ */
+const running: ServerProcess[] = [];
+const track = (server: ServerProcess) => (running.push(server), server);
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((server) => server.stop()));
+});
+
+describeEachDatabase('the runnable server', (kind) => {
+  it('starts on a development secret, chats with minted tokens, keeps history across a restart, and applies role changes at once', async () => {
+    const workdir = mkdtempSync(join(tmpdir(), 'switchboard-server-'));
+    const port = await freePort();
+    const database = await freshDatabase(kind);
+    const env = { PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'debug', BOOTSTRAP_ADMINS: 'alice', ...database.variables };
+    const url = `ws://127.0.0.1:${port}/ws`;
+    const httpUrl = `http://127.0.0.1:${port}`;
+
+    let server = track(ServerProcess.start(workdir, env));
+    await server.listening();
+    expect(server.output).toContain('using the development secret in data/.dev-jwt-secret');
+    expect(statSync(join(workdir, 'data/.dev-jwt-secret')).mode & 0o777).toBe(0o600);
+
+    const mint = async (...args: string[]) => {
+      const { code, stdout, stderr } = await runTool('dist/src/cli/mint-token.js', args, workdir);
+      expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+      return stdout.trim();
+    };
+    const aliceToken = await mint('alice');
+    const bobToken = await mint('bob', '--name', 'Bob');
+    const alice = await TestClient.connect(url, { token: aliceToken, via: 'query' });
+    const bob = await TestClient.connect(url, { token: bobToken });
+    await alice.ok('room.join', { room: 'general' });
+    await bob.ok('room.join', { room: 'general' });
+    await alice.ok('message.send', { room: 'general', text: 'hello from the quick start', clientMsgId: 'q1' });
+    expect((await bob.nextPush('message', 'general')).data).toMatchObject({ text: 'hello from the quick start', sender: { id: 'alice' } });
+    await Promise.all([alice.close(), bob.close()]);
+    await server.stop();
+
+    server = track(ServerProcess.start(workdir, env));
+    await server.listening();
+    const bobAgain = await TestClient.connect(url, { token: bobToken });
+    expect((await bobAgain.ok('history.fetch', { room: 'general' })).messages.map((m: { text: string }) => m.text)).toEqual([
+      'hello from the quick start',
+    ]);
+    expect((await bobAgain.ok('message.send', { room: 'general', text: 'a member by default', clientMsgId: 'q2' })).seq).toBe(2);
+    expect((await http(httpUrl, 'PUT', '/admin/users/bob/roles/viewer', { token: aliceToken })).status).toBe(201);
+    // bob now holds an assignment (viewer), so the default member role no longer applies.
+    expect((await bobAgain.error('message.send', { room: 'general', text: 'refused', clientMsgId: 'q3' })).code).toBe('FORBIDDEN');
+    await bobAgain.close();
+    const refused = await fetch(`${httpUrl}/admin/roles?access_token=${bobToken}`);
+    expect(refused.status).toBe(403);
+    await server.stop();
+
+    // Tokens never reach the logs, whatever carried them.
+    for (const secret of [aliceToken, bobToken]) {
+      expect(server.output).not.toContain(secret);
+      expect(server.output).not.toContain(secret.split('.')[2]);
+    }
+    expect(server.output).toContain('access_token=[redacted]');
+  });
+});
+
+describe('the runnable server refuses a wrong configuration', () => {
+  it.each([
+    [{ PORT: 'eighty' }, /PORT/],
+    [{ NODE_ENV: 'production' }, /JWT_SECRET or JWT_PUBLIC_KEY/],
+    [{ JWT_SECRET: 'short' }, /JWT_SECRET must be at least 32 characters/],
+    [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL/],
+    [{ WS_FIRST_FRAME_AUTH: 'maybe', DEFAULT_ROLE: 'not a role' }, /WS_FIRST_FRAME_AUTH[\s\S]*DEFAULT_ROLE|DEFAULT_ROLE[\s\S]*WS_FIRST_FRAME_AUTH/],
+  ])('%o stops the start with a message naming the setting', async (env, message) => {
+    const workdir = mkdtempSync(join(tmpdir(), 'switchboard-config-'));
+    const server = track(ServerProcess.start(workdir, { PORT: '0', ...env }));
+    expect((await server.exited).code).toBe(1);
+    expect(server.output).toMatch(message);
+  });
+});

@@ -1,0 +1,52 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+/** The compiled server (`dist/src/main.js`, built by `npm test`) as a child process, with its output kept. */
+export class ServerProcess {
+  output = '';
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  private constructor(readonly child: ChildProcess) {
+    child.stdout!.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
+    this.exited = new Promise((done) => child.on('exit', (code, signal) => done({ code, signal })));
+  }
+
+  static start(cwd: string, env: Record<string, string>): ServerProcess {
+    return new ServerProcess(
+      spawn(process.execPath, [resolve(root, 'dist/src/main.js')], { cwd, env: { PATH: process.env.PATH ?? '', ...env }, stdio: 'pipe' }),
+    );
+  }
+
+  /** Resolves once the server logs that it listens; rejects if it exits first. */
+  async listening(timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let exited = false;
+    void this.exited.then(() => (exited = true));
+    while (!this.output.includes('listening on')) {
+      if (exited) throw new Error(`the server exited: ${this.output}`);
+      if (Date.now() > deadline) throw new Error(`the server did not start: ${this.output}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM');
+    await this.exited;
+  }
+}
+
+/** Runs a compiled command-line tool of the project, e.g. the token minter. */
+export function runTool(script: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [resolve(root, script), ...args], { cwd, env: { PATH: process.env.PATH ?? '', ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('exit', (code) => done({ code, stdout, stderr }));
+  });
+}
