@@ -1,38 +1,22 @@
-import { describeEachDatabase, freshDatabase } from '../support/databases.js';
+import { describeEachDatabase } from '../support/databases.js';
 import { http } from '../support/http.js';
-import { TestClient } from '../support/test-client.js';
-import { startServer, type TestServer } from '../support/test-server.js';
+import { suiteServer } from '../support/suite-server.js';
 import { token } from '../support/tokens.js';
 
 describeEachDatabase('admin REST API', (kind) => {
-  let server: TestServer;
-  const clients: TestClient[] = [];
-  const connect = async (sub: string) => {
-    const client = await TestClient.connect(server.wsUrl, { token: token(sub) });
-    clients.push(client);
-    return client;
-  };
+  const suite = suiteServer(kind);
+  const connect = (sub: string) => suite.connect(sub);
   const root = token('root');
   const call = (method: string, path: string, body?: unknown, as: string = root) =>
-    http(server.httpUrl, method, path, { token: as, body });
-
-  beforeAll(async () => {
-    server = await startServer(await freshDatabase(kind));
-  });
-  afterEach(async () => {
-    await Promise.all(clients.splice(0).map((c) => c.close()));
-  });
-  afterAll(async () => {
-    await server.close();
-  });
+    http(suite.server.httpUrl, method, path, { token: as, body });
 
   it('needs a valid bearer token (401) holding admin.manage (403), also as access_token', async () => {
-    const missing = await http(server.httpUrl, 'GET', '/admin/roles');
+    const missing = await http(suite.server.httpUrl, 'GET', '/admin/roles');
     expect(missing.status).toBe(401);
     expect(missing.body).toEqual({ statusCode: 401, code: 'UNAUTHORIZED', message: 'an access token is required' });
     expect((await call('GET', '/admin/roles', undefined, token('root', { expiresIn: -1 }))).status).toBe(401);
     expect((await call('GET', '/admin/roles', undefined, token('alice'))).body).toMatchObject({ statusCode: 403, code: 'FORBIDDEN' });
-    expect((await http(server.httpUrl, 'GET', `/admin/roles?access_token=${root}`)).status).toBe(200);
+    expect((await http(suite.server.httpUrl, 'GET', `/admin/roles?access_token=${root}`)).status).toBe(200);
   });
 
   it('lists the permission catalogue', async () => {
@@ -208,11 +192,11 @@ describeEachDatabase('admin REST API', (kind) => {
   });
 
   it('serves OpenAPI at /docs and health at /health/live and /health/ready', async () => {
-    const document = await http(server.httpUrl, 'GET', '/docs-json');
+    const document = await http(suite.server.httpUrl, 'GET', '/docs-json');
     expect(document.status).toBe(200);
     expect(Object.keys(document.body.paths)).toEqual(expect.arrayContaining(['/admin/roles', '/admin/users/{userId}/roles/{role}', '/admin/audit', '/health/ready']));
-    expect((await fetch(`${server.httpUrl}/docs`)).status).toBe(200);
-    expect((await http(server.httpUrl, 'GET', '/health/live')).body.status).toBe('ok');
-    expect((await http(server.httpUrl, 'GET', '/health/ready')).body).toMatchObject({ status: 'ok', info: { database: { status: 'up' } } });
+    expect((await fetch(`${suite.server.httpUrl}/docs`)).status).toBe(200);
+    expect((await http(suite.server.httpUrl, 'GET', '/health/live')).body.status).toBe('ok');
+    expect((await http(suite.server.httpUrl, 'GET', '/health/ready')).body).toMatchObject({ status: 'ok', info: { database: { status: 'up' } } });
   });
 });

@@ -1,30 +1,14 @@
-import { describeEachDatabase, freshDatabase } from '../support/databases.js';
+import { describeEachDatabase } from '../support/databases.js';
 import { http } from '../support/http.js';
-import { TestClient } from '../support/test-client.js';
-import { startServer, type TestServer } from '../support/test-server.js';
+import { suiteServer } from '../support/suite-server.js';
 import { token, type TokenOptions } from '../support/tokens.js';
 
 describeEachDatabase('authorization', (kind) => {
-  let server: TestServer;
-  const clients: TestClient[] = [];
-  const connect = async (sub: string, options: TokenOptions = {}) => {
-    const client = await TestClient.connect(server.wsUrl, { token: token(sub, options) });
-    clients.push(client);
-    return client;
-  };
+  // Users without any assignment are viewers here: they may read but not write.
+  const suite = suiteServer(kind, { DEFAULT_ROLE: 'viewer' });
+  const connect = (sub: string, options: TokenOptions = {}) => suite.connect(sub, options);
   const root = token('root');
-  const admin = (method: string, path: string, body?: unknown, as = root) => http(server.httpUrl, method, path, { token: as, body });
-
-  beforeAll(async () => {
-    // Users without any assignment are viewers here: they may read but not write.
-    server = await startServer(await freshDatabase(kind), { DEFAULT_ROLE: 'viewer' });
-  });
-  afterEach(async () => {
-    await Promise.all(clients.splice(0).map((c) => c.close()));
-  });
-  afterAll(async () => {
-    await server.close();
-  });
+  const admin = (method: string, path: string, body?: unknown, as = root) => http(suite.server.httpUrl, method, path, { token: as, body });
 
   it('gives users without assignment the default role', async () => {
     const visitor = await connect('visitor');

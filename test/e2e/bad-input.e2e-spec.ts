@@ -1,27 +1,11 @@
-import { describeEachDatabase, freshDatabase } from '../support/databases.js';
+import { describeEachDatabase } from '../support/databases.js';
 import { http } from '../support/http.js';
-import { TestClient } from '../support/test-client.js';
-import { startServer, type TestServer } from '../support/test-server.js';
+import { suiteServer } from '../support/suite-server.js';
 import { token } from '../support/tokens.js';
 
 describeEachDatabase('bad input', (kind) => {
-  let server: TestServer;
-  const clients: TestClient[] = [];
-  const connect = async (sub: string) => {
-    const client = await TestClient.connect(server.wsUrl, { token: token(sub) });
-    clients.push(client);
-    return client;
-  };
-
-  beforeAll(async () => {
-    server = await startServer(await freshDatabase(kind));
-  });
-  afterEach(async () => {
-    await Promise.all(clients.splice(0).map((c) => c.close()));
-  });
-  afterAll(async () => {
-    await server.close();
-  });
+  const suite = suiteServer(kind);
+  const connect = (sub: string) => suite.connect(sub);
 
   it('answers each malformed frame with BAD_REQUEST on the same socket, then serves a good one', async () => {
     const alice = await connect('alice');
@@ -109,7 +93,7 @@ describeEachDatabase('bad input', (kind) => {
     expect((await alice.error('message.edit', { room: 'never-used', seq: 1, text: 'x' })).code).toBe('NOT_FOUND');
     expect((await alice.error('message.delete', { room: 'never-used', seq: 1 })).code).toBe('NOT_FOUND');
     expect((await alice.error('typing', { room: 'never-used' })).code).toBe('NOT_FOUND');
-    const rooms = await http(server.httpUrl, 'GET', '/admin/rooms', { token: token('root') });
+    const rooms = await http(suite.server.httpUrl, 'GET', '/admin/rooms', { token: token('root') });
     expect(rooms.body.rooms.map((r: { name: string }) => r.name)).not.toContain('never-used');
   });
 

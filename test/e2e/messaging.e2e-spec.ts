@@ -1,33 +1,14 @@
-import { describeEachDatabase, freshDatabase, type TestDatabase } from '../support/databases.js';
+import { describeEachDatabase } from '../support/databases.js';
 import { http } from '../support/http.js';
-import { TestClient } from '../support/test-client.js';
-import { startServer, type TestServer } from '../support/test-server.js';
+import { suiteServer } from '../support/suite-server.js';
 import { token } from '../support/tokens.js';
 import { waitUntil } from '../support/wait.js';
 
 describeEachDatabase('messaging', (kind) => {
-  let database: TestDatabase;
-  let server: TestServer;
-  const clients: TestClient[] = [];
-  const connect = async (sub: string, name?: string) => {
-    const client = await TestClient.connect(server.wsUrl, { token: token(sub, { name }) });
-    clients.push(client);
-    return client;
-  };
-  const admin = token('root');
-  const grant = (userId: string, role: string, scope?: string) =>
-    http(server.httpUrl, 'PUT', `/admin/users/${userId}/roles/${role}`, { token: admin, body: scope ? { scope } : {} });
-
-  beforeAll(async () => {
-    database = await freshDatabase(kind);
-    server = await startServer(database);
-  });
-  afterEach(async () => {
-    await Promise.all(clients.splice(0).map((c) => c.close()));
-  });
-  afterAll(async () => {
-    await server.close();
-  });
+  const suite = suiteServer(kind);
+  const connect = (sub: string, name?: string) => suite.connect(sub, { name });
+  const grant = (userId: string, role: string) =>
+    http(suite.server.httpUrl, 'PUT', `/admin/users/${userId}/roles/${role}`, { token: token('root'), body: {} });
 
   it('delivers a message from one user to another, acked after storage with increasing seq', async () => {
     const alice = await connect('alice', 'Alice');
