@@ -46,11 +46,11 @@ export class Connection {
     if (this.socket.readyState === OPEN || this.socket.readyState === 0) this.socket.close(code, reason);
   }
 
-  /** Runs `onExpired` at `expiresAt` (seconds since the epoch), replacing any earlier schedule. */
-  scheduleExpiry(expiresAt: number, onExpired: () => void): void {
+  /** Runs `onExpired` at `deadline` (milliseconds since the epoch), replacing any earlier schedule. */
+  scheduleExpiry(deadline: number, onExpired: () => void): void {
     this.clearExpiry();
     const arm = () => {
-      const remaining = expiresAt * 1000 - Date.now();
+      const remaining = deadline - Date.now();
       if (remaining <= 0) return onExpired();
       this.expiryTimer = setTimeout(arm, Math.min(remaining, MAX_TIMER_MS));
       this.expiryTimer.unref();

@@ -71,6 +71,7 @@ export class DeliveryService {
       members.add(membership);
     }
     membership.hold();
+    if (since !== undefined) membership.rewind(since);
     let lastSeq: number;
     try {
       lastSeq = await this.rooms.lastSeq(room);

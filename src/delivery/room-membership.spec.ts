@@ -191,4 +191,29 @@ describe('RoomMembership', () => {
       expect(sent).toEqual([]);
     });
   });
+
+  describe('rewind', () => {
+    it('lets a replay send again what follows the given seq, and only that', () => {
+      const { membership, sent } = setup();
+      membership.deliver('m1', 1);
+      membership.deliver('m2', 2);
+      membership.deliver('m3', 3);
+      membership.hold();
+      membership.rewind(1);
+      membership.sendReplayed('m2 replayed', 2);
+      membership.sendReplayed('m3 replayed', 3);
+      membership.deliver('m3 live', 3);
+      membership.deliver('m4', 4);
+      membership.release();
+      expect(sent).toEqual(['m1', 'm2', 'm3', 'm2 replayed', 'm3 replayed', 'm4']);
+    });
+
+    it('never moves forward', () => {
+      const { membership, sent } = setup();
+      membership.deliver('m2', 2);
+      membership.rewind(5);
+      membership.deliver('m3', 3);
+      expect(sent).toEqual(['m2', 'm3']);
+    });
+  });
 });

@@ -37,6 +37,11 @@ export class RoomMembership {
     for (const { frame, seq } of held) this.send(frame, seq);
   }
 
+  /** A join with `since` on a socket already in the room: what follows `since` is sent again. */
+  rewind(since: number): void {
+    this.lastSeq = Math.min(this.lastSeq, since);
+  }
+
   /** A live push: sent now, or kept until the holds are released. */
   deliver(frame: string, seq?: number): void {
     if (!this.active) return;

@@ -35,8 +35,9 @@ export class SocketSessionsService {
       this.started(connection, user);
     } else {
       // First-frame auth: the `auth` frame must come within the timeout.
-      const deadline = Math.ceil((Date.now() + this.options.auth.firstFrameAuthTimeoutMs) / 1000);
-      connection.scheduleExpiry(deadline, () => connection.close(CloseCode.UNAUTHORIZED, 'no auth frame in time'));
+      connection.scheduleExpiry(Date.now() + this.options.auth.firstFrameAuthTimeoutMs, () =>
+        connection.close(CloseCode.UNAUTHORIZED, 'no auth frame in time'),
+      );
     }
   }
 
@@ -87,6 +88,8 @@ export class SocketSessionsService {
   }
 
   private scheduleExpiry(connection: Connection, expiresAt: number): void {
-    connection.scheduleExpiry(expiresAt, () => connection.close(CloseCode.UNAUTHORIZED, 'token expired'));
+    // Tokens are accepted up to the clock tolerance past `exp`; the socket lives as long.
+    const deadline = (expiresAt + this.options.auth.clockToleranceSeconds) * 1000;
+    connection.scheduleExpiry(deadline, () => connection.close(CloseCode.UNAUTHORIZED, 'token expired'));
   }
 }

@@ -127,6 +127,11 @@ describeEachDatabase('messaging', (kind) => {
     expect(replyIndex).toBeLessThan(firstMessage);
     expect(bob.pushes('message', 'resume').map((f) => f.data.seq)).toEqual(Array.from({ length: 23 }, (_, i) => i + 3));
 
+    // Joining again with since on the same socket sends what follows since again.
+    expect(await bob.ok('room.join', { room: 'resume', since: 22 })).toEqual({ room: 'resume', lastSeq: 25 });
+    await waitUntil(() => bob.pushes('message', 'resume').length >= 26);
+    expect(bob.pushes('message', 'resume').slice(23).map((f) => f.data.seq)).toEqual([23, 24, 25]);
+
     // Without since: nothing is replayed.
     const carol = await connect('carol');
     expect((await carol.ok('room.join', { room: 'resume' })).lastSeq).toBe(25);
