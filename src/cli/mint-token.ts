@@ -1,7 +1,5 @@
 import { parseArgs } from 'node:util';
-import { JwtService } from '@nestjs/jwt';
-import { loadServerSettings } from '../config/server-settings.js';
-import { loadEnvFile } from './load-env-file.js';
+import { mintDevToken } from './dev-token.js';
 
 const usage = `Mints a development access token for the server configured by .env and the environment.
 
@@ -25,25 +23,9 @@ function main(): void {
     console.error(usage);
     process.exit(values.help ? 0 : 2);
   }
-  const ttl = Number(values.ttl);
-  if (!Number.isInteger(ttl) || ttl <= 0) throw new Error('--ttl must be a positive number of seconds');
-
-  loadEnvFile();
-  const { auth } = loadServerSettings(process.env).realtime;
-  if (!auth.secret) {
-    throw new Error('the server verifies tokens with JWT_PUBLIC_KEY: mint them with the matching private key, not with this tool');
-  }
-  const token = new JwtService().sign(
-    { sub: positionals[0], ...(values.name ? { name: values.name } : {}), ...(values.tid ? { tid: values.tid } : {}) },
-    {
-      secret: auth.secret,
-      algorithm: auth.algorithm ?? 'HS256',
-      expiresIn: ttl,
-      ...(auth.issuer ? { issuer: auth.issuer } : {}),
-      ...(auth.audience ? { audience: auth.audience } : {}),
-    },
-  );
-  process.stdout.write(`${token}\n`);
+  const ttlSeconds = Number(values.ttl);
+  if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0) throw new Error('--ttl must be a positive number of seconds');
+  process.stdout.write(`${mintDevToken(positionals[0], { name: values.name, tid: values.tid, ttlSeconds })}\n`);
 }
 
 try {

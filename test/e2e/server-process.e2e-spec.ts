@@ -6,6 +6,7 @@ import { http } from '../support/http.js';
 import { freePort } from '../support/postgres-server.js';
 import { runTool, ServerProcess } from '../support/server-process.js';
 import { TestClient } from '../support/test-client.js';
+import { waitUntil } from '../support/wait.js';
 
 /**
  * The README's path, on the compiled server: start it, mint tokens with
@@ -58,6 +59,15 @@ describeEachDatabase('the runnable server', (kind) => {
     // bob now holds an assignment (viewer), so the default member role no longer applies.
     expect((await bobAgain.error('message.send', { room: 'general', text: 'refused', clientMsgId: 'q3' })).code).toBe('FORBIDDEN');
     await bobAgain.close();
+
+    // The terminal client of the quick start shows the history, then sends what is typed.
+    const carol = await runTool('dist/src/cli/chat.js', ['carol', 'general', '--url', url], workdir, {}, async ({ write, output }) => {
+      await waitUntil(() => output().includes('#2 Bob: a member by default'), 10_000);
+      write('hello from the terminal');
+      await waitUntil(() => output().includes('#3 carol: hello from the terminal'), 10_000);
+    });
+    expect(carol.code).toBe(0);
+    expect(carol.stdout).toContain('#1 alice: hello from the quick start');
     const refused = await fetch(`${httpUrl}/admin/roles?access_token=${bobToken}`);
     expect(refused.status).toBe(403);
     await server.stop();

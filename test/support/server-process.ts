@@ -39,14 +39,32 @@ export class ServerProcess {
   }
 }
 
-/** Runs a compiled command-line tool of the project, e.g. the token minter. */
-export function runTool(script: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [resolve(root, script), ...args], { cwd, env: { PATH: process.env.PATH ?? '', ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('exit', (code) => done({ code, stdout, stderr }));
-  });
+export interface ToolRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs a compiled command-line tool of the project (the token minter, the
+ * chat client). `interact` may write to its stdin while it runs, seeing its
+ * output so far; stdin is closed when it returns.
+ */
+export function runTool(
+  script: string,
+  args: string[],
+  cwd: string,
+  env: Record<string, string> = {},
+  interact?: (io: { write(line: string): void; output(): string }) => Promise<void>,
+): Promise<ToolRun> {
+  const child = spawn(process.execPath, [resolve(root, script), ...args], { cwd, env: { PATH: process.env.PATH ?? '', ...env } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const exited = new Promise<number | null>((done) => child.on('exit', done));
+  const interaction = (interact ?? (async () => undefined))({ write: (line) => child.stdin.write(`${line}\n`), output: () => stdout }).finally(
+    () => child.stdin.end(),
+  );
+  return Promise.all([exited, interaction]).then(([code]) => ({ code, stdout, stderr }));
 }
