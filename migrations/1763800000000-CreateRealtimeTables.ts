@@ -130,7 +130,7 @@ export class CreateRealtimeTables1763800000000 implements MigrationInterface {
       }),
     );
 
-    // The seeded roles of the contract, shared by every tenant (tenant '').
+    // The seeded roles of the contract, shared by every tenant (tenant '*', which no token can name).
     const seededRoles: Array<[string, string, string[]]> = [
       ['admin', 'Everything, including the admin API', ['*']],
       [
@@ -143,11 +143,11 @@ export class CreateRealtimeTables1763800000000 implements MigrationInterface {
     ];
     for (const [name, description, permissions] of seededRoles) {
       await queryRunner.query(
-        `INSERT INTO switchboard_roles (tenant_id, name, description, created_at, updated_at) VALUES ('', '${name}', '${description.replace(/'/g, "''")}', 0, 0)`,
+        `INSERT INTO switchboard_roles (tenant_id, name, description, created_at, updated_at) VALUES ('*', '${name}', '${description.replace(/'/g, "''")}', 0, 0)`,
       );
       for (const permission of permissions) {
         await queryRunner.query(
-          `INSERT INTO switchboard_role_permissions (tenant_id, role_name, permission) VALUES ('', '${name}', '${permission}')`,
+          `INSERT INTO switchboard_role_permissions (tenant_id, role_name, permission) VALUES ('*', '${name}', '${permission}')`,
         );
       }
     }

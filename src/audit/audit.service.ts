@@ -1,8 +1,9 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { LessThan, type EntityManager, type Repository } from 'typeorm';
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
 import { REALTIME_CONNECTION } from '../database/data-source-options.js';
+import { withStorage } from '../database/storage-failure.js';
 import { TransactionRunner } from '../database/transaction-runner.service.js';
 import { AuditEntryEntity } from './audit-entry.entity.js';
 
@@ -30,6 +31,8 @@ export interface AuditQuery {
 /** Who changed what, when: written in the same transaction as the change itself. */
 @Injectable()
 export class AuditService {
+  private readonly logger = new Logger('RealtimeAudit');
+
   constructor(
     @InjectRepository(AuditEntryEntity, REALTIME_CONNECTION) private readonly entries: Repository<AuditEntryEntity>,
     private readonly transactions: TransactionRunner,
@@ -60,7 +63,7 @@ export class AuditService {
 
   /** Newest first, within the caller's tenant. */
   async list(tenantId: string, query: AuditQuery): Promise<AuditPage> {
-    const rows = await this.entries.find({
+    const rows = await withStorage(this.logger, () => this.entries.find({
       where: {
         tenantId,
         ...(query.before !== undefined ? { id: LessThan(query.before) } : {}),
@@ -69,7 +72,7 @@ export class AuditService {
       },
       order: { id: 'DESC' },
       take: query.limit + 1,
-    });
+    }));
     return {
       entries: rows.slice(0, query.limit).map((row) => ({
         id: row.id,

@@ -16,3 +16,13 @@ export interface AuthenticatedUser {
   /** When the token expires, in seconds since the epoch. */
   expiresAt: number;
 }
+
+/** A collision-free key for a user within a tenant (ids may contain any character). */
+export function userKey(tenantId: string, userId: string): string {
+  return JSON.stringify([tenantId, userId]);
+}
+
+/** Every `userKey` of the tenant starts with this. */
+export function tenantKeyPrefix(tenantId: string): string {
+  return `${JSON.stringify([tenantId]).slice(0, -1)},`;
+}

@@ -1,7 +1,8 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { RealtimeError } from '../protocol/error-codes.js';
 import { SYSTEM_SENDER } from '../protocol/wire.js';
+import { SHARED_ROLE_TENANT } from '../authorization/role.entity.js';
 import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime-options.js';
 import type { AuthenticatedUser, TokenClaims } from './authenticated-user.js';
 import { UserResolver } from './user-resolver.js';
@@ -11,6 +12,7 @@ const MAX_CLAIM_LENGTH = 255;
 /** Verifies access tokens and turns them into users; the one place tokens are checked. */
 @Injectable()
 export class Authenticator {
+  private readonly logger = new Logger('RealtimeAuth');
   private readonly jwt = new JwtService();
 
   constructor(
@@ -18,11 +20,26 @@ export class Authenticator {
     private readonly userResolver: UserResolver,
   ) {}
 
-  /** Throws UNAUTHORIZED, with a reason fit for the client, for any unusable token. */
+  /**
+   * Throws UNAUTHORIZED, with a reason fit for the client, for any unusable
+   * token, and UNAVAILABLE when the user resolver fails.
+   */
   async authenticate(token: string | undefined): Promise<AuthenticatedUser> {
     const claims = this.verify(token);
-    const user = await this.userResolver.resolve(claims);
+    let user: AuthenticatedUser | null;
+    try {
+      user = await this.userResolver.resolve(claims);
+    } catch (error) {
+      if (error instanceof RealtimeError) throw error;
+      this.logger.error(`the user resolver failed: ${(error as Error).message}`);
+      throw RealtimeError.unavailable('users cannot be looked up right now');
+    }
     if (!user) throw RealtimeError.unauthorized('the token was refused');
+    assertUsable('user id', user.id, 1);
+    assertUsable('name', user.name, 1);
+    assertUsable('tenant', user.tenantId, 0);
+    if (user.id === SYSTEM_SENDER.id) throw RealtimeError.unauthorized(`the user id ${SYSTEM_SENDER.id} is reserved for server-side publishes`);
+    if (user.tenantId === SHARED_ROLE_TENANT) throw RealtimeError.unauthorized(`the tenant ${SHARED_ROLE_TENANT} is reserved`);
     return user;
   }
 
@@ -51,7 +68,6 @@ export class Authenticator {
     if (typeof claims.sub !== 'string' || claims.sub.length === 0 || claims.sub.length > MAX_CLAIM_LENGTH) {
       throw RealtimeError.unauthorized('the token has no usable sub claim');
     }
-    if (claims.sub === SYSTEM_SENDER.id) throw RealtimeError.unauthorized(`the user id ${SYSTEM_SENDER.id} is reserved for server-side publishes`);
     for (const optional of ['name', 'tid'] as const) {
       const value = claims[optional];
       if (value !== undefined && (typeof value !== 'string' || value.length > MAX_CLAIM_LENGTH)) {
@@ -59,5 +75,12 @@ export class Authenticator {
       }
     }
     return claims as TokenClaims;
+  }
+}
+
+/** Ids end up in keys, logs and text columns: no control characters (NUL included). */
+function assertUsable(what: string, value: unknown, minLength: number): void {
+  if (typeof value !== 'string' || value.length < minLength || value.length > MAX_CLAIM_LENGTH || /[\u0000-\u001f\u007f]/.test(value)) {
+    throw RealtimeError.unauthorized(`the token's ${what} must be ${minLength ? '1' : '0'} to ${MAX_CLAIM_LENGTH} characters without control characters`);
   }
 }

@@ -8,7 +8,7 @@ import { AuthorizationService } from './authorization.service.js';
 import { Permission } from './permissions.js';
 import type { RoleAssignmentEntity } from './role-assignment.entity.js';
 import type { RolePermissionEntity } from './role-permission.entity.js';
-import type { RoleEntity } from './role.entity.js';
+import { SHARED_ROLE_TENANT, type RoleEntity } from './role.entity.js';
 
 interface RoleRow {
   tenantId: string;
@@ -80,7 +80,7 @@ function setup(authorization: Partial<ResolvedRealtimeOptions['authorization']> 
   const roles = new FakeRepository<RoleRow>();
   const rolePermissions = new FakeRepository<PermissionRow>();
   const assignments = new FakeRepository<AssignmentRow>();
-  for (const [tenantId, definitions] of [['', SHARED_ROLES], ['acme', ACME_ROLES]] as const) {
+  for (const [tenantId, definitions] of [[SHARED_ROLE_TENANT, SHARED_ROLES], ['acme', ACME_ROLES]] as const) {
     for (const [name, permissions] of definitions) {
       roles.rows.push({ tenantId, name });
       for (const permission of permissions) rolePermissions.rows.push({ tenantId, roleName: name, permission });
@@ -290,29 +290,26 @@ describe('AuthorizationService', () => {
       expect(s.roles.calls).toBe(1);
     });
 
-    it("announceChange('') drops every tenant's users and roles", async () => {
+    it("tokens without tid are a tenant like any other: announceChange('') drops only theirs", async () => {
       const s = setup();
       const alice = user('acme', 'alice');
-      const gina = user('globex', 'gina');
       const root = user('', 'root');
-      for (const u of [alice, gina, root]) await s.service.can(u, Permission.ROOM_JOIN);
+      for (const u of [alice, root]) await s.service.can(u, Permission.ROOM_JOIN);
+      expect(s.assignments.calls).toBe(2);
+      expect(s.roles.calls).toBe(2);
+
+      await s.service.announceChange('');
+      for (const u of [alice, root]) await s.service.can(u, Permission.ROOM_JOIN);
       expect(s.assignments.calls).toBe(3);
       expect(s.roles.calls).toBe(3);
-
-      await s.service.announceChange('');
-      for (const u of [alice, gina, root]) await s.service.can(u, Permission.ROOM_JOIN);
-      expect(s.assignments.calls).toBe(6);
-      expect(s.roles.calls).toBe(6);
-      expect(s.rolePermissions.calls).toBe(6);
     });
 
-    it("announceChange('') applies a changed shared role to every tenant", async () => {
+    it("a role defined by tenant '' is not seen by other tenants", async () => {
       const s = setup();
-      const gina = user('globex', 'gina');
-      expect(await s.service.can(gina, Permission.HISTORY_READ, 'general')).toBe(false);
-      s.rolePermissions.rows.push({ tenantId: '', roleName: 'member', permission: Permission.HISTORY_READ });
-      await s.service.announceChange('');
-      expect(await s.service.can(gina, Permission.HISTORY_READ, 'general')).toBe(true);
+      s.roles.rows.push({ tenantId: '', name: 'member' });
+      s.rolePermissions.rows.push({ tenantId: '', roleName: 'member', permission: Permission.ROOM_JOIN });
+      expect(await s.service.can(user('', 'root'), Permission.MESSAGE_SEND, 'general')).toBe(false);
+      expect(await s.service.can(user('globex', 'gina'), Permission.MESSAGE_SEND, 'general')).toBe(true);
     });
 
     it('evicts the oldest entry beyond permissionCacheSize', async () => {

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { In, type Repository } from 'typeorm';
-import type { AuthenticatedUser } from '../auth/authenticated-user.js';
+import { tenantKeyPrefix, userKey, type AuthenticatedUser } from '../auth/authenticated-user.js';
 import { Broker } from '../broker/broker.js';
 import { REALTIME_CONNECTION } from '../database/data-source-options.js';
 import { withStorage } from '../database/storage-failure.js';
@@ -10,12 +10,11 @@ import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime-opti
 import { EffectivePermissions, resolvePermissions } from './permission-resolution.js';
 import { RoleAssignmentEntity } from './role-assignment.entity.js';
 import { RolePermissionEntity } from './role-permission.entity.js';
-import { RoleEntity } from './role.entity.js';
+import { RoleEntity, SHARED_ROLE_TENANT } from './role.entity.js';
 
 /** Called with the tenant and, when only one user's permissions changed, that user. */
 export type PermissionsChangedListener = (tenantId: string, userId: string | undefined) => void;
 
-const SHARED_TENANT = '';
 
 /**
  * Answers "may this user do this here?" from memory. Effective permissions are
@@ -60,7 +59,7 @@ export class AuthorizationService {
   }
 
   permissionsOf(user: AuthenticatedUser): Promise<EffectivePermissions> {
-    const key = `${user.tenantId}\n${user.id}`;
+    const key = userKey(user.tenantId, user.id);
     const cached = this.permissionsByUser.get(key);
     if (cached) {
       // Re-inserting keeps the most used entries last, away from eviction.
@@ -103,15 +102,12 @@ export class AuthorizationService {
 
   private forget(tenantId: string, userId: string | undefined): void {
     if (userId !== undefined) {
-      this.permissionsByUser.delete(`${tenantId}\n${userId}`);
-    } else if (tenantId === SHARED_TENANT) {
-      // A shared role changed: every tenant may see it.
-      this.permissionsByUser.clear();
-      this.rolesByTenant.clear();
+      this.permissionsByUser.delete(userKey(tenantId, userId));
     } else {
       this.rolesByTenant.delete(tenantId);
+      const prefix = tenantKeyPrefix(tenantId);
       for (const key of this.permissionsByUser.keys()) {
-        if (key.startsWith(`${tenantId}\n`)) this.permissionsByUser.delete(key);
+        if (key.startsWith(prefix)) this.permissionsByUser.delete(key);
       }
     }
     for (const listener of this.listeners) listener(tenantId, userId);
@@ -131,7 +127,7 @@ export class AuthorizationService {
   }
 
   private async loadRoles(tenantId: string): Promise<Map<string, string[]>> {
-    const tenants = tenantId === SHARED_TENANT ? [SHARED_TENANT] : [SHARED_TENANT, tenantId];
+    const tenants = [SHARED_ROLE_TENANT, tenantId];
     const [roles, permissions] = await withStorage(this.logger, () =>
       Promise.all([
         this.roles.find({ where: { tenantId: In(tenants) }, select: { tenantId: true, name: true } }),
@@ -140,7 +136,7 @@ export class AuthorizationService {
     );
     const owner = new Map<string, string>();
     for (const role of roles) {
-      if (!owner.has(role.name) || role.tenantId !== SHARED_TENANT) owner.set(role.name, role.tenantId);
+      if (!owner.has(role.name) || role.tenantId !== SHARED_ROLE_TENANT) owner.set(role.name, role.tenantId);
     }
     const result = new Map<string, string[]>([...owner.keys()].map((name) => [name, []]));
     for (const row of permissions) {

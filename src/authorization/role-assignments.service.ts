@@ -1,9 +1,10 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { Repository } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
 import { REALTIME_CONNECTION } from '../database/data-source-options.js';
+import { withStorage } from '../database/storage-failure.js';
 import { TransactionRunner } from '../database/transaction-runner.service.js';
 import { RealtimeEvents } from '../events/realtime-events.js';
 import { HostEvents } from '../events/host-events.service.js';
@@ -31,6 +32,8 @@ export interface UserRolesView {
 /** Who holds which role where, per tenant. */
 @Injectable()
 export class RoleAssignmentsService {
+  private readonly logger = new Logger('RealtimeAssignments');
+
   constructor(
     @InjectRepository(RoleAssignmentEntity, REALTIME_CONNECTION) private readonly assignments: Repository<RoleAssignmentEntity>,
     @Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
@@ -41,7 +44,9 @@ export class RoleAssignmentsService {
   ) {}
 
   async list(tenantId: string, userId: string): Promise<UserRolesView> {
-    const rows = await this.assignments.find({ where: { tenantId, userId }, order: { roleName: 'ASC', scope: 'ASC' } });
+    const rows = await withStorage(this.logger, () =>
+      this.assignments.find({ where: { tenantId, userId }, order: { roleName: 'ASC', scope: 'ASC' } }),
+    );
     return {
       userId,
       assignments: rows.map((row) => ({ role: row.roleName, scope: row.scope, grantedAt: new Date(row.createdAt).toISOString() })),
@@ -57,16 +62,15 @@ export class RoleAssignmentsService {
       throw RealtimeError.notFound(`role ${role} does not exist`);
     }
     const createdAt = Date.now();
-    const created = await this.transactions.run(async (manager) => {
+    const { created, grantedAt } = await this.transactions.run(async (manager) => {
       const existing = await manager.findOne(RoleAssignmentEntity, { where: { tenantId: actor.tenantId, userId, roleName: role, scope } });
-      if (existing) return false;
+      if (existing) return { created: false, grantedAt: existing.createdAt };
       await manager.insert(RoleAssignmentEntity, { tenantId: actor.tenantId, userId, roleName: role, scope, createdAt });
       await this.audit.record(manager, actor, 'assignment.grant', `user:${userId}`, { role, scope });
-      return true;
+      return { created: true, grantedAt: createdAt };
     });
     if (created) await this.changed(actor, userId, role, scope, 'granted');
-    const row = await this.assignments.findOneOrFail({ where: { tenantId: actor.tenantId, userId, roleName: role, scope } });
-    return { created, assignment: { role, scope, grantedAt: new Date(row.createdAt).toISOString() } };
+    return { created, assignment: { role, scope, grantedAt: new Date(grantedAt).toISOString() } };
   }
 
   /** Without a scope, revokes the role in every scope the user holds it. */

@@ -2,8 +2,15 @@ import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { bigintTransformer } from '../database/bigint.transformer.js';
 
 /**
- * A named set of permissions. Rows with tenant '' are shared by every tenant;
- * a tenant's own row of the same name takes their place within that tenant.
+ * The tenant of the role definitions every tenant starts with (the seeded
+ * roles). No token can name it, so no admin edits them in place: a tenant's
+ * change makes that tenant its own copy.
+ */
+export const SHARED_ROLE_TENANT = '*';
+
+/**
+ * A named set of permissions, defined for one tenant or shared by all; a
+ * tenant's own definition of a name takes the shared one's place there.
  */
 @Entity({ name: 'switchboard_roles' })
 export class RoleEntity {

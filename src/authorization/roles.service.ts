@@ -1,27 +1,27 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { In, type EntityManager, type Repository } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
 import { REALTIME_CONNECTION } from '../database/data-source-options.js';
+import { withStorage } from '../database/storage-failure.js';
 import { TransactionRunner } from '../database/transaction-runner.service.js';
-import { RealtimeEvents } from '../events/realtime-events.js';
 import { HostEvents } from '../events/host-events.service.js';
+import { RealtimeEvents } from '../events/realtime-events.js';
 import { RealtimeError } from '../protocol/error-codes.js';
 import { AuthorizationService } from './authorization.service.js';
 import { isKnownPermission } from './permissions.js';
 import { RoleAssignmentEntity } from './role-assignment.entity.js';
 import { RolePermissionEntity } from './role-permission.entity.js';
-import { RoleEntity } from './role.entity.js';
+import { RoleEntity, SHARED_ROLE_TENANT } from './role.entity.js';
 
 export const ADMIN_ROLE = 'admin';
-const SHARED_TENANT = '';
 
 export interface RoleView {
   name: string;
   description: string;
   permissions: string[];
-  /** Defined for every tenant rather than by this tenant alone. */
+  /** The definition every tenant starts with, not (yet) changed by this tenant. */
   shared: boolean;
 }
 
@@ -34,12 +34,14 @@ export interface RoleInput {
 export type RoleChanges = Partial<Omit<RoleInput, 'name'>>;
 
 /**
- * Role definitions. A tenant sees the shared roles (tenant '') and its own; a
- * tenant's change to a shared role becomes that tenant's own copy, so tenants
- * never change each other's roles.
+ * Role definitions, per tenant. A tenant sees the shared roles and its own;
+ * its first change to a shared role makes it a copy of its own, so no tenant
+ * (tokens without `tid` included) ever changes another tenant's roles.
  */
 @Injectable()
 export class RolesService {
+  private readonly logger = new Logger('RealtimeRoles');
+
   constructor(
     @InjectRepository(RoleEntity, REALTIME_CONNECTION) private readonly roles: Repository<RoleEntity>,
     @InjectRepository(RolePermissionEntity, REALTIME_CONNECTION) private readonly permissions: Repository<RolePermissionEntity>,
@@ -50,14 +52,16 @@ export class RolesService {
   ) {}
 
   async list(tenantId: string): Promise<RoleView[]> {
-    const tenants = visibleTenants(tenantId);
-    const [roles, permissions] = await Promise.all([
-      this.roles.find({ where: { tenantId: In(tenants) }, order: { name: 'ASC' } }),
-      this.permissions.find({ where: { tenantId: In(tenants) } }),
-    ]);
+    const tenants = [SHARED_ROLE_TENANT, tenantId];
+    const [roles, permissions] = await withStorage(this.logger, () =>
+      Promise.all([
+        this.roles.find({ where: { tenantId: In(tenants) }, order: { name: 'ASC' } }),
+        this.permissions.find({ where: { tenantId: In(tenants) } }),
+      ]),
+    );
     const visible = new Map<string, RoleEntity>();
     for (const role of roles) {
-      if (!visible.has(role.name) || role.tenantId !== SHARED_TENANT) visible.set(role.name, role);
+      if (!visible.has(role.name) || role.tenantId !== SHARED_ROLE_TENANT) visible.set(role.name, role);
     }
     return [...visible.values()].map((role) => ({
       name: role.name,
@@ -66,7 +70,7 @@ export class RolesService {
         .filter((p) => p.tenantId === role.tenantId && p.roleName === role.name)
         .map((p) => p.permission)
         .sort(),
-      shared: role.tenantId === SHARED_TENANT,
+      shared: role.tenantId === SHARED_ROLE_TENANT,
     }));
   }
 
@@ -80,9 +84,7 @@ export class RolesService {
     assertKnownPermissions(input.permissions);
     const now = Date.now();
     await this.transactions.run(async (manager) => {
-      const existing = await manager.count(RoleEntity, {
-        where: { tenantId: In(visibleTenants(actor.tenantId)), name: input.name },
-      });
+      const existing = await manager.count(RoleEntity, { where: { tenantId: In([SHARED_ROLE_TENANT, actor.tenantId]), name: input.name } });
       if (existing > 0) throw RealtimeError.conflict(`role ${input.name} already exists`);
       await manager.insert(RoleEntity, {
         tenantId: actor.tenantId,
@@ -108,72 +110,49 @@ export class RolesService {
       throw RealtimeError.conflict('the permissions of the admin role cannot be changed');
     }
     const now = Date.now();
+    const after = {
+      description: changes.description ?? before.description,
+      permissions: unique(changes.permissions ?? before.permissions).sort(),
+    };
     await this.transactions.run(async (manager) => {
-      if (before.shared && actor.tenantId !== SHARED_TENANT) {
-        // First change of a shared role in this tenant: the tenant gets its own copy.
-        await manager.insert(RoleEntity, {
-          tenantId: actor.tenantId,
-          name,
-          description: changes.description ?? before.description,
-          createdAt: now,
-          updatedAt: now,
-        });
-        await this.writePermissions(manager, actor.tenantId, name, changes.permissions ?? before.permissions);
+      if (before.shared) {
+        // The tenant's first change to a shared role: the tenant gets its own copy.
+        await manager.insert(RoleEntity, { tenantId: actor.tenantId, name, description: after.description, createdAt: now, updatedAt: now });
+        await this.writePermissions(manager, actor.tenantId, name, after.permissions);
       } else {
-        await manager.update(
-          RoleEntity,
-          { tenantId: actor.tenantId, name },
-          { updatedAt: now, ...(changes.description !== undefined ? { description: changes.description } : {}) },
-        );
+        await manager.update(RoleEntity, { tenantId: actor.tenantId, name }, { updatedAt: now, description: after.description });
         if (changes.permissions) {
           await manager.delete(RolePermissionEntity, { tenantId: actor.tenantId, roleName: name });
-          await this.writePermissions(manager, actor.tenantId, name, changes.permissions);
+          await this.writePermissions(manager, actor.tenantId, name, after.permissions);
         }
       }
       await this.audit.record(manager, actor, 'role.update', `role:${name}`, {
         before: { description: before.description, permissions: before.permissions },
-        after: {
-          description: changes.description ?? before.description,
-          permissions: unique(changes.permissions ?? before.permissions).sort(),
-        },
+        after,
       });
     });
     await this.changed(actor, name, 'updated');
     return this.get(actor.tenantId, name);
   }
 
+  /**
+   * Deletes the tenant's definition of a role. Where a shared role of that
+   * name exists the tenant falls back to it and keeps its assignments;
+   * otherwise the tenant's assignments of the role go too.
+   */
   async remove(actor: AuthenticatedUser, name: string): Promise<void> {
     if (name === ADMIN_ROLE) throw RealtimeError.conflict('the admin role cannot be deleted');
     const role = await this.get(actor.tenantId, name);
-    if (role.shared && actor.tenantId !== SHARED_TENANT) {
-      throw RealtimeError.conflict(`role ${name} is shared by every tenant; only an admin without a tenant can delete it`);
-    }
+    if (role.shared) throw RealtimeError.conflict(`role ${name} is one of the shared roles every tenant starts with; it cannot be deleted`);
     await this.transactions.run(async (manager) => {
-      const tenantsStillDefiningIt =
-        actor.tenantId === SHARED_TENANT
-          ? (await manager.find(RoleEntity, { where: { name }, select: { tenantId: true } }))
-              .map((r) => r.tenantId)
-              .filter((t) => t !== SHARED_TENANT)
-          : [];
       await manager.delete(RolePermissionEntity, { tenantId: actor.tenantId, roleName: name });
       await manager.delete(RoleEntity, { tenantId: actor.tenantId, name });
-      // Assignments that pointed at the deleted definition go with it; a tenant
-      // deleting its own copy of a shared role falls back to the shared one.
-      const orphaned = manager
-        .createQueryBuilder()
-        .delete()
-        .from(RoleAssignmentEntity)
-        .where('role_name = :name', { name });
-      let revoked = 0;
-      if (actor.tenantId === SHARED_TENANT) {
-        if (tenantsStillDefiningIt.length > 0) orphaned.andWhere('tenant_id NOT IN (:...keep)', { keep: tenantsStillDefiningIt });
-        revoked = (await orphaned.execute()).affected ?? 0;
-      } else if (!(await manager.exists(RoleEntity, { where: { tenantId: SHARED_TENANT, name } }))) {
-        revoked = (await orphaned.andWhere('tenant_id = :tenantId', { tenantId: actor.tenantId }).execute()).affected ?? 0;
-      }
+      const fallsBack = await manager.exists(RoleEntity, { where: { tenantId: SHARED_ROLE_TENANT, name } });
+      const revoked = fallsBack ? 0 : ((await manager.delete(RoleAssignmentEntity, { tenantId: actor.tenantId, roleName: name })).affected ?? 0);
       await this.audit.record(manager, actor, 'role.delete', `role:${name}`, {
         permissions: role.permissions,
         assignmentsRevoked: revoked,
+        fallsBackToShared: fallsBack,
       });
     });
     await this.changed(actor, name, 'deleted');
@@ -188,10 +167,6 @@ export class RolesService {
     await this.authorization.announceChange(actor.tenantId);
     this.hostEvents.emit(RealtimeEvents.ROLE_CHANGED, { tenantId: actor.tenantId, role, change, actorId: actor.id });
   }
-}
-
-function visibleTenants(tenantId: string): string[] {
-  return tenantId === SHARED_TENANT ? [SHARED_TENANT] : [SHARED_TENANT, tenantId];
 }
 
 function unique(values: string[]): string[] {

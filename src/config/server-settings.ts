@@ -25,6 +25,13 @@ export function loadServerSettings(variables: Record<string, string | undefined>
   let secret = env.JWT_SECRET;
   const publicKey = env.JWT_PUBLIC_KEY?.replace(/\\n/g, '\n');
   if (secret && publicKey) throw new Error('invalid configuration:\n  JWT_SECRET, JWT_PUBLIC_KEY: set one of them, not both');
+  const algorithm = env.JWT_ALGORITHM;
+  if (algorithm?.startsWith('HS') && publicKey) {
+    throw new Error(`invalid configuration:\n  JWT_ALGORITHM: ${algorithm} verifies with JWT_SECRET, but JWT_PUBLIC_KEY is set`);
+  }
+  if (algorithm && !algorithm.startsWith('HS') && !publicKey) {
+    throw new Error(`invalid configuration:\n  JWT_ALGORITHM: ${algorithm} verifies with JWT_PUBLIC_KEY, which is not set`);
+  }
   let devSecretFile: string | null = null;
   if (!secret && !publicKey) {
     if (production) {

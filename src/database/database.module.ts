@@ -13,26 +13,35 @@ const dataSourceToken = getDataSourceToken(REALTIME_CONNECTION);
  * `@InjectRepository(Entity, REALTIME_CONNECTION)` work as usual. It is either
  * the host's (left to the host to close) or one the module opens and closes.
  */
+async function open(dataSource: DataSource, kind: string): Promise<DataSource> {
+  try {
+    return await dataSource.initialize();
+  } catch (error) {
+    // The URL may hold a password: name the database kind, not the URL.
+    throw new Error(`could not open the ${kind} database: ${(error as Error).message}`, { cause: error });
+  }
+}
+
 @Global()
 @Module({
   providers: [
     {
       provide: dataSourceToken,
       inject: [REALTIME_OPTIONS],
-      useFactory: async (options: ResolvedRealtimeOptions): Promise<DataSource> => {
-        const { database } = options;
-        if ('dataSource' in database) {
-          if (!database.dataSource.isInitialized) await database.dataSource.initialize();
-          return database.dataSource;
+      useFactory: async ({ database }: ResolvedRealtimeOptions): Promise<DataSource> => {
+        if (!('dataSource' in database)) return open(new DataSource(ownDataSourceOptions(database)), database.type);
+        const shared = database.dataSource;
+        if (!shared.isInitialized) await shared.initialize();
+        if (shared.options.type === 'postgres') return shared;
+        if (shared.options.type === 'better-sqlite3' && shared.options.database !== ':memory:') {
+          // TypeORM's SQLite drivers run everything on one connection per DataSource, so the
+          // host's transactions and the module's would nest into each other: the module
+          // opens a connection of its own to the same file (the host runs the migrations).
+          return open(new DataSource(ownDataSourceOptions({ type: 'sqlite', path: shared.options.database, runMigrations: false })), 'sqlite');
         }
-        const dataSource = new DataSource(ownDataSourceOptions(database));
-        try {
-          await dataSource.initialize();
-        } catch (error) {
-          // The URL may hold a password: name the database kind, not the URL.
-          throw new Error(`could not open the ${database.type} database: ${(error as Error).message}`, { cause: error });
-        }
-        return dataSource;
+        throw new Error(
+          `RealtimeModule: sharing a ${shared.options.type} DataSource is not supported; share a PostgreSQL or a better-sqlite3 file DataSource, or give the module its own database`,
+        );
       },
     },
     TransactionRunner,
@@ -48,7 +57,8 @@ export class DatabaseModule implements OnApplicationShutdown {
   ) {}
 
   async onApplicationShutdown(): Promise<void> {
-    if ('dataSource' in this.options.database || !this.dataSource.isInitialized) return;
+    const hosts = 'dataSource' in this.options.database && this.options.database.dataSource === this.dataSource;
+    if (hosts || !this.dataSource.isInitialized) return;
     await this.dataSource.destroy().catch((error: Error) => this.logger.error(`closing the database: ${error.message}`));
   }
 }

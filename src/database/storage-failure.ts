@@ -1,6 +1,24 @@
 import type { Logger } from '@nestjs/common';
 import { RealtimeError } from '../protocol/error-codes.js';
 
+/** At most one log line per this interval while the database keeps failing. */
+const REPORT_INTERVAL_MS = 5000;
+let lastReport = 0;
+let suppressed = 0;
+
+/** Logs a database failure, summarising repeats so that an outage does not flood the log. */
+function report(logger: Logger, error: Error): void {
+  const now = Date.now();
+  if (now - lastReport < REPORT_INTERVAL_MS) {
+    suppressed++;
+    return;
+  }
+  const repeats = suppressed > 0 ? ` (${suppressed} more failures since the last report)` : '';
+  lastReport = now;
+  suppressed = 0;
+  logger.error(`storage failed: ${error.message}${repeats}`);
+}
+
 /**
  * Runs database work; a failure of the database itself (not a RealtimeError
  * the work threw on purpose) is logged and becomes UNAVAILABLE: nothing was
@@ -11,7 +29,7 @@ export async function withStorage<T>(logger: Logger, work: () => Promise<T>): Pr
     return await work();
   } catch (error) {
     if (error instanceof RealtimeError) throw error;
-    logger.error(`storage: ${(error as Error).message}`);
+    report(logger, error as Error);
     throw RealtimeError.unavailable('storage is unavailable; nothing was done');
   }
 }

@@ -1,15 +1,19 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { REALTIME_CONNECTION } from './data-source-options.js';
+import { withStorage } from './storage-failure.js';
 
 /**
- * Runs write transactions. TypeORM's SQLite drivers share one connection, so
- * two interleaved transactions would nest into each other: on SQLite they run
- * one after another. PostgreSQL gives each its own pooled connection.
+ * Runs every write of the module, in a transaction. TypeORM's SQLite driver
+ * runs everything on one connection, so two interleaved transactions would
+ * nest into each other: on SQLite they run one after another (reads are not
+ * queued and may see a transaction in progress). PostgreSQL gives each its
+ * own pooled connection. A failure of the database becomes UNAVAILABLE.
  */
 @Injectable()
 export class TransactionRunner {
+  private readonly logger = new Logger('RealtimeDatabase');
   private readonly serialised: boolean;
   private tail: Promise<unknown> = Promise.resolve();
 
@@ -22,10 +26,9 @@ export class TransactionRunner {
   }
 
   run<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    if (!this.serialised) {
-      return this.dataSource.transaction(work);
-    }
-    const result = this.tail.then(() => this.dataSource.transaction(work));
+    const transaction = () => withStorage(this.logger, () => this.dataSource.transaction(work));
+    if (!this.serialised) return transaction();
+    const result = this.tail.then(transaction);
     this.tail = result.catch(() => undefined);
     return result;
   }

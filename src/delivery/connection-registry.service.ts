@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { WebSocket } from 'ws';
-import type { AuthenticatedUser } from '../auth/authenticated-user.js';
+import { tenantKeyPrefix, userKey, type AuthenticatedUser } from '../auth/authenticated-user.js';
 import { Connection } from './connection.js';
 
 const CONNECTION = Symbol('realtime.connection');
@@ -40,12 +40,11 @@ export class ConnectionRegistry {
     return this.byUser.get(userKey(tenantId, userId)) ?? new Set();
   }
 
-  /** Authenticated connections of a tenant, or of every tenant when tenantId is undefined. */
-  *authenticatedIn(tenantId: string | undefined): Iterable<Connection> {
-    for (const connections of this.byUser.values()) {
-      for (const connection of connections) {
-        if (tenantId === undefined || connection.user?.tenantId === tenantId) yield connection;
-      }
+  /** Authenticated connections of a tenant. */
+  *authenticatedIn(tenantId: string): Iterable<Connection> {
+    const prefix = tenantKeyPrefix(tenantId);
+    for (const [key, connections] of this.byUser) {
+      if (key.startsWith(prefix)) yield* connections;
     }
   }
 
@@ -64,6 +63,3 @@ export function connectionOf(socket: WebSocket): Connection {
   return connection;
 }
 
-function userKey(tenantId: string, userId: string): string {
-  return `${tenantId}\n${userId}`;
-}

@@ -14,6 +14,8 @@ export class Connection {
   user: AuthenticatedUser | null;
   /** The rooms this socket receives, by room key. */
   readonly memberships = new Map<string, RoomMembership>();
+  /** Set once the socket's close was handled: work finishing later must not attach anything to it. */
+  ended = false;
   private expiryTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -22,10 +24,6 @@ export class Connection {
     user: AuthenticatedUser | null,
   ) {
     this.user = user;
-  }
-
-  get isOpen(): boolean {
-    return this.socket.readyState === OPEN;
   }
 
   /** Sends an already serialised frame; a closing socket drops it. */

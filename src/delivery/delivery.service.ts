@@ -6,7 +6,7 @@ import { Permission } from '../authorization/permissions.js';
 import { Broker, type ControlMessage, type RoomEvent } from '../broker/broker.js';
 import { MessagesService } from '../messages/messages.service.js';
 import { CloseCode, ClientEvent, ServerEvent } from '../protocol/events.js';
-import { ErrorCode } from '../protocol/error-codes.js';
+import { ErrorCode, RealtimeError } from '../protocol/error-codes.js';
 import type { HistoryEntry, RoomRemovedPush } from '../protocol/wire.js';
 import { roomKey } from '../rooms/room-key.js';
 import { RoomsService } from '../rooms/rooms.service.js';
@@ -61,6 +61,7 @@ export class DeliveryService {
   async join(connection: Connection, roomName: string, since: number | undefined, requestId?: string): Promise<JoinResult> {
     const user = connection.user!;
     const room = await this.rooms.open(user.tenantId, roomName);
+    if (connection.ended) throw socketGone();
     let membership = connection.memberships.get(room.key);
     const isNew = !membership;
     if (!membership) {
@@ -69,24 +70,29 @@ export class DeliveryService {
       let members = this.channels.get(room.key);
       if (!members) this.channels.set(room.key, (members = new Set()));
       members.add(membership);
+      this.notify('joined', membership);
     }
     membership.hold();
-    if (since !== undefined) membership.rewind(since);
+    const replayId = since !== undefined ? membership.beginReplay(since) : undefined;
     let lastSeq: number;
     try {
+      // Checked again now that the membership exists: a revoke before this point shows in
+      // freshly loaded permissions, and one after it reaches the membership through recheck().
+      await this.authorization.assertAny(user, [Permission.ROOM_JOIN], room.name);
       lastSeq = await this.rooms.lastSeq(room);
+      if (connection.ended) throw socketGone();
     } catch (error) {
       membership.release();
       if (isNew) this.removeMembership(membership);
       throw error;
     }
-    if (isNew) this.notify('joined', membership);
+    if (since === undefined) membership.skipTo(lastSeq);
     const joined = membership;
     return {
       reply: { room: roomName, lastSeq },
       afterReply: async () => {
         try {
-          if (since !== undefined) await this.replay(joined, since, requestId);
+          if (replayId !== undefined) await this.replay(joined, since!, replayId, requestId);
         } finally {
           joined.release();
         }
@@ -111,11 +117,6 @@ export class DeliveryService {
     for (const membership of [...connection.memberships.values()]) this.removeMembership(membership);
   }
 
-  /** Local members of a room, for presence. */
-  membersOf(key: string): ReadonlySet<RoomMembership> {
-    return this.channels.get(key) ?? new Set();
-  }
-
   private fanOut(event: RoomEvent): void {
     const members = this.channels.get(event.roomKey);
     if (!members || members.size === 0) return;
@@ -125,12 +126,12 @@ export class DeliveryService {
     }
   }
 
-  private async replay(membership: RoomMembership, since: number, requestId: string | undefined): Promise<void> {
+  private async replay(membership: RoomMembership, since: number, replayId: number, requestId: string | undefined): Promise<void> {
     let cursor = since;
     try {
       for (;;) {
-        if (!membership.active) return;
         const entries = await this.messages.after(membership.room, cursor, REPLAY_PAGE);
+        if (!membership.isCurrentReplay(replayId)) return;
         for (const entry of entries) membership.sendReplayed(replayFrame(entry), entry.seq);
         if (entries.length < REPLAY_PAGE) return;
         cursor = entries[entries.length - 1].seq;
@@ -150,7 +151,7 @@ export class DeliveryService {
 
   private applyControl(message: ControlMessage): void {
     if (message.type === 'room.changed' && message.archived) {
-      for (const membership of [...this.membersOf(message.roomKey)]) this.remove(membership, 'archived');
+      for (const membership of [...(this.channels.get(message.roomKey) ?? [])]) this.remove(membership, 'archived');
     } else if (message.type === 'user.disconnect') {
       for (const connection of [...this.connections.ofUser(message.tenantId, message.userId)]) {
         connection.close(CloseCode.DISCONNECTED_BY_ADMIN, 'disconnected by an administrator');
@@ -160,10 +161,7 @@ export class DeliveryService {
 
   /** After a permission change, every affected membership is held until `room.join` is confirmed. */
   private recheck(tenantId: string, userId: string | undefined): void {
-    const affected =
-      userId !== undefined
-        ? this.connections.ofUser(tenantId, userId)
-        : this.connections.authenticatedIn(tenantId === '' ? undefined : tenantId);
+    const affected = userId !== undefined ? this.connections.ofUser(tenantId, userId) : this.connections.authenticatedIn(tenantId);
     for (const connection of affected) {
       for (const membership of connection.memberships.values()) {
         membership.hold();
@@ -203,6 +201,10 @@ export class DeliveryService {
   private notify(change: MembershipChange, membership: RoomMembership): void {
     for (const listener of this.membershipListeners) listener(change, membership);
   }
+}
+
+function socketGone(): RealtimeError {
+  return RealtimeError.unavailable('the socket closed');
 }
 
 function replayFrame(entry: HistoryEntry): string {

@@ -192,14 +192,14 @@ describe('RoomMembership', () => {
     });
   });
 
-  describe('rewind', () => {
-    it('lets a replay send again what follows the given seq, and only that', () => {
+  describe('replays and joins', () => {
+    it('beginReplay lets a replay send again what follows since, and only that', () => {
       const { membership, sent } = setup();
       membership.deliver('m1', 1);
       membership.deliver('m2', 2);
       membership.deliver('m3', 3);
       membership.hold();
-      membership.rewind(1);
+      membership.beginReplay(1);
       membership.sendReplayed('m2 replayed', 2);
       membership.sendReplayed('m3 replayed', 3);
       membership.deliver('m3 live', 3);
@@ -208,12 +208,33 @@ describe('RoomMembership', () => {
       expect(sent).toEqual(['m1', 'm2', 'm3', 'm2 replayed', 'm3 replayed', 'm4']);
     });
 
-    it('never moves forward', () => {
+    it('beginReplay never moves the cursor forward', () => {
       const { membership, sent } = setup();
       membership.deliver('m2', 2);
-      membership.rewind(5);
+      membership.beginReplay(5);
       membership.deliver('m3', 3);
       expect(sent).toEqual(['m2', 'm3']);
+    });
+
+    it('a newer replay makes the older one stale', () => {
+      const { membership } = setup();
+      const first = membership.beginReplay(5);
+      expect(membership.isCurrentReplay(first)).toBe(true);
+      const second = membership.beginReplay(0);
+      expect(membership.isCurrentReplay(first)).toBe(false);
+      expect(membership.isCurrentReplay(second)).toBe(true);
+      membership.active = false;
+      expect(membership.isCurrentReplay(second)).toBe(false);
+    });
+
+    it('skipTo drops what the join reply already counted, even if held', () => {
+      const { membership, sent } = setup();
+      membership.hold();
+      membership.deliver('m7', 7);
+      membership.deliver('m8', 8);
+      membership.skipTo(7);
+      membership.release();
+      expect(sent).toEqual(['m8']);
     });
   });
 });

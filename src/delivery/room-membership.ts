@@ -37,9 +37,25 @@ export class RoomMembership {
     for (const { frame, seq } of held) this.send(frame, seq);
   }
 
-  /** A join with `since` on a socket already in the room: what follows `since` is sent again. */
-  rewind(since: number): void {
+  /** The replay that is current; an older one stops at its next page. */
+  private replayId = 0;
+
+  /**
+   * A join with `since`: what follows `since` will be replayed, even what this
+   * socket already got, and a replay still running for an earlier join stops.
+   */
+  beginReplay(since: number): number {
     this.lastSeq = Math.min(this.lastSeq, since);
+    return ++this.replayId;
+  }
+
+  isCurrentReplay(replayId: number): boolean {
+    return this.active && this.replayId === replayId;
+  }
+
+  /** A join without `since`: nothing up to `seq` is sent, even if it arrives live now. */
+  skipTo(seq: number): void {
+    this.lastSeq = Math.max(this.lastSeq, seq);
   }
 
   /** A live push: sent now, or kept until the holds are released. */

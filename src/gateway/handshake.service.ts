@@ -3,10 +3,10 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
 import { Authenticator } from '../auth/authenticator.service.js';
 import { extractToken } from '../auth/token-extraction.js';
-import { RealtimeError } from '../protocol/error-codes.js';
+import { ErrorCode, RealtimeError } from '../protocol/error-codes.js';
 import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime-options.js';
 
-export type HandshakeVerdict = { accepted: true } | { accepted: false; status: 401 | 403; reason: string };
+export type HandshakeVerdict = { accepted: true } | { accepted: false; status: 401 | 403 | 503; reason: string };
 
 /**
  * Decides each HTTP upgrade before it becomes a socket: a disallowed Origin
@@ -31,13 +31,13 @@ export class HandshakeService {
       const origin = request.headers.origin;
       if (!origin || !this.allowedOrigins.has(origin)) return this.refuse(403, `origin ${origin ?? '(none)'} is not allowed`);
     }
-    const token = extractToken(request, this.options.auth.cookieName);
+    const token = extractToken(request, { query: true, cookieName: this.options.auth.cookieName });
     if (!token && this.options.auth.firstFrameAuth) return { accepted: true };
     try {
       this.users.set(request, await this.authenticator.authenticate(token));
       return { accepted: true };
     } catch (error) {
-      if (error instanceof RealtimeError) return this.refuse(401, error.message);
+      if (error instanceof RealtimeError) return this.refuse(error.code === ErrorCode.UNAVAILABLE ? 503 : 401, error.message);
       this.logger.error(`authenticating an upgrade: ${(error as Error).message}`);
       return this.refuse(401, 'the token could not be checked');
     }
@@ -48,7 +48,7 @@ export class HandshakeService {
     return this.users.get(request) ?? null;
   }
 
-  private refuse(status: 401 | 403, reason: string): HandshakeVerdict {
+  private refuse(status: 401 | 403 | 503, reason: string): HandshakeVerdict {
     this.logger.debug(`upgrade refused with ${status}: ${reason}`);
     return { accepted: false, status, reason };
   }

@@ -42,6 +42,7 @@ export class SocketSessionsService {
   }
 
   closed(connection: Connection, code: number | undefined): void {
+    connection.ended = true;
     connection.clearExpiry();
     this.delivery.disconnected(connection);
     this.connections.remove(connection);
@@ -65,6 +66,7 @@ export class SocketSessionsService {
       setImmediate(() => connection.close(CloseCode.UNAUTHORIZED, 'invalid token'));
       throw error;
     }
+    if (connection.ended) throw RealtimeError.unavailable('the socket closed');
     this.connections.authenticated(connection, user);
     this.started(connection, user);
     return { user: { id: user.id, name: user.name }, exp: user.expiresAt };

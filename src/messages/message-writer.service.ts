@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import { AuditService } from '../audit/audit.service.js';
+import type { AuthenticatedUser } from '../auth/authenticated-user.js';
 import { TransactionRunner } from '../database/transaction-runner.service.js';
 import { RealtimeError } from '../protocol/error-codes.js';
 import type { RoomRecord } from '../rooms/rooms.service.js';
@@ -13,6 +15,8 @@ export interface NewMessage {
   clientMsgId: string;
   text: string | null;
   payload: Record<string, unknown> | null;
+  /** An admin publishing through the API: audited in the same transaction as the message. */
+  publishedBy?: AuthenticatedUser;
 }
 
 export interface StoredMessage {
@@ -46,7 +50,10 @@ export class MessageWriter implements BeforeApplicationShutdown {
   private flushing: Promise<void> | null = null;
   private readonly committedListeners: Array<(messages: StoredMessage[]) => void> = [];
 
-  constructor(private readonly transactions: TransactionRunner) {}
+  constructor(
+    private readonly transactions: TransactionRunner,
+    private readonly audit: AuditService,
+  ) {}
 
   write(message: NewMessage): Promise<StoredMessage> {
     return new Promise<StoredMessage>((resolve, reject) => {
@@ -80,10 +87,12 @@ export class MessageWriter implements BeforeApplicationShutdown {
     try {
       results = await this.transactions.run((manager) => this.store(manager, batch));
     } catch (error) {
-      const refusal =
-        error instanceof RealtimeError ? error : RealtimeError.unavailable('the message could not be stored; it was not sent');
-      if (!(error instanceof RealtimeError)) this.logger.error(`storing ${batch.length} messages: ${(error as Error).message}`);
-      for (const pending of batch) pending.reject(refusal);
+      if (batch.length > 1) {
+        // One message the database refuses must not sink the others: store them one by one.
+        for (const pending of batch) await this.commit([pending]);
+        return;
+      }
+      batch[0].reject(error instanceof RealtimeError ? error : RealtimeError.unavailable('the message could not be stored; it was not sent'));
       return;
     }
     const fresh = results.filter((r): r is StoredMessage => !(r instanceof RealtimeError) && !r.duplicate);
@@ -157,6 +166,15 @@ export class MessageWriter implements BeforeApplicationShutdown {
     }
     for (const roomId of new Set(inserts.map((m) => m.roomId))) {
       await manager.update(RoomEntity, { id: roomId }, { lastSeq: lastSeq.get(roomId)! });
+    }
+    for (const [index, pending] of batch.entries()) {
+      const result = results[index];
+      if (pending.publishedBy && !(result instanceof RealtimeError) && !result.duplicate) {
+        await this.audit.record(manager, pending.publishedBy, 'message.publish', `room:${pending.room.name}`, {
+          seq: result.message.seq,
+          messageId: result.message.id,
+        });
+      }
     }
     return results;
   }

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { Between, LessThan, MoreThan, type EntityManager, type FindOptionsWhere, type Repository } from 'typeorm';
+import { Between, IsNull, LessThan, MoreThan, type FindOptionsWhere, type Repository } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
 import { AuthorizationService } from '../authorization/authorization.service.js';
@@ -63,24 +63,22 @@ export class MessagesService {
 
   /** A publish through the admin API: the system sender, and an audit entry naming the admin. */
   async publishAsAdmin(actor: AuthenticatedUser, room: string, content: MessageContent, clientMsgId: string): Promise<SendAck> {
-    const ack = await this.publish(actor.tenantId, room, content, clientMsgId);
-    if (!ack.duplicate) {
-      await this.audit.recordAlone(actor, 'message.publish', `room:${room}`, { seq: ack.seq, messageId: ack.messageId });
-    }
-    return ack;
+    const target = await this.rooms.open(actor.tenantId, room);
+    return this.store(target, SYSTEM_SENDER, content, clientMsgId, actor);
   }
 
   async edit(user: AuthenticatedUser, room: string, seq: number, text: string): Promise<MessageUpdatedPush> {
     const target = await this.rooms.findActive(user.tenantId, room);
+    const message = await this.findMessage(target, seq);
+    const deleted = () => RealtimeError.conflict(`message ${seq} in room ${room} was deleted`);
+    if (message.deletedAt !== null) throw deleted();
+    // Permissions are settled before the transaction, which then holds no connection waiting for them.
+    if (message.senderId !== user.id) await this.authorization.assertAny(user, [Permission.MESSAGE_EDIT_ANY], room);
     const editedAt = Date.now();
-    await withStorage(this.logger, () =>
-      this.transactions.run(async (manager) => {
-        const message = await this.findMessage(manager.getRepository(MessageEntity), target, seq);
-        if (message.deletedAt !== null) throw RealtimeError.conflict(`message ${seq} in room ${room} was deleted`);
-        if (message.senderId !== user.id) await this.authorization.assertAny(user, [Permission.MESSAGE_EDIT_ANY], room);
-        await manager.update(MessageEntity, { id: message.id }, { text, editedAt });
-      }),
+    const { affected } = await this.transactions.run((manager) =>
+      manager.update(MessageEntity, { id: message.id, deletedAt: IsNull() }, { text, editedAt }),
     );
+    if (!affected) throw deleted();
     const update: MessageUpdatedPush = { room, seq, text, editedAt: toIsoTime(editedAt) };
     this.broker.publishRoomEvent({ roomKey: target.key, event: ServerEvent.MESSAGE_UPDATED, data: update });
     this.hostEvents.emit(RealtimeEvents.MESSAGE_EDITED, { tenantId: user.tenantId, ...update, editedBy: user.id });
@@ -90,17 +88,15 @@ export class MessagesService {
   /** A user deleting a message: their own with `message.delete`, anyone's with `message.delete.any`. */
   async delete(user: AuthenticatedUser, room: string, seq: number): Promise<MessageDeletedPush> {
     const target = await this.rooms.findActive(user.tenantId, room);
-    return this.remove(target, seq, user, async (message) => {
-      if (message.senderId !== user.id) await this.authorization.assertAny(user, [Permission.MESSAGE_DELETE_ANY], room);
-    });
+    const message = await this.findMessage(target, seq);
+    if (message.senderId !== user.id) await this.authorization.assertAny(user, [Permission.MESSAGE_DELETE_ANY], room);
+    return this.remove(target, message, user, false);
   }
 
   /** Moderation through the admin API: any message, archived rooms included, audited. */
   async moderate(actor: AuthenticatedUser, room: string, seq: number): Promise<MessageDeletedPush> {
     const target = await this.rooms.find(actor.tenantId, room);
-    return this.remove(target, seq, actor, async (message, manager) => {
-      await this.audit.record(manager, actor, 'message.delete', `room:${room}`, { seq, senderId: message.senderId });
-    });
+    return this.remove(target, await this.findMessage(target, seq), actor, true);
   }
 
   /** Pages of history, ascending by `seq` inside a page (see docs/protocol.md). */
@@ -134,6 +130,7 @@ export class MessagesService {
     sender: { id: string; name: string },
     content: MessageContent,
     clientMsgId: string,
+    publishedBy?: AuthenticatedUser,
   ): Promise<SendAck> {
     const { message, duplicate } = await this.writer.write({
       room,
@@ -141,6 +138,7 @@ export class MessagesService {
       clientMsgId,
       text: content.text ?? null,
       payload: content.payload ?? null,
+      publishedBy,
     });
     return { room: room.name, seq: message.seq, messageId: message.id, sentAt: toIsoTime(message.sentAt), duplicate };
   }
@@ -154,22 +152,20 @@ export class MessagesService {
     }
   }
 
-  private async remove(
-    room: RoomRecord,
-    seq: number,
-    actor: AuthenticatedUser,
-    beforeDelete: (message: MessageEntity, manager: EntityManager) => Promise<void>,
-  ): Promise<MessageDeletedPush> {
-    const deleted = await withStorage(this.logger, () =>
-      this.transactions.run(async (manager) => {
-        const message = await this.findMessage(manager.getRepository(MessageEntity), room, seq);
-        await beforeDelete(message, manager);
-        if (message.deletedAt !== null) return false;
-        // The content goes; the row stays so that `seq` is never reused.
-        await manager.update(MessageEntity, { id: message.id }, { deletedAt: Date.now(), text: null, payload: null });
-        return true;
-      }),
-    );
+  private async remove(room: RoomRecord, message: MessageEntity, actor: AuthenticatedUser, audited: boolean): Promise<MessageDeletedPush> {
+    const { seq } = message;
+    const deleted = await this.transactions.run(async (manager) => {
+      // The content goes; the row stays so that `seq` is never reused.
+      const { affected } = await manager.update(
+        MessageEntity,
+        { id: message.id, deletedAt: IsNull() },
+        { deletedAt: Date.now(), text: null, payload: null },
+      );
+      if (affected && audited) {
+        await this.audit.record(manager, actor, 'message.delete', `room:${room.name}`, { seq, senderId: message.senderId });
+      }
+      return Boolean(affected);
+    });
     const push: MessageDeletedPush = { room: room.name, seq };
     if (deleted) {
       this.broker.publishRoomEvent({ roomKey: room.key, event: ServerEvent.MESSAGE_DELETED, data: push });
@@ -178,9 +174,10 @@ export class MessagesService {
     return push;
   }
 
-  private async findMessage(repository: Repository<MessageEntity>, room: RoomRecord, seq: number): Promise<MessageEntity> {
-    const message = await repository.findOne({ where: { roomId: room.id, seq } });
+  private async findMessage(room: RoomRecord, seq: number): Promise<MessageEntity> {
+    const message = await withStorage(this.logger, () => this.messages.findOne({ where: { roomId: room.id, seq } }));
     if (!message) throw RealtimeError.notFound(`room ${room.name} has no message ${seq}`);
     return message;
   }
+
 }

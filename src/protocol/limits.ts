@@ -8,3 +8,5 @@ export const HISTORY_DEFAULT_LIMIT = 50;
 export const HISTORY_MAX_LIMIT = 100;
 /** Client request ids are echoed back; longer ones are refused rather than stored per request. */
 export const REQUEST_ID_MAX_LENGTH = 128;
+/** Objects and arrays nested deeper than this in a frame's `data` or a REST body are refused. */
+export const MAX_NESTING_DEPTH = 32;

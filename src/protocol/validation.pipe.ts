@@ -1,5 +1,7 @@
-import { ValidationPipe, type ValidationError } from '@nestjs/common';
+import { ValidationPipe, type ArgumentMetadata, type ValidationError } from '@nestjs/common';
 import { RealtimeError, type ErrorDetail } from './error-codes.js';
+import { MAX_NESTING_DEPTH } from './limits.js';
+import { nestsDeeperThan } from './validators.js';
 
 function flatten(errors: ValidationError[], prefix = ''): ErrorDetail[] {
   return errors.flatMap((error) => {
@@ -12,9 +14,20 @@ function flatten(errors: ValidationError[], prefix = ''): ErrorDetail[] {
 /**
  * Validation for every frame's `data` and every REST body and query: no type
  * coercion (a string where a number belongs is refused), unknown properties
- * stripped, and each failed constraint listed in the error's details.
+ * stripped, each failed constraint listed in the error's details, and input
+ * nested too deeply refused before class-transformer recurses into it.
  */
-export const realtimeValidationPipe = new ValidationPipe({
+class RealtimeValidationPipe extends ValidationPipe {
+  override transform(value: unknown, metadata: ArgumentMetadata) {
+    if (nestsDeeperThan(value, MAX_NESTING_DEPTH)) {
+      const message = `objects and arrays may be nested at most ${MAX_NESTING_DEPTH} deep`;
+      throw RealtimeError.badRequest(message, [{ field: metadata.data ?? metadata.type, constraint: 'nesting', message }]);
+    }
+    return super.transform(value, metadata);
+  }
+}
+
+export const realtimeValidationPipe = new RealtimeValidationPipe({
   transform: true,
   transformOptions: { enableImplicitConversion: false },
   whitelist: true,

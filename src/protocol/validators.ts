@@ -1,20 +1,31 @@
-import { registerDecorator, type ValidationOptions } from 'class-validator';
+import { registerDecorator, ValidateIf, type ValidationOptions } from 'class-validator';
 import { RealtimeError } from './error-codes.js';
 import { PAYLOAD_MAX_BYTES, ROOM_NAME_PATTERN } from './limits.js';
 
-/** A string whose length, counted in Unicode code points, lies in [min, max]. */
-export function IsCodePointLength(min: number, max: number, options?: ValidationOptions): PropertyDecorator {
+/**
+ * May be absent, but not null: `@IsOptional()` would let null through, and
+ * the contract coerces nothing.
+ */
+export function Optional(): PropertyDecorator {
+  return ValidateIf((_object, value) => value !== undefined);
+}
+
+/**
+ * A string of `min` to `max` Unicode code points without NUL (which
+ * PostgreSQL cannot store in text).
+ */
+export function IsText(min: number, max: number, options?: ValidationOptions): PropertyDecorator {
   return (target, propertyKey) =>
     registerDecorator({
-      name: 'codePointLength',
+      name: 'text',
       target: target.constructor,
       propertyName: propertyKey as string,
       constraints: [min, max],
-      options: { message: `$property must be a string of ${min} to ${max} characters`, ...options },
+      options: { message: `$property must be a string of ${min} to ${max} characters without NUL`, ...options },
       validator: {
         validate(value: unknown) {
-          if (typeof value !== 'string') return false;
-          // Fast path: a UTF-16 length within range of the code point bounds decides it.
+          if (typeof value !== 'string' || value.includes('\u0000')) return false;
+          // A UTF-16 length outside [min, 2 * max] decides it without counting.
           if (value.length < min || value.length > 2 * max) return false;
           let count = 0;
           for (const _ of value) count++;
@@ -48,7 +59,7 @@ export function IsRoomName(options?: ValidationOptions): PropertyDecorator {
     });
 }
 
-/** A JSON object (not an array) whose serialised form fits in the payload limit. */
+/** A JSON object (not an array) whose serialised form fits in the payload limit (its depth is bounded by the validation pipe). */
 export function IsPayload(options?: ValidationOptions): PropertyDecorator {
   return (target, propertyKey) =>
     registerDecorator({
@@ -63,4 +74,18 @@ export function IsPayload(options?: ValidationOptions): PropertyDecorator {
         },
       },
     });
+}
+
+/** Whether JSON-like `value` nests objects or arrays deeper than `maxDepth`; iterative, so any depth is safe to ask about. */
+export function nestsDeeperThan(value: unknown, maxDepth: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop()!;
+    if (current === null || typeof current !== 'object') continue;
+    if (depth >= maxDepth) return true;
+    for (const child of Object.values(current)) {
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    }
+  }
+  return false;
 }

@@ -72,16 +72,14 @@ export class RoomsService {
   async open(tenantId: string, name: string): Promise<RoomRecord> {
     let room = await this.lookup(tenantId, name);
     if (!room) {
-      await withStorage(this.logger, () =>
-        this.transactions.run((manager) =>
-          manager
-            .createQueryBuilder()
-            .insert()
-            .into(RoomEntity)
-            .values({ tenantId, name, title: null, lastSeq: 0, createdAt: Date.now(), archivedAt: null })
-            .orIgnore()
-            .execute(),
-        ),
+      await this.transactions.run((manager) =>
+        manager
+          .createQueryBuilder()
+          .insert()
+          .into(RoomEntity)
+          .values({ tenantId, name, title: null, lastSeq: 0, createdAt: Date.now(), archivedAt: null })
+          .orIgnore()
+          .execute(),
       );
       room = await this.lookup(tenantId, name);
       if (!room) throw RealtimeError.unavailable(`room ${name} could not be created; nothing was done`);
@@ -104,12 +102,12 @@ export class RoomsService {
       .take(query.limit + 1);
     if (query.after !== undefined) builder.andWhere('room.name > :after', { after: query.after });
     if (!query.includeArchived) builder.andWhere('room.archivedAt IS NULL');
-    const rows = await builder.getMany();
+    const rows = await withStorage(this.logger, () => builder.getMany());
     return { rooms: rows.slice(0, query.limit).map(toRoomView), hasMore: rows.length > query.limit };
   }
 
   async view(tenantId: string, name: string): Promise<RoomView> {
-    const row = await this.rooms.findOne({ where: { tenantId, name } });
+    const row = await withStorage(this.logger, () => this.rooms.findOne({ where: { tenantId, name } }));
     if (!row) throw RealtimeError.notFound(`room ${name} does not exist`);
     return toRoomView(row);
   }
@@ -160,8 +158,6 @@ export class RoomsService {
     this.cache.set(key, room);
     return room;
   }
-
-  /** Storage failures become UNAVAILABLE: the client may retry, nothing was done. */
 }
 
 function toRoomView(row: RoomEntity): RoomView {

@@ -57,8 +57,8 @@ describeEachDatabase('bad input', (kind) => {
     expect(frame.data.details).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ field: 'room', constraint: 'roomName' }),
-        expect.objectContaining({ field: 'text', constraint: 'codePointLength' }),
-        expect.objectContaining({ field: 'clientMsgId', constraint: 'codePointLength' }),
+        expect.objectContaining({ field: 'text', constraint: 'text' }),
+        expect.objectContaining({ field: 'clientMsgId', constraint: 'text' }),
       ]),
     );
     const seqAsString = await alice.error('message.edit', { room: 'ok', seq: '1', text: 'x' });
@@ -69,6 +69,39 @@ describeEachDatabase('bad input', (kind) => {
     expect(arrayPayload.details).toEqual([expect.objectContaining({ field: 'payload', constraint: 'payload' })]);
     const limit = await alice.error('history.fetch', { room: 'ok', limit: 101 });
     expect(limit.details).toEqual([expect.objectContaining({ field: 'limit', constraint: 'max' })]);
+  });
+
+  it('refuses null where a value may only be absent, and NUL characters, for every sender alike', async () => {
+    const alice = await connect('alice');
+    const bob = await connect('bob');
+    await bob.ok('room.join', { room: 'nulls' });
+    expect((await alice.error('message.send', { room: 'nulls', payload: null, clientMsgId: 'n1' })).code).toBe('BAD_REQUEST');
+    expect((await alice.error('message.send', { room: 'nulls', text: null, payload: { a: 1 }, clientMsgId: 'n2' })).code).toBe('BAD_REQUEST');
+    expect((await alice.error('history.fetch', { room: 'nulls', before: null })).code).toBe('BAD_REQUEST');
+    expect((await alice.error('room.join', { room: 'nulls', since: null })).code).toBe('BAD_REQUEST');
+    // PostgreSQL cannot store NUL: refused up front, and other senders' messages in the same batch are unharmed.
+    const results = await Promise.all([
+      alice.request('message.send', { room: 'nulls', text: 'good', clientMsgId: 'g1' }),
+      alice.request('message.send', { room: 'nulls', text: 'bad\u0000text', clientMsgId: 'g2' }),
+      alice.request('message.send', { room: 'nulls', text: 'ok', clientMsgId: 'bad\u0000id' }),
+      bob.request('message.send', { room: 'nulls', text: 'bob', clientMsgId: 'b1' }),
+    ]);
+    expect(results.map((f) => f.event === 'error' ? f.data.code : 'ok')).toEqual(['ok', 'BAD_REQUEST', 'BAD_REQUEST', 'ok']);
+    expect((await alice.ok('message.send', { room: 'nulls', payload: { note: 'nul \u0000 inside JSON is fine' }, clientMsgId: 'g3' })).seq).toBe(3);
+  });
+
+  it('refuses data nested too deeply with BAD_REQUEST, whatever the event', async () => {
+    const alice = await connect('alice');
+    // Built as text: JSON.stringify itself cannot go this deep.
+    const deep = `{"event":"message.send","id":"deep","data":{"room":"deep","clientMsgId":"d1","payload":${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}}}`;
+    alice.sendRaw(deep);
+    const refused = (await alice.next((f) => f.id === 'deep')).data;
+    expect(refused).toMatchObject({ code: 'BAD_REQUEST', details: [expect.objectContaining({ constraint: 'nesting' })] });
+    let fine: unknown = 'bottom';
+    for (let level = 0; level < 30; level++) fine = { deeper: fine };
+    expect((await alice.ok('message.send', { room: 'deep', payload: fine as object, clientMsgId: 'd2' })).seq).toBe(1);
+    alice.sendRaw(`{"event":"history.fetch","id":"arr","data":{"room":"deep","limit":${'['.repeat(3000)}${']'.repeat(3000)}}}`);
+    expect((await alice.next((f) => f.id === 'arr')).data.code).toBe('BAD_REQUEST');
   });
 
   it('counts lengths in code points and enforces the payload size', async () => {

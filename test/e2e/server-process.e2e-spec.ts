@@ -18,8 +18,19 @@ afterEach(async () => {
   await Promise.all(running.splice(0).map((server) => server.stop()));
 });
 
+/** Runs a test body; a failure carries the servers' last log lines, which explain it. */
+async function withServerLogs(body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+  } catch (error) {
+    const logs = running.map((server) => server.output.split('\n').slice(-40).join('\n')).join('\n---\n');
+    (error as Error).message += `\n\nserver output:\n${logs}`;
+    throw error;
+  }
+}
+
 describeEachDatabase('the runnable server', (kind) => {
-  it('starts on a development secret, chats with minted tokens, keeps history across a restart, and applies role changes at once', async () => {
+  it('starts on a development secret, chats with minted tokens, keeps history across a restart, and applies role changes at once', () => withServerLogs(async () => {
     const workdir = mkdtempSync(join(tmpdir(), 'switchboard-server-'));
     const port = await freePort();
     const database = await freshDatabase(kind);
@@ -68,8 +79,10 @@ describeEachDatabase('the runnable server', (kind) => {
     });
     expect(carol.code).toBe(0);
     expect(carol.stdout).toContain('#1 alice: hello from the quick start');
-    const refused = await fetch(`${httpUrl}/admin/roles?access_token=${bobToken}`);
-    expect(refused.status).toBe(403);
+    expect((await http(httpUrl, 'GET', '/admin/roles', { token: bobToken })).status).toBe(403);
+    // However the query parameter is spelled, its value is not logged.
+    expect((await fetch(`${httpUrl}/nowhere?access%5Ftoken=${aliceToken}`)).status).toBe(404);
+    expect((await fetch(`${httpUrl}/admin/roles?ACCESS_TOKEN=${aliceToken}&x=1`)).status).toBe(401);
     await server.stop();
 
     // Tokens never reach the logs, whatever carried them.
@@ -78,7 +91,7 @@ describeEachDatabase('the runnable server', (kind) => {
       expect(server.output).not.toContain(secret.split('.')[2]);
     }
     expect(server.output).toContain('access_token=[redacted]');
-  });
+  }));
 });
 
 describe('the runnable server refuses a wrong configuration', () => {

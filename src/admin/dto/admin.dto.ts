@@ -6,7 +6,6 @@ import {
   IsBoolean,
   IsIn,
   IsInt,
-  IsOptional,
   IsString,
   Matches,
   Max,
@@ -14,7 +13,7 @@ import {
   Min,
   ValidateIf,
 } from 'class-validator';
-import { IsRoomName } from '../../protocol/validators.js';
+import { IsRoomName, IsText, Optional } from '../../protocol/validators.js';
 
 export const ROLE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -24,9 +23,8 @@ export class CreateRoleDto {
   name!: string;
 
   @ApiPropertyOptional({ maxLength: 500 })
-  @IsOptional()
-  @IsString()
-  @MaxLength(500)
+  @Optional()
+  @IsText(0, 500)
   description?: string;
 
   @ApiProperty({ type: [String], example: ['room.join', 'message.send', 'history.read'] })
@@ -38,13 +36,12 @@ export class CreateRoleDto {
 
 export class UpdateRoleDto {
   @ApiPropertyOptional({ maxLength: 500 })
-  @IsOptional()
-  @IsString()
-  @MaxLength(500)
+  @Optional()
+  @IsText(0, 500)
   description?: string;
 
   @ApiPropertyOptional({ type: [String] })
-  @IsOptional()
+  @Optional()
   @IsArray()
   @ArrayMaxSize(64)
   @IsString({ each: true })
@@ -53,7 +50,7 @@ export class UpdateRoleDto {
 
 export class AssignmentScopeDto {
   @ApiPropertyOptional({ description: '`*` (default), a room name, or a prefix such as `support-*`', example: 'support-*' })
-  @IsOptional()
+  @Optional()
   @IsString()
   @MaxLength(129)
   scope?: string;
@@ -64,30 +61,27 @@ export class CreateRoomDto {
   @IsRoomName()
   name!: string;
 
-  @ApiPropertyOptional({ maxLength: 255, nullable: true })
-  @IsOptional()
-  @IsString()
-  @MaxLength(255)
+  @ApiPropertyOptional({ maxLength: 255 })
+  @Optional()
+  @IsText(1, 255)
   title?: string;
 }
 
 export class UpdateRoomDto {
-  @ApiPropertyOptional({ maxLength: 255, nullable: true })
-  @IsOptional()
-  @ValidateIf((o: UpdateRoomDto) => o.title !== null)
-  @IsString()
-  @MaxLength(255)
+  @ApiPropertyOptional({ maxLength: 255, nullable: true, description: 'null removes the title' })
+  @ValidateIf((o: UpdateRoomDto) => o.title !== undefined && o.title !== null)
+  @IsText(1, 255)
   title?: string | null;
 
   @ApiPropertyOptional({ description: 'true archives the room, false restores it' })
-  @IsOptional()
+  @Optional()
   @IsBoolean()
   archived?: boolean;
 }
 
 export class ListRoomsQueryDto {
   @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 100 })
-  @IsOptional()
+  @Optional()
   @Type(() => Number)
   @IsInt()
   @Min(1)
@@ -95,19 +89,19 @@ export class ListRoomsQueryDto {
   limit?: number;
 
   @ApiPropertyOptional({ description: 'Return rooms whose name sorts after this one' })
-  @IsOptional()
+  @Optional()
   @IsString()
   after?: string;
 
   @ApiPropertyOptional({ enum: ['true', 'false'], default: 'false' })
-  @IsOptional()
+  @Optional()
   @IsIn(['true', 'false'])
   includeArchived?: 'true' | 'false';
 }
 
 export class AuditQueryDto {
   @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 100 })
-  @IsOptional()
+  @Optional()
   @Type(() => Number)
   @IsInt()
   @Min(1)
@@ -115,19 +109,19 @@ export class AuditQueryDto {
   limit?: number;
 
   @ApiPropertyOptional({ description: 'Entries with an id below this one (paging backwards)' })
-  @IsOptional()
+  @Optional()
   @Type(() => Number)
   @IsInt()
   @Min(1)
   before?: number;
 
   @ApiPropertyOptional({ example: 'assignment.revoke' })
-  @IsOptional()
+  @Optional()
   @IsString()
   action?: string;
 
   @ApiPropertyOptional({ description: 'Only changes by this user id' })
-  @IsOptional()
+  @Optional()
   @IsString()
   actor?: string;
 }

@@ -1,28 +1,28 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsDefined, IsInt, IsOptional, Max, Min, ValidateIf } from 'class-validator';
+import { IsDefined, IsInt, Max, Min, ValidateIf } from 'class-validator';
 import { CLIENT_MSG_ID_MAX_LENGTH, HISTORY_MAX_LIMIT, TEXT_MAX_LENGTH } from '../../protocol/limits.js';
-import { IsCodePointLength, IsPayload, IsRoomName } from '../../protocol/validators.js';
+import { IsPayload, IsRoomName, IsText, Optional } from '../../protocol/validators.js';
 
 const NEEDS_CONTENT = 'a message has text, payload or both';
 
 /** The content of a message, as the publisher and the admin API take it. */
 export class MessageContentDto {
   @ApiPropertyOptional({ description: `1 to ${TEXT_MAX_LENGTH} characters`, example: 'Hello' })
-  @ValidateIf((o: MessageContentDto) => o.text !== undefined || o.payload === undefined)
+  @ValidateIf((o: MessageContentDto) => o.text !== undefined || o.payload === undefined || o.payload === null)
   @IsDefined({ message: NEEDS_CONTENT })
-  @IsCodePointLength(1, TEXT_MAX_LENGTH)
+  @IsText(1, TEXT_MAX_LENGTH)
   text?: string;
 
   @ApiPropertyOptional({ description: 'Any JSON object up to 16 KB serialised', type: 'object', additionalProperties: true })
-  @IsOptional()
+  @Optional()
   @IsPayload()
   payload?: Record<string, unknown>;
 }
 
 export class PublishMessageDto extends MessageContentDto {
   @ApiPropertyOptional({ description: 'Makes the publish idempotent; generated when absent', maxLength: CLIENT_MSG_ID_MAX_LENGTH })
-  @IsOptional()
-  @IsCodePointLength(1, CLIENT_MSG_ID_MAX_LENGTH)
+  @Optional()
+  @IsText(1, CLIENT_MSG_ID_MAX_LENGTH)
   clientMsgId?: string;
 }
 
@@ -30,7 +30,7 @@ export class SendMessageDto extends MessageContentDto {
   @IsRoomName()
   room!: string;
 
-  @IsCodePointLength(1, CLIENT_MSG_ID_MAX_LENGTH)
+  @IsText(1, CLIENT_MSG_ID_MAX_LENGTH)
   clientMsgId!: string;
 }
 
@@ -45,7 +45,7 @@ export class EditMessageDto {
   @Max(SEQ.max)
   seq!: number;
 
-  @IsCodePointLength(1, TEXT_MAX_LENGTH)
+  @IsText(1, TEXT_MAX_LENGTH)
   text!: string;
 }
 
@@ -63,19 +63,19 @@ export class FetchHistoryDto {
   @IsRoomName()
   room!: string;
 
-  @IsOptional()
+  @Optional()
   @IsInt()
   @Min(1)
   @Max(SEQ.max)
   before?: number;
 
-  @IsOptional()
+  @Optional()
   @IsInt()
   @Min(0)
   @Max(SEQ.max)
   after?: number;
 
-  @IsOptional()
+  @Optional()
   @IsInt()
   @Min(1)
   @Max(HISTORY_MAX_LIMIT)

@@ -1,5 +1,5 @@
-import { IsInt, IsOptional, Max, Min } from 'class-validator';
-import { IsRoomName } from '../../protocol/validators.js';
+import { IsInt, Max, Min } from 'class-validator';
+import { IsRoomName, Optional } from '../../protocol/validators.js';
 
 /** `room.leave`, `presence.list`, `typing`: just a room. */
 export class RoomDto {
@@ -9,7 +9,7 @@ export class RoomDto {
 
 export class JoinRoomDto extends RoomDto {
   /** Replay every stored message after this `seq` before live ones. */
-  @IsOptional()
+  @Optional()
   @IsInt()
   @Min(0)
   @Max(Number.MAX_SAFE_INTEGER)
