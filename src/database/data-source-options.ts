@@ -24,8 +24,9 @@ export function ownDataSourceOptions(database: OwnDatabaseOptions): DataSourceOp
       type: 'better-sqlite3',
       database: database.path,
       enableWAL: true,
-      // A second process (the migration CLI) may hold the write lock for a moment.
-      timeout: 5000,
+      // better-sqlite3 waits for a lock by blocking the whole event loop: it does not wait
+      // at all here, and TransactionRunner retries a busy transaction asynchronously instead.
+      timeout: 0,
     };
   }
   return {

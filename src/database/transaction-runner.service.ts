@@ -4,12 +4,17 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { REALTIME_CONNECTION } from './data-source-options.js';
 import { withStorage } from './storage-failure.js';
 
+/** How long a SQLite transaction keeps retrying while another connection holds the write lock. */
+const BUSY_RETRY_MS = 5000;
+
 /**
  * Runs every write of the module, in a transaction. TypeORM's SQLite driver
  * runs everything on one connection, so two interleaved transactions would
  * nest into each other: on SQLite they run one after another (reads are not
- * queued and may see a transaction in progress). PostgreSQL gives each its
- * own pooled connection. A failure of the database becomes UNAVAILABLE.
+ * queued and may see a transaction in progress), and a transaction that finds
+ * the file locked by another connection (a host's, the migration CLI) is
+ * retried without blocking the event loop. PostgreSQL gives each transaction
+ * its own pooled connection. A failure of the database becomes UNAVAILABLE.
  */
 @Injectable()
 export class TransactionRunner {
@@ -26,10 +31,28 @@ export class TransactionRunner {
   }
 
   run<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    const transaction = () => withStorage(this.logger, () => this.dataSource.transaction(work));
-    if (!this.serialised) return transaction();
-    const result = this.tail.then(transaction);
+    if (!this.serialised) return withStorage(this.logger, () => this.dataSource.transaction(work));
+    const result = this.tail.then(() => withStorage(this.logger, () => this.retryWhileBusy(work)));
     this.tail = result.catch(() => undefined);
     return result;
   }
+
+  private async retryWhileBusy<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    const deadline = Date.now() + BUSY_RETRY_MS;
+    for (let pause = 2; ; pause = Math.min(pause * 2, 100)) {
+      try {
+        return await this.dataSource.transaction(work);
+      } catch (error) {
+        if (!isBusy(error) || Date.now() + pause > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, pause));
+      }
+    }
+  }
+}
+
+/** SQLITE_BUSY (another connection writes) and its variants, as thrown directly or wrapped by TypeORM. */
+function isBusy(error: unknown): boolean {
+  const cause = (error as { driverError?: unknown }).driverError ?? error;
+  const code = (cause as { code?: unknown }).code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
 }

@@ -2,8 +2,8 @@ import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { AddressInfo } from 'node:net';
 import { DataSource } from 'typeorm';
-import { RealtimeWsAdapter } from '../../src/index.js';
-import { CreateOrders1700000000000, HostAppModule, RealtimeEventLog } from '../host-app/host-app.module.js';
+import { RealtimePublisher, RealtimeWsAdapter } from '../../src/index.js';
+import { CreateOrders1700000000000, HostAppModule, Order, RealtimeEventLog } from '../host-app/host-app.module.js';
 import { describeEachDatabase, freshDatabase } from '../support/databases.js';
 import { http } from '../support/http.js';
 import { rejectedUpgrade, TestClient } from '../support/test-client.js';
@@ -54,6 +54,32 @@ describeEachDatabase('a host app embedding the module on its own DataSource', (k
     const [row] = (await app.get(DataSource).query('SELECT COUNT(*) AS count FROM switchboard_messages')) as Array<{ count: string | number }>;
     expect(Number(row.count)).toBe(2);
     await alice.close();
+  });
+
+  it('keeps acknowledged messages when a host transaction rolls back meanwhile', async () => {
+    const dataSource = app.get(DataSource);
+    const publisher = app.get(RealtimePublisher);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const hostTransaction = dataSource
+      .transaction(async (manager) => {
+        await manager.insert(Order, { item: 'never', notifiedSeq: null });
+        await held;
+        throw new Error('the host changes its mind');
+      })
+      .catch((error: Error) => error.message);
+    // On SQLite the module's write waits for the host's lock; on PostgreSQL it goes ahead.
+    const publishing = publisher.publish('ledger', { text: 'acknowledged' });
+    setTimeout(release, 200);
+    const ack = await publishing;
+    expect(await hostTransaction).toBe('the host changes its mind');
+    expect((await publisher.publish('ledger', { text: 'next' })).seq).toBe(ack.seq + 1);
+    const stored = (await dataSource.query('SELECT seq, text FROM switchboard_messages m JOIN switchboard_rooms r ON r.id = m.room_id WHERE r.name = $1 ORDER BY seq'.replace('$1', "'ledger'"))) as Array<{ seq: number | string; text: string }>;
+    expect(stored.map((row) => [Number(row.seq), row.text])).toEqual([
+      [1, 'acknowledged'],
+      [2, 'next'],
+    ]);
+    expect(await dataSource.getRepository(Order).countBy({ item: 'never' })).toBe(0);
   });
 
   it('uses the host user resolver for sockets and REST', async () => {
