@@ -45,7 +45,23 @@ export interface WebSocketOptions {
   path?: string;
   /** Origins allowed to open a socket; when empty every origin is. */
   allowedOrigins?: string[];
+  /** Larger frames close the socket with 1009. */
   maxPayloadBytes?: number;
+  /** Protocol-level ping interval; a socket that missed two pongs is terminated. */
+  pingIntervalMs?: number;
+  /** Frames per second a socket may send, sustained (every frame counts, good or bad). */
+  rateLimitPerSecond?: number;
+  /** Frames a socket may send in a burst above the sustained rate. */
+  rateLimitBurst?: number;
+  /** A socket still over the rate after this long of refusals is closed with 4008. */
+  floodCloseAfterMs?: number;
+  maxRoomsPerSocket?: number;
+  /** Sockets one user may hold open on one node. */
+  maxSocketsPerUser?: number;
+  /** Bytes queued for a socket that does not read before it is closed with 4009. */
+  maxBufferedBytes?: number;
+  /** How long a shutdown waits for frames in progress and for sockets to close. */
+  shutdownTimeoutMs?: number;
 }
 
 export interface RealtimeModuleOptions {
@@ -99,6 +115,14 @@ export function resolveOptions(options: RealtimeModuleOptions): ResolvedRealtime
       path: options.websocket?.path ?? '/ws',
       allowedOrigins: options.websocket?.allowedOrigins ?? [],
       maxPayloadBytes: options.websocket?.maxPayloadBytes ?? 65_536,
+      pingIntervalMs: options.websocket?.pingIntervalMs ?? 25_000,
+      rateLimitPerSecond: options.websocket?.rateLimitPerSecond ?? 50,
+      rateLimitBurst: options.websocket?.rateLimitBurst ?? 100,
+      floodCloseAfterMs: options.websocket?.floodCloseAfterMs ?? 3000,
+      maxRoomsPerSocket: options.websocket?.maxRoomsPerSocket ?? 100,
+      maxSocketsPerUser: options.websocket?.maxSocketsPerUser ?? 20,
+      maxBufferedBytes: options.websocket?.maxBufferedBytes ?? 1_048_576,
+      shutdownTimeoutMs: options.websocket?.shutdownTimeoutMs ?? 10_000,
     },
   };
 }

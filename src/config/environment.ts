@@ -106,6 +106,30 @@ export class Environment {
   @IntegerSetting(100, 600_000)
   WS_AUTH_TIMEOUT_MS = 5000;
 
+  @IntegerSetting(100, 600_000)
+  WS_PING_INTERVAL_MS = 25_000;
+
+  @IntegerSetting(1, 100_000)
+  WS_RATE_LIMIT_PER_SECOND = 50;
+
+  @IntegerSetting(1, 100_000)
+  WS_RATE_LIMIT_BURST = 100;
+
+  @IntegerSetting(0, 600_000)
+  WS_FLOOD_CLOSE_AFTER_MS = 3000;
+
+  @IntegerSetting(1, 100_000)
+  WS_MAX_ROOMS_PER_SOCKET = 100;
+
+  @IntegerSetting(1, 100_000)
+  WS_MAX_SOCKETS_PER_USER = 20;
+
+  @IntegerSetting(16_384, 1024 * 1024 * 1024)
+  WS_MAX_BUFFERED_BYTES = 1_048_576;
+
+  @IntegerSetting(100, 600_000)
+  SHUTDOWN_TIMEOUT_MS = 10_000;
+
   @Transform(toBoolean)
   @IsBoolean()
   OPENAPI_DOCS = true;

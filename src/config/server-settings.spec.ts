@@ -114,7 +114,19 @@ describe('loadServerSettings', () => {
     expect(settings.devSecretFile).toBeNull();
     expect(settings.realtime.auth.secret).toBe(SECRET);
     expect(settings.realtime.authorization).toEqual({ defaultRole: 'member', bootstrapAdmins: [], permissionCacheSize: 100_000 });
-    expect(settings.realtime.websocket).toEqual({ path: '/ws', allowedOrigins: [], maxPayloadBytes: 65_536 });
+    expect(settings.realtime.websocket).toEqual({
+      path: '/ws',
+      allowedOrigins: [],
+      maxPayloadBytes: 65_536,
+      pingIntervalMs: 25_000,
+      rateLimitPerSecond: 50,
+      rateLimitBurst: 100,
+      floodCloseAfterMs: 3000,
+      maxRoomsPerSocket: 100,
+      maxSocketsPerUser: 20,
+      maxBufferedBytes: 1_048_576,
+      shutdownTimeoutMs: 10_000,
+    });
   });
 
   it('chooses SQLite at DATABASE_PATH without DATABASE_URL', () => {

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { WebSocket } from 'ws';
 import { tenantKeyPrefix, userKey, type AuthenticatedUser } from '../auth/authenticated-user.js';
+import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime-options.js';
 import { Connection } from './connection.js';
 
 const CONNECTION = Symbol('realtime.connection');
@@ -14,10 +15,16 @@ export class ConnectionRegistry {
   private readonly nodePrefix = randomBytes(4).toString('hex');
   private sequence = 0;
   private readonly byUser = new Map<string, Set<Connection>>();
+  /** Every open socket, authenticated or not. */
+  readonly all = new Set<Connection>();
+
+  constructor(@Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions) {}
 
   open(socket: WebSocket, user: AuthenticatedUser | null): Connection {
-    const connection = new Connection(`${this.nodePrefix}-${(++this.sequence).toString(36)}`, socket, user);
+    const id = `${this.nodePrefix}-${(++this.sequence).toString(36)}`;
+    const connection = new Connection(id, socket, user, this.options.websocket.maxBufferedBytes);
     (socket as TaggedSocket)[CONNECTION] = connection;
+    this.all.add(connection);
     if (user) this.index(connection, user);
     return connection;
   }
@@ -29,6 +36,7 @@ export class ConnectionRegistry {
   }
 
   remove(connection: Connection): void {
+    this.all.delete(connection);
     if (!connection.user) return;
     const key = userKey(connection.user.tenantId, connection.user.id);
     const connections = this.byUser.get(key);

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service.js';
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
 import { AuthorizationService } from '../authorization/authorization.service.js';
@@ -8,6 +8,7 @@ import { MessagesService } from '../messages/messages.service.js';
 import { CloseCode, ClientEvent, ServerEvent } from '../protocol/events.js';
 import { ErrorCode, RealtimeError } from '../protocol/error-codes.js';
 import type { HistoryEntry, RoomRemovedPush } from '../protocol/wire.js';
+import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime-options.js';
 import { roomKey } from '../rooms/room-key.js';
 import { RoomsService } from '../rooms/rooms.service.js';
 import type { Connection } from './connection.js';
@@ -44,6 +45,7 @@ export class DeliveryService {
     private readonly authorization: AuthorizationService,
     private readonly connections: ConnectionRegistry,
     private readonly audit: AuditService,
+    @Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
   ) {
     broker.onRoomEvent((event) => this.fanOut(event));
     broker.onControl((message) => this.applyControl(message));
@@ -64,6 +66,10 @@ export class DeliveryService {
     if (connection.ended) throw socketGone();
     let membership = connection.memberships.get(room.key);
     const isNew = !membership;
+    const { maxRoomsPerSocket } = this.options.websocket;
+    if (isNew && connection.memberships.size >= maxRoomsPerSocket) {
+      throw RealtimeError.rateLimited(`this socket is in ${maxRoomsPerSocket} rooms, the most allowed; leave one first`);
+    }
     if (!membership) {
       membership = new RoomMembership(connection, room);
       connection.memberships.set(room.key, membership);
@@ -127,12 +133,18 @@ export class DeliveryService {
   }
 
   private async replay(membership: RoomMembership, since: number, replayId: number, requestId: string | undefined): Promise<void> {
+    const pauseAbove = membership.connection.maxBufferedBytes / 2;
+    const resumeBelow = membership.connection.maxBufferedBytes / 4;
     let cursor = since;
     try {
       for (;;) {
         const entries = await this.messages.after(membership.room, cursor, REPLAY_PAGE);
-        if (!membership.isCurrentReplay(replayId)) return;
-        for (const entry of entries) membership.sendReplayed(replayFrame(entry), entry.seq);
+        for (const entry of entries) {
+          // Paced by the socket: a long history never piles up in memory.
+          if (membership.connection.bufferedAmount > pauseAbove) await membership.connection.drained(resumeBelow);
+          if (!membership.isCurrentReplay(replayId)) return;
+          membership.sendReplayed(replayFrame(entry), entry.seq);
+        }
         if (entries.length < REPLAY_PAGE) return;
         cursor = entries[entries.length - 1].seq;
       }

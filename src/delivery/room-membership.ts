@@ -1,3 +1,4 @@
+import { CloseCode } from '../protocol/events.js';
 import type { RoomRecord } from '../rooms/rooms.service.js';
 import type { Connection } from './connection.js';
 
@@ -14,6 +15,7 @@ interface HeldFrame {
  */
 export class RoomMembership {
   private held: HeldFrame[] | null = null;
+  private heldBytes = 0;
   private holds = 0;
   /** The highest message `seq` sent to this socket in this room. */
   private lastSeq = 0;
@@ -33,6 +35,7 @@ export class RoomMembership {
     if (this.holds === 0 || --this.holds > 0) return;
     const held = this.held ?? [];
     this.held = null;
+    this.heldBytes = 0;
     if (!this.active) return;
     for (const { frame, seq } of held) this.send(frame, seq);
   }
@@ -61,8 +64,13 @@ export class RoomMembership {
   /** A live push: sent now, or kept until the holds are released. */
   deliver(frame: string, seq?: number): void {
     if (!this.active) return;
-    if (this.held) this.held.push({ frame, seq });
-    else this.send(frame, seq);
+    if (!this.held) return this.send(frame, seq);
+    this.held.push({ frame, seq });
+    this.heldBytes += frame.length;
+    // Frames held for a socket count against its buffer as if they were sent.
+    if (this.heldBytes > this.connection.maxBufferedBytes) {
+      this.connection.close(CloseCode.SLOW_CONSUMER, 'slow consumer: too much unread data; reconnect and resume with since');
+    }
   }
 
   /** A replayed message: sent even while held, since the replay is what holds it. */

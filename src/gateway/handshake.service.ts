@@ -3,15 +3,19 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
 import { Authenticator } from '../auth/authenticator.service.js';
 import { extractToken } from '../auth/token-extraction.js';
+import { ConnectionRegistry } from '../delivery/connection-registry.service.js';
 import { ErrorCode, RealtimeError } from '../protocol/error-codes.js';
 import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime-options.js';
+import { GracefulShutdown } from './graceful-shutdown.service.js';
 
-export type HandshakeVerdict = { accepted: true } | { accepted: false; status: 401 | 403 | 503; reason: string };
+type RefusalStatus = 401 | 403 | 429 | 503;
+export type HandshakeVerdict = { accepted: true } | { accepted: false; status: RefusalStatus; reason: string };
 
 /**
  * Decides each HTTP upgrade before it becomes a socket: a disallowed Origin
  * gets 403, a missing or unusable token 401 (unless first-frame auth is on
- * and no token was offered at all).
+ * and no token was offered at all), a user with too many sockets 429, and a
+ * server that is shutting down 503.
  */
 @Injectable()
 export class HandshakeService {
@@ -21,12 +25,15 @@ export class HandshakeService {
 
   constructor(
     private readonly authenticator: Authenticator,
+    private readonly connections: ConnectionRegistry,
+    private readonly shutdown: GracefulShutdown,
     @Inject(REALTIME_OPTIONS) readonly options: ResolvedRealtimeOptions,
   ) {
     this.allowedOrigins = new Set(options.websocket.allowedOrigins);
   }
 
   async verify(request: IncomingMessage): Promise<HandshakeVerdict> {
+    if (this.shutdown.draining) return this.refuse(503, 'the server is restarting; connect to another node');
     if (this.allowedOrigins.size > 0) {
       const origin = request.headers.origin;
       if (!origin || !this.allowedOrigins.has(origin)) return this.refuse(403, `origin ${origin ?? '(none)'} is not allowed`);
@@ -34,7 +41,12 @@ export class HandshakeService {
     const token = extractToken(request, { query: true, cookieName: this.options.auth.cookieName });
     if (!token && this.options.auth.firstFrameAuth) return { accepted: true };
     try {
-      this.users.set(request, await this.authenticator.authenticate(token));
+      const user = await this.authenticator.authenticate(token);
+      const open = this.connections.ofUser(user.tenantId, user.id).size;
+      if (open >= this.options.websocket.maxSocketsPerUser) {
+        return this.refuse(429, `this user has ${open} sockets open, the most allowed`);
+      }
+      this.users.set(request, user);
       return { accepted: true };
     } catch (error) {
       if (error instanceof RealtimeError) return this.refuse(error.code === ErrorCode.UNAVAILABLE ? 503 : 401, error.message);
@@ -48,7 +60,7 @@ export class HandshakeService {
     return this.users.get(request) ?? null;
   }
 
-  private refuse(status: 401 | 403 | 503, reason: string): HandshakeVerdict {
+  private refuse(status: RefusalStatus, reason: string): HandshakeVerdict {
     this.logger.debug(`upgrade refused with ${status}: ${reason}`);
     return { accepted: false, status, reason };
   }

@@ -8,13 +8,26 @@ import type { RawData, WebSocket, WebSocketServer } from 'ws';
 import { connectionOf } from '../delivery/connection-registry.service.js';
 import type { Connection } from '../delivery/connection.js';
 import { ErrorCode } from '../protocol/error-codes.js';
-import { replyEventFor } from '../protocol/events.js';
+import { CloseCode, replyEventFor, ServerEvent } from '../protocol/events.js';
+import type { ResolvedRealtimeOptions } from '../realtime-options.js';
+import { FrameBudget } from './frame-budget.js';
 import { FrameContext } from './frame-context.js';
+import { GracefulShutdown } from './graceful-shutdown.service.js';
 import { isRefused, parseFrame } from './frame-parser.js';
 import { HandshakeService } from './handshake.service.js';
 import { toRealtimeError } from './ws-error.filter.js';
 
 type FrameHandler = (data: Record<string, unknown>, frame: FrameContext) => Promise<unknown>;
+
+/** Answers to frames that are not processed at all, serialised once. */
+const RATE_LIMITED_FRAME = JSON.stringify({
+  event: ServerEvent.ERROR,
+  data: { code: ErrorCode.RATE_LIMITED, message: 'too many frames; this one was not processed' },
+});
+const RESTARTING_FRAME = JSON.stringify({
+  event: ServerEvent.ERROR,
+  data: { code: ErrorCode.UNAVAILABLE, message: 'the server is restarting; this frame was not processed' },
+});
 
 /**
  * @nestjs/platform-ws with the contract's edges: the upgrade is authenticated
@@ -26,6 +39,8 @@ type FrameHandler = (data: Record<string, unknown>, frame: FrameContext) => Prom
  */
 export class RealtimeWsAdapter extends WsAdapter {
   private readonly frameLogger = new Logger('RealtimeGateway');
+  private options!: ResolvedRealtimeOptions;
+  private shutdown!: GracefulShutdown;
 
   constructor(private readonly app: INestApplicationContext) {
     super(app);
@@ -33,6 +48,8 @@ export class RealtimeWsAdapter extends WsAdapter {
 
   override create(port: number, options: Record<string, unknown> = {}): WebSocketServer {
     const handshake = this.app.get(HandshakeService, { strict: false });
+    this.shutdown = this.app.get(GracefulShutdown, { strict: false });
+    this.options = handshake.options;
     const { websocket } = handshake.options;
     return super.create(port, {
       ...options,
@@ -74,10 +91,17 @@ export class RealtimeWsAdapter extends WsAdapter {
     const byEvent = new Map<string, FrameHandler>();
     for (const handler of handlers) byEvent.set(handler.message as string, handler.callback as FrameHandler);
     const connection = connectionOf(socket);
+    const { rateLimitPerSecond, rateLimitBurst, floodCloseAfterMs } = this.options.websocket;
+    const budget = new FrameBudget(rateLimitPerSecond, rateLimitBurst, floodCloseAfterMs, Date.now());
     socket.on('message', (raw: RawData, isBinary: boolean) => {
-      this.dispatch(connection, byEvent, raw, isBinary).catch((error: Error) =>
-        this.frameLogger.error(`dispatching a frame: ${error.message}`, error.stack),
-      );
+      const verdict = budget.take(Date.now());
+      if (verdict === 'close') return connection.close(CloseCode.FLOODING, 'too many frames for too long');
+      if (verdict === 'refuse') return connection.send(RATE_LIMITED_FRAME);
+      if (this.shutdown.draining) return connection.send(RESTARTING_FRAME);
+      this.shutdown.frameStarted();
+      this.dispatch(connection, byEvent, raw, isBinary)
+        .catch((error: Error) => this.frameLogger.error(`dispatching a frame: ${error.message}`, error.stack))
+        .finally(() => this.shutdown.frameFinished());
     });
   }
 

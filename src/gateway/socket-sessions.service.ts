@@ -67,6 +67,11 @@ export class SocketSessionsService {
       throw error;
     }
     if (connection.ended) throw RealtimeError.unavailable('the socket closed');
+    const open = this.connections.ofUser(user.tenantId, user.id).size;
+    if (open >= this.options.websocket.maxSocketsPerUser) {
+      setImmediate(() => connection.close(CloseCode.POLICY_VIOLATION, 'too many sockets for this user'));
+      throw RealtimeError.rateLimited(`this user has ${open} sockets open, the most allowed`);
+    }
     this.connections.authenticated(connection, user);
     this.started(connection, user);
     return { user: { id: user.id, name: user.name }, exp: user.expiresAt };

@@ -58,6 +58,9 @@ export class RealtimeError extends Error {
   static conflict(message: string): RealtimeError {
     return new RealtimeError(ErrorCode.CONFLICT, message);
   }
+  static rateLimited(message: string): RealtimeError {
+    return new RealtimeError(ErrorCode.RATE_LIMITED, message);
+  }
   static unavailable(message: string): RealtimeError {
     return new RealtimeError(ErrorCode.UNAVAILABLE, message);
   }

@@ -35,8 +35,16 @@ export function replyEventFor(event: string): string {
 
 /** WebSocket close codes the server uses. */
 export const CloseCode = {
+  /** A limit the socket cannot keep to (too many sockets for the user). */
+  POLICY_VIOLATION: 1008,
+  /** A frame over the size limit (sent by the ws library itself). */
   MESSAGE_TOO_BIG: 1009,
+  /** The server is shutting down or restarting: reconnect and resume with `since`. */
   SERVICE_RESTART: 1012,
   UNAUTHORIZED: 4001,
   DISCONNECTED_BY_ADMIN: 4003,
+  /** Kept flooding past the rate limit. */
+  FLOODING: 4008,
+  /** Did not read fast enough: its outgoing buffer overflowed. */
+  SLOW_CONSUMER: 4009,
 } as const;

@@ -1,0 +1,50 @@
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
+import { ConnectionRegistry } from '../delivery/connection-registry.service.js';
+import { CloseCode } from '../protocol/events.js';
+import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime-options.js';
+
+/**
+ * The socket side of a shutdown (SIGTERM, `app.close()`): take no new
+ * sockets, answer the frames already being handled, refuse new ones with
+ * UNAVAILABLE, then close every socket with 1012 so that clients reconnect
+ * elsewhere and resume with `since`. The message writer finishes storing what
+ * it accepted before the database closes.
+ */
+@Injectable()
+export class GracefulShutdown implements BeforeApplicationShutdown {
+  private readonly logger = new Logger('RealtimeShutdown');
+  private framesInProgress = 0;
+  private idle: (() => void) | undefined;
+  draining = false;
+
+  constructor(
+    private readonly connections: ConnectionRegistry,
+    @Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
+  ) {}
+
+  frameStarted(): void {
+    this.framesInProgress++;
+  }
+
+  frameFinished(): void {
+    if (--this.framesInProgress === 0) this.idle?.();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.draining = true;
+    const deadline = Date.now() + this.options.websocket.shutdownTimeoutMs;
+    if (this.framesInProgress > 0) {
+      await this.until(new Promise<void>((resolve) => (this.idle = resolve)), deadline);
+    }
+    const sockets = [...this.connections.all];
+    if (sockets.length > 0) this.logger.log(`closing ${sockets.length} sockets for the restart`);
+    const closed = sockets.map((connection) => connection.closed);
+    for (const connection of sockets) connection.close(CloseCode.SERVICE_RESTART, 'server restarting; reconnect and resume with since');
+    await this.until(Promise.all(closed), deadline);
+    for (const connection of this.connections.all) connection.terminate();
+  }
+
+  private until(promise: Promise<unknown>, deadline: number): Promise<unknown> {
+    return Promise.race([promise, new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref())]);
+  }
+}
