@@ -4,17 +4,22 @@ import { RoomMembership } from './room-membership.js';
 
 class FakeConnection {
   readonly sent: string[] = [];
+  readonly closes: number[] = [];
+  maxBufferedBytes = 1_000_000;
   send(frame: string): void {
     this.sent.push(frame);
+  }
+  close(code: number): void {
+    this.closes.push(code);
   }
 }
 
 const ROOM: RoomRecord = { id: 1, tenantId: 'acme', name: 'general', key: 'acme\ngeneral', archived: false };
 
-function setup(): { membership: RoomMembership; sent: string[] } {
+function setup(): { membership: RoomMembership; sent: string[]; connection: FakeConnection } {
   const connection = new FakeConnection();
   const membership = new RoomMembership(connection as unknown as Connection, ROOM);
-  return { membership, sent: connection.sent };
+  return { membership, sent: connection.sent, connection };
 }
 
 describe('RoomMembership', () => {
@@ -235,6 +240,29 @@ describe('RoomMembership', () => {
       membership.skipTo(7);
       membership.release();
       expect(sent).toEqual(['m8']);
+    });
+  });
+
+  describe('held frames count against the socket buffer', () => {
+    it('closes the socket with 4009 when held frames pass its buffer limit', () => {
+      const { membership, connection } = setup();
+      connection.maxBufferedBytes = 10;
+      membership.hold();
+      membership.deliver('12345', 1);
+      expect(connection.closes).toEqual([]);
+      membership.deliver('123456', 2);
+      expect(connection.closes).toEqual([4009]);
+    });
+
+    it('starts counting again after a release', () => {
+      const { membership, connection } = setup();
+      connection.maxBufferedBytes = 10;
+      membership.hold();
+      membership.deliver('123456789', 1);
+      membership.release();
+      membership.hold();
+      membership.deliver('123456789', 2);
+      expect(connection.closes).toEqual([]);
     });
   });
 });

@@ -1,14 +1,19 @@
 export type FrameVerdict = 'accept' | 'refuse' | 'close';
 
+/** Refusals this far apart belong to separate floods. */
+const QUIET_MS = 1000;
+
 /**
  * A socket's token bucket: `perSecond` frames sustained, `burst` at once.
- * Every frame counts, good or bad. A socket still over the limit after
- * `closeAfterMs` of refusals is told to go.
+ * Every frame counts, good or bad. A socket that keeps being refused for
+ * `closeAfterMs` (tokens trickling back in between do not interrupt a flood;
+ * a second without refusals does) is told to go.
  */
 export class FrameBudget {
   private tokens: number;
   private updatedAt: number;
   private refusingSince = 0;
+  private lastRefusal = 0;
 
   constructor(
     private readonly perSecond: number,
@@ -25,10 +30,10 @@ export class FrameBudget {
     this.updatedAt = now;
     if (this.tokens >= 1) {
       this.tokens -= 1;
-      this.refusingSince = 0;
       return 'accept';
     }
-    if (this.refusingSince === 0) this.refusingSince = now;
+    if (this.refusingSince === 0 || now - this.lastRefusal > QUIET_MS) this.refusingSince = now;
+    this.lastRefusal = now;
     return now - this.refusingSince >= this.closeAfterMs ? 'close' : 'refuse';
   }
 }

@@ -11,6 +11,8 @@ export interface ConnectOptions {
   /** Where the token goes: the Authorization header (default), the query string or a cookie. */
   via?: 'header' | 'query' | { cookie: string };
   headers?: Record<string, string>;
+  /** false: a client that never answers the server's pings. */
+  autoPong?: boolean;
 }
 
 interface Waiter {
@@ -80,6 +82,15 @@ export class TestClient {
     this.socket.send(payload, { binary });
   }
 
+  /** Stops reading from the TCP socket, like a client whose network or main thread stalls. */
+  pauseReading(): void {
+    (this.socket as unknown as { _socket: { pause(): void } })._socket.pause();
+  }
+
+  resumeReading(): void {
+    (this.socket as unknown as { _socket: { resume(): void } })._socket.resume();
+  }
+
   /** The first frame not yet taken that matches, already received or still to come. */
   next(match: (frame: Frame) => boolean, timeoutMs = 5000): Promise<Frame> {
     const found = this.frames.find((frame) => !this.consumed.has(frame) && match(frame));
@@ -123,10 +134,10 @@ export class TestClient {
   }
 }
 
-function openSocket(url: string, { token, via = 'header', headers = {} }: ConnectOptions): WebSocket {
-  if (token && via === 'query') return new WebSocket(`${url}?access_token=${encodeURIComponent(token)}`, { headers });
-  if (token && typeof via === 'object') return new WebSocket(url, { headers: { ...headers, Cookie: `${via.cookie}=${token}` } });
-  return new WebSocket(url, { headers: token ? { ...headers, Authorization: `Bearer ${token}` } : headers });
+function openSocket(url: string, { token, via = 'header', headers = {}, autoPong = true }: ConnectOptions): WebSocket {
+  if (token && via === 'query') return new WebSocket(`${url}?access_token=${encodeURIComponent(token)}`, { headers, autoPong });
+  if (token && typeof via === 'object') return new WebSocket(url, { headers: { ...headers, Cookie: `${via.cookie}=${token}` }, autoPong });
+  return new WebSocket(url, { headers: token ? { ...headers, Authorization: `Bearer ${token}` } : headers, autoPong });
 }
 
 /** Attempts an upgrade that should be refused: resolves with the HTTP status and body. */

@@ -1,0 +1,39 @@
+import { FrameBudget } from './frame-budget.js';
+
+describe('FrameBudget', () => {
+  it('accepts a burst, then refuses until tokens come back at the sustained rate', () => {
+    const budget = new FrameBudget(10, 3, 3000, 0);
+    expect([budget.take(0), budget.take(0), budget.take(0), budget.take(0)]).toEqual(['accept', 'accept', 'accept', 'refuse']);
+    expect(budget.take(50)).toBe('refuse');
+    expect(budget.take(100)).toBe('accept');
+    expect(budget.take(100)).toBe('refuse');
+  });
+
+  it('never stores more than the burst', () => {
+    const budget = new FrameBudget(10, 2, 3000, 0);
+    const verdicts = [budget.take(60_000), budget.take(60_000), budget.take(60_000)];
+    expect(verdicts).toEqual(['accept', 'accept', 'refuse']);
+  });
+
+  it('says close once refusals have gone on for closeAfterMs, even with tokens trickling back in between', () => {
+    const budget = new FrameBudget(10, 1, 1000, 0);
+    budget.take(0);
+    const verdicts: string[] = [];
+    for (let now = 0; now <= 1100; now += 10) verdicts.push(budget.take(now));
+    // Index n is time 10 n. The first refusal is at 10 ms; from 1010 ms on, refusals are closes.
+    expect(verdicts).toContain('accept');
+    expect(verdicts.indexOf('close')).toBe(101);
+    expect(verdicts.slice(101).every((verdict) => verdict !== 'refuse')).toBe(true);
+  });
+
+  it('forgets a flood after a second without refusals', () => {
+    const budget = new FrameBudget(10, 1, 1000, 0);
+    budget.take(0);
+    expect(budget.take(0)).toBe('refuse');
+    expect(budget.take(900)).toBe('accept');
+    // 1.5 s after the first refusal, but the earlier flood ended: a new one starts counting.
+    expect(budget.take(2100)).toBe('accept');
+    expect(budget.take(2100)).toBe('refuse');
+    expect(budget.take(2150)).toBe('refuse');
+  });
+});
