@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { type ErrorDetail } from '../protocol/error-codes.js';
 import { REQUEST_ID_MAX_LENGTH } from '../protocol/limits.js';
 
@@ -24,7 +25,10 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 /** One client frame to a request, or to the reason it is not one (answered BAD_REQUEST). */
 export function parseFrame(raw: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): ParsedFrame | RefusedFrame {
   if (isBinary) return { id: undefined, event: undefined, message: 'binary frames are not supported: send a JSON object as text' };
-  const text = Array.isArray(raw) ? Buffer.concat(raw).toString('utf8') : Buffer.from(raw as ArrayBuffer).toString('utf8');
+  const bytes = Array.isArray(raw) ? Buffer.concat(raw) : Buffer.isBuffer(raw) ? raw : Buffer.from(raw);
+  // The socket does not check UTF-8 itself (that would close it): a bad frame gets an answer instead.
+  if (!isUtf8(bytes)) return { id: undefined, event: undefined, message: 'the frame is not valid UTF-8' };
+  const text = bytes.toString('utf8');
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -55,6 +55,8 @@ export class RealtimeWsAdapter extends WsAdapter {
       ...options,
       path: websocket.path,
       maxPayload: websocket.maxPayloadBytes,
+      // Invalid UTF-8 is answered with BAD_REQUEST by the frame parser rather than closing the socket (1007).
+      skipUTF8Validation: true,
       verifyClient: (
         info: { req: IncomingMessage },
         callback: (accepted: boolean, status?: number, reason?: string, headers?: Record<string, string>) => void,

@@ -19,14 +19,15 @@ export class HttpErrorFilter implements ExceptionFilter {
     if (exception instanceof RealtimeError) {
       error = exception;
     } else if (exception instanceof HttpException) {
+      // Nest's and other libraries' exceptions (unknown routes, bad JSON, a failed health
+      // check) keep their body's own fields and gain the contract's code.
       const status = exception.getStatus();
       const body = exception.getResponse();
-      const message = typeof body === 'object' && body !== null && 'message' in body ? String((body as { message: unknown }).message) : exception.message;
-      error = new RealtimeError(CODE_BY_STATUS.get(status) ?? (status >= 500 ? ErrorCode.INTERNAL : ErrorCode.BAD_REQUEST), message);
-      if (!CODE_BY_STATUS.has(status)) {
-        response.status(status).json({ statusCode: status, code: error.code, message });
-        return;
-      }
+      const fields = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
+      const message = typeof fields.message === 'string' ? fields.message : exception.message;
+      const code = CODE_BY_STATUS.get(status) ?? (status >= 500 ? ErrorCode.INTERNAL : ErrorCode.BAD_REQUEST);
+      response.status(status).json({ ...fields, statusCode: status, code, message });
+      return;
     } else {
       this.logger.error(`unhandled error: ${(exception as Error)?.message}`, (exception as Error)?.stack);
       error = new RealtimeError(ErrorCode.INTERNAL, 'internal error');

@@ -10,9 +10,12 @@ export function Optional(): PropertyDecorator {
   return ValidateIf((_object, value) => value !== undefined);
 }
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 /**
- * A string of `min` to `max` Unicode code points without NUL (which
- * PostgreSQL cannot store in text).
+ * A string of `min` to `max` Unicode code points: well-formed (no lone
+ * surrogates, which would not survive storage as UTF-8) and without NUL
+ * (which PostgreSQL cannot store in text).
  */
 export function IsText(min: number, max: number, options?: ValidationOptions): PropertyDecorator {
   return (target, propertyKey) =>
@@ -24,7 +27,7 @@ export function IsText(min: number, max: number, options?: ValidationOptions): P
       options: { message: `$property must be a string of ${min} to ${max} characters without NUL`, ...options },
       validator: {
         validate(value: unknown) {
-          if (typeof value !== 'string' || value.includes('\u0000')) return false;
+          if (typeof value !== 'string' || value.includes('\u0000') || LONE_SURROGATE.test(value)) return false;
           // A UTF-16 length outside [min, 2 * max] decides it without counting.
           if (value.length < min || value.length > 2 * max) return false;
           let count = 0;

@@ -52,12 +52,18 @@ export async function startPostgres(binaries: string): Promise<PostgresServer> {
     const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
     chownSync(directory, uid, gid);
   }
-  const data = join(directory, 'data');
-  run(join(binaries, 'initdb'), ['-D', data, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8']);
-  const port = await freePort();
+  run(join(binaries, 'initdb'), ['-D', join(directory, 'data'), '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8']);
+  const server = { url: '', port: await freePort(), directory, binaries };
+  server.url = `postgres://postgres@127.0.0.1:${server.port}/postgres`;
+  resumePostgres(server);
+  return server;
+}
+
+/** Starts a stopped cluster again, on the same port. */
+export function resumePostgres({ port, directory, binaries }: PostgresServer): void {
   run(join(binaries, 'pg_ctl'), [
     '-D',
-    data,
+    join(directory, 'data'),
     '-w',
     '-l',
     join(directory, 'server.log'),
@@ -65,12 +71,18 @@ export async function startPostgres(binaries: string): Promise<PostgresServer> {
     `-p ${port} -k ${directory} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300`,
     'start',
   ]);
-  return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, port, directory, binaries };
+}
+
+/** Stops the cluster but keeps its data, to simulate an outage. */
+export function pausePostgres({ directory, binaries }: PostgresServer): void {
+  run(join(binaries, 'pg_ctl'), ['-D', join(directory, 'data'), '-m', 'fast', '-w', 'stop']);
 }
 
 export function stopPostgres(server: Pick<PostgresServer, 'directory' | 'binaries'>): void {
   try {
     run(join(server.binaries, 'pg_ctl'), ['-D', join(server.directory, 'data'), '-m', 'fast', '-w', 'stop']);
+  } catch {
+    // Already stopped (a test that paused it failed before resuming it).
   } finally {
     rmSync(server.directory, { recursive: true, force: true });
   }

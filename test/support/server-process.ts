@@ -9,7 +9,10 @@ export class ServerProcess {
   output = '';
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  private constructor(readonly child: ChildProcess) {
+  private constructor(
+    readonly child: ChildProcess,
+    private readonly port: string | undefined,
+  ) {
     child.stdout!.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
     child.stderr!.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
     this.exited = new Promise((done) => child.on('exit', (code, signal) => done({ code, signal })));
@@ -18,17 +21,23 @@ export class ServerProcess {
   static start(cwd: string, env: Record<string, string>): ServerProcess {
     return new ServerProcess(
       spawn(process.execPath, [resolve(root, 'dist/src/main.js')], { cwd, env: { PATH: process.env.PATH ?? '', ...env }, stdio: 'pipe' }),
+      env.PORT,
     );
   }
 
-  /** Resolves once the server logs that it listens; rejects if it exits first. */
+  /** Resolves once the server answers on its port; rejects if it exits first. */
   async listening(timeoutMs = 15_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     let exited = false;
     void this.exited.then(() => (exited = true));
-    while (!this.output.includes('listening on')) {
+    for (;;) {
       if (exited) throw new Error(`the server exited: ${this.output}`);
       if (Date.now() > deadline) throw new Error(`the server did not start: ${this.output}`);
+      const live = await fetch(`http://127.0.0.1:${this.port}/health/live`).then(
+        (response) => response.ok,
+        () => false,
+      );
+      if (live) return;
       await new Promise((r) => setTimeout(r, 50));
     }
   }

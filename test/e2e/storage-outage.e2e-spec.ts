@@ -1,0 +1,61 @@
+import { http } from '../support/http.js';
+import { findPostgresBinaries, pausePostgres, resumePostgres, startPostgres, stopPostgres, type PostgresServer } from '../support/postgres-server.js';
+import { TestClient } from '../support/test-client.js';
+import { startServer, type TestServer } from '../support/test-server.js';
+import { token } from '../support/tokens.js';
+
+/**
+ * A PostgreSQL cluster of its own, stopped and started again under a running
+ * server. Where PostgreSQL is missing (and CI is unset) this says it skipped.
+ */
+const binaries = findPostgresBinaries();
+const describeWithPostgres = binaries && process.env.TEST_DATABASES !== 'sqlite' ? describe : describe.skip;
+
+describeWithPostgres('a storage outage [postgres]', () => {
+  let postgres: PostgresServer;
+  let server: TestServer;
+
+  beforeAll(async () => {
+    postgres = await startPostgres(binaries!);
+    server = await startServer({ kind: 'postgres', variables: { DATABASE_URL: postgres.url } });
+  });
+  afterAll(async () => {
+    await server?.close();
+    if (postgres) stopPostgres(postgres);
+  });
+
+  it('answers UNAVAILABLE (nothing stored, nothing delivered), reports not ready, keeps serving, and recovers by itself', async () => {
+    const alice = await TestClient.connect(server.wsUrl, { token: token('alice') });
+    const bob = await TestClient.connect(server.wsUrl, { token: token('bob') });
+    await bob.ok('room.join', { room: 'ops' });
+    expect((await alice.ok('message.send', { room: 'ops', text: 'before', clientMsgId: 'o1' })).seq).toBe(1);
+    await bob.nextPush('message', 'ops');
+
+    pausePostgres(postgres);
+    const refused = await alice.error('message.send', { room: 'ops', text: 'during', clientMsgId: 'o2' });
+    expect(refused).toMatchObject({ code: 'UNAVAILABLE', event: 'message.send' });
+    expect((await alice.error('history.fetch', { room: 'ops' })).code).toBe('UNAVAILABLE');
+    const ready = await http(server.httpUrl, 'GET', '/health/ready');
+    expect(ready.status).toBe(503);
+    expect(ready.body.error.database.status).toBe('down');
+    expect((await http(server.httpUrl, 'GET', '/admin/audit', { token: token('root') })).status).toBe(503);
+    // What needs no database still works.
+    expect((await alice.request('ping')).event).toBe('pong');
+    expect((await bob.ok('presence.list', { room: 'ops' })).users).toHaveLength(1);
+
+    resumePostgres(postgres);
+    let ack: { seq: number } | undefined;
+    for (const deadline = Date.now() + 15_000; !ack && Date.now() < deadline; ) {
+      const frame = await alice.request('message.send', { room: 'ops', text: 'after', clientMsgId: 'o3' });
+      if (frame.event === 'message.send') ack = frame.data;
+      else await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(ack?.seq).toBe(2);
+    expect((await bob.nextPush('message', 'ops')).data).toMatchObject({ seq: 2, text: 'after' });
+    await bob.settle();
+    expect(bob.pushes('message', 'ops').map((f) => f.data.text)).toEqual(['before', 'after']);
+    expect((await http(server.httpUrl, 'GET', '/health/ready')).status).toBe(200);
+    expect((await alice.ok('history.fetch', { room: 'ops' })).messages.map((m: { text: string }) => m.text)).toEqual(['before', 'after']);
+    await Promise.all([alice.close(), bob.close()]);
+  });
+});
