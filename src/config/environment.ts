@@ -124,7 +124,8 @@ export class Environment {
   @IntegerSetting(1, 100_000)
   WS_MAX_SOCKETS_PER_USER = 20;
 
-  @IntegerSetting(16_384, 1024 * 1024 * 1024)
+  // A message frame can approach 40 KB: the buffer must hold a few.
+  @IntegerSetting(131_072, 1024 * 1024 * 1024)
   WS_MAX_BUFFERED_BYTES = 1_048_576;
 
   @IntegerSetting(100, 600_000)

@@ -139,6 +139,32 @@ describeEachDatabase('messaging', (kind) => {
     expect(carol.pushes('message', 'resume')).toHaveLength(0);
   });
 
+  it('resumes several joiners at different points while four senders keep sending: no gap, no duplicate, in order', async () => {
+    const seeder = await connect('seeder');
+    for (let n = 1; n <= 60; n++) await seeder.ok('message.send', { room: 'race', text: `old ${n}`, clientMsgId: `o${n}` });
+    const senders = await Promise.all(['w', 'x', 'y', 'z'].map((s) => connect(s)));
+    const joiners = await Promise.all([0, 30, 59, 60].map((since) => connect(`joiner-${since}`)));
+    const sending = Promise.all(
+      senders.map(async (sender, i) => {
+        for (let n = 0; n < 30; n++) await sender.ok('message.send', { room: 'race', text: `${i}:${n}`, clientMsgId: `live-${n}` });
+      }),
+    );
+    // Each joiner joins while the senders are in full flow.
+    const joins = joiners.map(async (joiner, i) => {
+      await new Promise((resolve) => setTimeout(resolve, i * 15));
+      return joiner.ok('room.join', { room: 'race', since: [0, 30, 59, 60][i] });
+    });
+    await Promise.all([sending, ...joins]);
+    const total = 60 + 4 * 30;
+    await waitUntil(() => joiners.every((joiner, i) => joiner.pushes('message', 'race').length >= total - [0, 30, 59, 60][i]));
+    await joiners[0].settle();
+    joiners.forEach((joiner, i) => {
+      const since = [0, 30, 59, 60][i];
+      // Raw pushes, not de-duplicated: exactly since+1 .. total, each once, in order.
+      expect(joiner.pushes('message', 'race').map((f) => f.data.seq)).toEqual(Array.from({ length: total - since }, (_, k) => since + k + 1));
+    });
+  });
+
   it('edits and deletes: own messages, moderators for anyone, deleted messages keep their seq', async () => {
     const alice = await connect('alice');
     const bob = await connect('bob');
