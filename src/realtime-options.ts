@@ -64,11 +64,22 @@ export interface WebSocketOptions {
   shutdownTimeoutMs?: number;
 }
 
+export interface ClusterOptions {
+  /** Redis, the broker between the nodes: room fan-out, presence, admin changes. */
+  redisUrl: string;
+  /** Prefix of every key and channel, so that deployments can share a Redis. */
+  keyPrefix?: string;
+  /** A node silent for this long is taken for dead: its sockets leave presence. */
+  nodeTtlMs?: number;
+}
+
 export interface RealtimeModuleOptions {
   database: DatabaseOptions;
   auth: AuthOptions;
   authorization?: AuthorizationOptions;
   websocket?: WebSocketOptions;
+  /** Several nodes behind a load balancer, sharing PostgreSQL and Redis. */
+  cluster?: ClusterOptions;
 }
 
 /** Options with every default filled in: what the services read. */
@@ -78,6 +89,7 @@ export interface ResolvedRealtimeOptions {
     Omit<AuthOptions, 'algorithm' | 'clockToleranceSeconds' | 'firstFrameAuth' | 'firstFrameAuthTimeoutMs'>;
   authorization: Required<AuthorizationOptions>;
   websocket: Required<WebSocketOptions>;
+  cluster: Required<ClusterOptions> | null;
 }
 
 export const REALTIME_OPTIONS = Symbol('REALTIME_OPTIONS');
@@ -97,8 +109,13 @@ export function resolveOptions(options: RealtimeModuleOptions): ResolvedRealtime
   if (auth.publicKey && algorithm.startsWith('HS')) {
     throw new Error(`RealtimeModule: auth.algorithm ${algorithm} needs auth.secret, not a public key`);
   }
+  const { database, cluster } = options;
+  const sqlite = 'dataSource' in database ? database.dataSource.options.type !== 'postgres' : database.type === 'sqlite';
+  if (cluster && sqlite) {
+    throw new Error('RealtimeModule: a cluster (cluster.redisUrl) needs PostgreSQL; SQLite serves a single node');
+  }
   return {
-    database: options.database,
+    database,
     auth: {
       ...auth,
       algorithm,
@@ -124,5 +141,8 @@ export function resolveOptions(options: RealtimeModuleOptions): ResolvedRealtime
       maxBufferedBytes: options.websocket?.maxBufferedBytes ?? 1_048_576,
       shutdownTimeoutMs: options.websocket?.shutdownTimeoutMs ?? 10_000,
     },
+    cluster: cluster
+      ? { redisUrl: cluster.redisUrl, keyPrefix: cluster.keyPrefix ?? 'switchboard:', nodeTtlMs: cluster.nodeTtlMs ?? 15_000 }
+      : null,
   };
 }

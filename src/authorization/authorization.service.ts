@@ -40,6 +40,11 @@ export class AuthorizationService {
     broker.onControl((message) => {
       if (message.type === 'permissions.changed') this.forget(message.tenantId, message.userId);
     });
+    // Changes announced while the other nodes were out of reach were missed: start afresh.
+    broker.onReconnect(() => {
+      this.permissionsByUser.clear();
+      this.rolesByTenant.clear();
+    });
   }
 
   isBootstrapAdmin(userId: string): boolean {

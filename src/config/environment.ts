@@ -131,6 +131,16 @@ export class Environment {
   @IntegerSetting(100, 600_000)
   SHUTDOWN_TIMEOUT_MS = 10_000;
 
+  @IsOptional()
+  @Matches(/^rediss?:\/\//, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
+  REDIS_URL?: string;
+
+  @Matches(/^[A-Za-z0-9:_.-]{0,64}$/, { message: 'REDIS_KEY_PREFIX must be up to 64 letters, digits, ":", "_", "." or "-"' })
+  REDIS_KEY_PREFIX = 'switchboard:';
+
+  @IntegerSetting(1000, 600_000)
+  CLUSTER_NODE_TTL_MS = 15_000;
+
   @Transform(toBoolean)
   @IsBoolean()
   OPENAPI_DOCS = true;

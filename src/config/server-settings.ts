@@ -32,6 +32,9 @@ export function loadServerSettings(variables: Record<string, string | undefined>
   if (algorithm && !algorithm.startsWith('HS') && !publicKey) {
     throw new Error(`invalid configuration:\n  JWT_ALGORITHM: ${algorithm} verifies with JWT_PUBLIC_KEY, which is not set`);
   }
+  if (env.REDIS_URL && !env.DATABASE_URL) {
+    throw new Error('invalid configuration:\n  REDIS_URL: a cluster needs PostgreSQL (DATABASE_URL); SQLite serves a single node');
+  }
   let devSecretFile: string | null = null;
   if (!secret && !publicKey) {
     if (production) {
@@ -80,6 +83,9 @@ export function loadServerSettings(variables: Record<string, string | undefined>
         maxBufferedBytes: env.WS_MAX_BUFFERED_BYTES,
         shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
       },
+      ...(env.REDIS_URL
+        ? { cluster: { redisUrl: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX, nodeTtlMs: env.CLUSTER_NODE_TTL_MS } }
+        : {}),
     },
   };
 }

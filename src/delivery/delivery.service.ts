@@ -8,11 +8,13 @@ import { MessagesService } from '../messages/messages.service.js';
 import { CloseCode, ClientEvent, ServerEvent } from '../protocol/events.js';
 import { ErrorCode, RealtimeError } from '../protocol/error-codes.js';
 import type { HistoryEntry, RoomRemovedPush } from '../protocol/wire.js';
+import type { RoomRecord } from '../rooms/rooms.service.js';
 import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime-options.js';
 import { roomKey } from '../rooms/room-key.js';
 import { RoomsService } from '../rooms/rooms.service.js';
 import type { Connection } from './connection.js';
 import { ConnectionRegistry } from './connection-registry.service.js';
+import { RoomChannel, type ChannelSource } from './room-channel.js';
 import { RoomMembership } from './room-membership.js';
 
 export type MembershipChange = 'joined' | 'left';
@@ -35,8 +37,13 @@ const REPLAY_PAGE = 500;
 @Injectable()
 export class DeliveryService {
   private readonly logger = new Logger('RealtimeDelivery');
-  private readonly channels = new Map<string, Set<RoomMembership>>();
+  private readonly channels = new Map<string, RoomChannel>();
   private readonly membershipListeners: MembershipListener[] = [];
+  private readonly channelSource: ChannelSource = {
+    lastSeq: (room) => this.rooms.lastSeq(room),
+    framesAfter: async (room, seq) =>
+      (await this.messages.after(room, seq, REPLAY_PAGE)).map((entry) => ({ seq: entry.seq, frame: replayFrame(entry) })),
+  };
 
   constructor(
     private readonly broker: Broker,
@@ -49,7 +56,14 @@ export class DeliveryService {
   ) {
     broker.onRoomEvent((event) => this.fanOut(event));
     broker.onControl((message) => this.applyControl(message));
-    authorization.onPermissionsChanged((tenantId, userId) => this.recheck(tenantId, userId));
+    // Back in touch with the other nodes: read what they stored meanwhile, re-check every membership.
+    broker.onReconnect(() => {
+      for (const channel of this.channels.values()) void channel.catchUp();
+      this.recheck(this.connections.all);
+    });
+    authorization.onPermissionsChanged((tenantId, userId) =>
+      this.recheck(userId !== undefined ? this.connections.ofUser(tenantId, userId) : this.connections.authenticatedIn(tenantId)),
+    );
   }
 
   onMembershipChange(listener: MembershipListener): void {
@@ -70,18 +84,18 @@ export class DeliveryService {
     if (isNew && connection.memberships.size >= maxRoomsPerSocket) {
       throw RealtimeError.rateLimited(`this socket is in ${maxRoomsPerSocket} rooms, the most allowed; leave one first`);
     }
+    const channel = this.channelFor(room);
     if (!membership) {
       membership = new RoomMembership(connection, room);
       connection.memberships.set(room.key, membership);
-      let members = this.channels.get(room.key);
-      if (!members) this.channels.set(room.key, (members = new Set()));
-      members.add(membership);
+      channel.members.add(membership);
       this.notify('joined', membership);
     }
     membership.hold();
     const replayId = since !== undefined ? membership.beginReplay(since) : undefined;
     let lastSeq: number;
     try {
+      await channel.ready;
       // Checked again now that the membership exists: a revoke before this point shows in
       // freshly loaded permissions, and one after it reaches the membership through recheck().
       await this.authorization.assertAny(user, [Permission.ROOM_JOIN], room.name);
@@ -123,13 +137,22 @@ export class DeliveryService {
     for (const membership of [...connection.memberships.values()]) this.removeMembership(membership);
   }
 
+  /** Serialises the event once for all of this node's members of the room. */
   private fanOut(event: RoomEvent): void {
-    const members = this.channels.get(event.roomKey);
-    if (!members || members.size === 0) return;
-    const frame = JSON.stringify({ event: event.event, data: event.data });
-    for (const membership of members) {
-      if (membership.connection.id !== event.excludeConnectionId) membership.deliver(frame, event.seq);
+    const channel = this.channels.get(event.roomKey);
+    if (!channel) return;
+    channel.push(JSON.stringify({ event: event.event, data: event.data }), event.seq, event.excludeConnectionId);
+  }
+
+  private channelFor(room: RoomRecord): RoomChannel {
+    let channel = this.channels.get(room.key);
+    if (!channel) {
+      channel = new RoomChannel(room, this.channelSource, this.broker.watchRoom(room.key), (error) =>
+        this.logger.warn(`catching up with room ${room.name}: ${error.message}`),
+      );
+      this.channels.set(room.key, channel);
     }
+    return channel;
   }
 
   private async replay(membership: RoomMembership, since: number, replayId: number, requestId: string | undefined): Promise<void> {
@@ -163,7 +186,7 @@ export class DeliveryService {
 
   private applyControl(message: ControlMessage): void {
     if (message.type === 'room.changed' && message.archived) {
-      for (const membership of [...(this.channels.get(message.roomKey) ?? [])]) this.remove(membership, 'archived');
+      for (const membership of [...(this.channels.get(message.roomKey)?.members ?? [])]) this.remove(membership, 'archived');
     } else if (message.type === 'user.disconnect') {
       for (const connection of [...this.connections.ofUser(message.tenantId, message.userId)]) {
         connection.close(CloseCode.DISCONNECTED_BY_ADMIN, 'disconnected by an administrator');
@@ -172,9 +195,9 @@ export class DeliveryService {
   }
 
   /** After a permission change, every affected membership is held until `room.join` is confirmed. */
-  private recheck(tenantId: string, userId: string | undefined): void {
-    const affected = userId !== undefined ? this.connections.ofUser(tenantId, userId) : this.connections.authenticatedIn(tenantId);
+  private recheck(affected: Iterable<Connection>): void {
     for (const connection of affected) {
+      if (!connection.user) continue;
       for (const membership of connection.memberships.values()) {
         membership.hold();
         this.authorization
@@ -204,9 +227,13 @@ export class DeliveryService {
     if (!membership.active) return;
     membership.active = false;
     membership.connection.memberships.delete(membership.room.key);
-    const members = this.channels.get(membership.room.key);
-    members?.delete(membership);
-    if (members?.size === 0) this.channels.delete(membership.room.key);
+    const channel = this.channels.get(membership.room.key);
+    channel?.members.delete(membership);
+    if (channel?.members.size === 0) {
+      channel.close();
+      this.channels.delete(membership.room.key);
+      this.broker.unwatchRoom(membership.room.key);
+    }
     this.notify('left', membership);
   }
 

@@ -1,6 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
+import { BrokerHealthIndicator } from './broker.health.js';
 import { DatabaseHealthIndicator } from './database.health.js';
 
 @Controller('health')
@@ -9,6 +10,7 @@ export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly database: DatabaseHealthIndicator,
+    private readonly broker: BrokerHealthIndicator,
   ) {}
 
   /** The process is up and serving HTTP. */
@@ -18,10 +20,10 @@ export class HealthController {
     return this.health.check([]);
   }
 
-  /** The node can serve: its database answers. */
+  /** The node can serve: its database answers and, in a cluster, it reaches the other nodes. */
   @Get('ready')
   @HealthCheck()
   ready() {
-    return this.health.check([() => this.database.check('database', 2000)]);
+    return this.health.check([() => this.database.check('database', 2000), () => this.broker.check('broker')]);
   }
 }

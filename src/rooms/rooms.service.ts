@@ -52,6 +52,8 @@ export class RoomsService {
     broker.onControl((message) => {
       if (message.type === 'room.changed') this.cache.delete(message.roomKey);
     });
+    // Archives announced while the other nodes were out of reach were missed.
+    broker.onReconnect(() => this.cache.clear());
   }
 
   /** A room that exists, archived or not; NOT_FOUND otherwise. */

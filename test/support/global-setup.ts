@@ -1,12 +1,20 @@
+import { existsSync } from 'node:fs';
 import { findPostgresBinaries, startPostgres } from './postgres-server';
 
 /**
  * Starts one PostgreSQL cluster for the e2e run; each suite creates its own
- * database in it. Without PostgreSQL the PostgreSQL half of the suites says
- * it skipped, except with CI=true, where a missing server fails the run.
+ * database in it. Without PostgreSQL (or redis-server) the suites that need
+ * it say they skipped, except with CI=true, where a missing server fails the run.
  */
 export default async function globalSetup(): Promise<void> {
   if (process.env.TEST_DATABASES === 'sqlite') return;
+  // The cluster suites start their own redis-server processes: here it only must exist.
+  if (!existsSync('/usr/bin/redis-server')) {
+    if (process.env.CI === 'true') {
+      throw new Error('CI=true but redis-server is not installed (apt-get install -y redis-server): the cluster suites cannot run');
+    }
+    process.env.TEST_REDIS_MISSING = 'redis-server is not installed (apt-get install -y redis-server)';
+  }
   const binaries = findPostgresBinaries();
   if (!binaries) {
     if (process.env.CI === 'true') {

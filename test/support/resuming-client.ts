@@ -30,10 +30,14 @@ export class ResumingClient {
   private socket: WebSocket | null = null;
   private stopped = false;
   private counter = 0;
+  private attempt = 0;
   connections = 0;
+  /** Where the last connection went. */
+  connectedTo = '';
 
+  /** With several URLs (the nodes of a cluster), each reconnect tries the next one. */
   constructor(
-    private readonly url: string,
+    private readonly urls: string | string[],
     private readonly token: string,
     readonly name: string,
     private readonly rooms: string[],
@@ -76,10 +80,13 @@ export class ResumingClient {
 
   private connect(): void {
     if (this.stopped) return;
-    const socket = new WebSocket(this.url, { headers: { Authorization: `Bearer ${this.token}` } });
+    const urls = Array.isArray(this.urls) ? this.urls : [this.urls];
+    const url = urls[this.attempt++ % urls.length];
+    const socket = new WebSocket(url, { headers: { Authorization: `Bearer ${this.token}` } });
     this.socket = socket;
     socket.on('open', () => {
       this.connections++;
+      this.connectedTo = url;
       for (const room of this.rooms) {
         socket.send(JSON.stringify({ event: 'room.join', id: `join-${room}`, data: { room, since: this.highestSeen(room) } }));
       }

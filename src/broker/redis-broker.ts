@@ -1,0 +1,93 @@
+import { Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Broker, type ControlMessage, type RoomEvent } from './broker.js';
+import type { RedisConnections } from './redis-connections.js';
+
+/** How long a join waits for the room's subscription while Redis is away. */
+const WATCH_WAIT_MS = 1000;
+
+interface Envelope<T> {
+  /** The node that published it: it already applied it and ignores its own echo. */
+  origin: string;
+  body: T;
+}
+
+/**
+ * The cluster broker on Redis pub/sub. A room's events go to the channel of
+ * that room, once per event whatever the number of members and nodes; a node
+ * subscribes to the rooms it has members in. Admin changes go to one control
+ * channel every node subscribes to. Each node applies its own events locally
+ * right away, so it keeps serving its sockets while Redis is away.
+ */
+export class RedisBroker extends Broker implements OnApplicationShutdown {
+  private readonly logger = new Logger('RealtimeBroker');
+  private readonly controlChannel: string;
+  private lastPublishFailure = 0;
+
+  constructor(private readonly redis: RedisConnections) {
+    super();
+    this.controlChannel = redis.key('control');
+    redis.subscriber.subscribe(this.controlChannel).catch((error: Error) => this.logger.warn(`subscribing to control: ${error.message}`));
+    redis.subscriber.on('message', (channel: string, payload: string) => this.received(channel, payload));
+    redis.onReconnect(() => this.dispatchReconnect());
+  }
+
+  publishRoomEvent(event: RoomEvent): void {
+    this.dispatchRoomEvent(event);
+    this.send(this.roomChannel(event.roomKey), event);
+  }
+
+  async publishControl(message: ControlMessage): Promise<void> {
+    const failure = this.dispatchControl(message);
+    if (failure) this.logger.error(`applying ${message.type}: ${failure.message}`, failure.stack);
+    this.send(this.controlChannel, message);
+  }
+
+  async watchRoom(roomKey: string): Promise<void> {
+    const subscribed = this.redis.subscriber.subscribe(this.roomChannel(roomKey)).then(
+      () => undefined,
+      (error: Error) => this.logger.warn(`subscribing to a room: ${error.message}`),
+    );
+    await Promise.race([subscribed, new Promise((resolve) => setTimeout(resolve, WATCH_WAIT_MS).unref())]);
+  }
+
+  unwatchRoom(roomKey: string): void {
+    this.redis.subscriber.unsubscribe(this.roomChannel(roomKey)).catch(() => undefined);
+  }
+
+  get healthy(): boolean {
+    return this.redis.ready;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.redis.close();
+  }
+
+  private roomChannel(roomKey: string): string {
+    return this.redis.key('room', Buffer.from(roomKey).toString('base64url'));
+  }
+
+  /** Fire and forget: while Redis is away other nodes miss it, and catch up from the database when it returns. */
+  private send(channel: string, body: RoomEvent | ControlMessage): void {
+    const envelope: Envelope<typeof body> = { origin: this.redis.nodeId, body };
+    this.redis.commands.publish(channel, JSON.stringify(envelope)).catch((error: Error) => {
+      if (Date.now() - this.lastPublishFailure > 5000) this.logger.warn(`publishing to other nodes failed: ${error.message}`);
+      this.lastPublishFailure = Date.now();
+    });
+  }
+
+  private received(channel: string, payload: string): void {
+    let envelope: Envelope<RoomEvent | ControlMessage>;
+    try {
+      envelope = JSON.parse(payload) as Envelope<RoomEvent | ControlMessage>;
+    } catch {
+      return this.logger.warn(`ignored a message that is not JSON on ${channel}`);
+    }
+    if (envelope.origin === this.redis.nodeId) return;
+    if (channel === this.controlChannel) {
+      const failure = this.dispatchControl(envelope.body as ControlMessage);
+      if (failure) this.logger.error(`applying ${(envelope.body as ControlMessage).type}: ${failure.message}`, failure.stack);
+    } else {
+      this.dispatchRoomEvent(envelope.body as RoomEvent);
+    }
+  }
+}

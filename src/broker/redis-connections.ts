@@ -1,0 +1,70 @@
+import { randomUUID } from 'node:crypto';
+import { Logger } from '@nestjs/common';
+import { Redis } from 'ioredis';
+
+export interface ClusterSettings {
+  redisUrl: string;
+  keyPrefix: string;
+  nodeTtlMs: number;
+}
+
+/**
+ * This node's two Redis connections (commands, and the subscriber that
+ * pub/sub needs for itself) and its identity in the cluster. Commands fail at
+ * once while Redis is away instead of queuing without bound.
+ */
+export class RedisConnections {
+  readonly nodeId = randomUUID();
+  readonly commands: Redis;
+  readonly subscriber: Redis;
+  private readonly logger = new Logger('RealtimeRedis');
+  private readonly reconnectHandlers: Array<() => void> = [];
+  private wasLost = false;
+  private closing = false;
+
+  constructor(readonly settings: ClusterSettings) {
+    const options = {
+      // Redis may be down when the node starts: keep trying; the node reports not ready meanwhile.
+      retryStrategy: (attempt: number) => Math.min(100 * attempt, 2000),
+      maxRetriesPerRequest: 1,
+    };
+    this.commands = new Redis(settings.redisUrl, { ...options, enableOfflineQueue: false });
+    this.subscriber = new Redis(settings.redisUrl, { ...options, autoResubscribe: true });
+    for (const connection of [this.commands, this.subscriber]) {
+      connection.on('error', (error: Error) => this.logger.debug(`redis: ${error.message}`));
+      connection.on('close', () => this.lost());
+      connection.on('ready', () => this.regained());
+    }
+  }
+
+  get ready(): boolean {
+    return this.commands.status === 'ready' && this.subscriber.status === 'ready';
+  }
+
+  key(...parts: string[]): string {
+    return `${this.settings.keyPrefix}${parts.join(':')}`;
+  }
+
+  /** Called once both connections are back after an outage. */
+  onReconnect(handler: () => void): void {
+    this.reconnectHandlers.push(handler);
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await Promise.allSettled([this.commands.quit(), this.subscriber.quit()]);
+  }
+
+  private lost(): void {
+    if (this.closing) return;
+    if (!this.wasLost) this.logger.warn('lost the connection to Redis: other nodes are out of reach until it returns');
+    this.wasLost = true;
+  }
+
+  private regained(): void {
+    if (!this.wasLost || !this.ready) return;
+    this.wasLost = false;
+    this.logger.log('Redis is back: catching up with the other nodes');
+    for (const handler of this.reconnectHandlers) handler();
+  }
+}

@@ -1,0 +1,128 @@
+import type { RoomRecord } from '../rooms/rooms.service.js';
+import type { RoomMembership } from './room-membership.js';
+
+export interface StoredFrame {
+  seq: number;
+  frame: string;
+}
+
+export interface ChannelSource {
+  /** The highest seq stored in the room. */
+  lastSeq(room: RoomRecord): Promise<number>;
+  /** Stored messages after `seq`, oldest first, as frames (a page at a time). */
+  framesAfter(room: RoomRecord, seq: number): Promise<StoredFrame[]>;
+}
+
+/** How long a message that came ahead of a missing seq waits before the gap is read from the database. */
+const GAP_WAIT_MS = 50;
+/** How long to wait before reading again when the database could not be read. */
+const RETRY_MS = 1000;
+
+/**
+ * A room's members on this node, and the order of the room's messages here.
+ * Other nodes' messages come through the broker in publication order, which
+ * need not be seq order: a message that arrives ahead of a missing seq waits
+ * for it, briefly, then the gap is read from the database. Every message event
+ * is serialised once and handed to each member in seq order.
+ */
+export class RoomChannel {
+  readonly members = new Set<RoomMembership>();
+  /** Resolves once the channel knows where the room's live messages start. */
+  readonly ready: Promise<void>;
+  /** The highest seq handed to the members; null until ready. */
+  private delivered: number | null = null;
+  private readonly waiting = new Map<number, string>();
+  private gapTimer: NodeJS.Timeout | undefined;
+  private catchingUp = false;
+  private closed = false;
+
+  constructor(
+    readonly room: RoomRecord,
+    private readonly source: ChannelSource,
+    /** Subscribes the node to the room's events from other nodes (resolves once it is subscribed). */
+    watching: Promise<void>,
+    private readonly onCatchUpFailure: (error: Error) => void,
+  ) {
+    this.ready = (async () => {
+      await watching;
+      // Everything stored up to here is history; from here on it arrives live.
+      const start = await source.lastSeq(room);
+      this.delivered = start;
+      for (const seq of [...this.waiting.keys()]) if (seq <= start) this.waiting.delete(seq);
+      this.release();
+    })();
+    // A failed start is handled by the joins awaiting `ready`.
+    this.ready.catch(() => undefined);
+  }
+
+  /** A room event for this node's members; `seq` for messages, which must keep their order. */
+  push(frame: string, seq?: number, excludeConnectionId?: string): void {
+    if (this.closed) return;
+    if (seq === undefined) return this.send(frame, undefined, excludeConnectionId);
+    if (this.delivered !== null && seq <= this.delivered) return;
+    this.waiting.set(seq, frame);
+    this.release();
+  }
+
+  /** Reads whatever was stored after the last delivered seq: after a gap, and after the broker was away. */
+  async catchUp(): Promise<void> {
+    if (this.delivered === null || this.catchingUp || this.closed) return;
+    this.catchingUp = true;
+    try {
+      for (;;) {
+        const stored = await this.source.framesAfter(this.room, this.delivered);
+        if (stored.length === 0) break;
+        for (const { seq, frame } of stored) if (seq > this.delivered) this.waiting.set(seq, frame);
+        this.release();
+      }
+      // Stored messages come without gaps: past what the database has, nothing is worth waiting for.
+      this.release(true);
+    } catch (error) {
+      this.onCatchUpFailure(error as Error);
+      this.scheduleGapFill(RETRY_MS);
+    } finally {
+      this.catchingUp = false;
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.gapTimer);
+    this.waiting.clear();
+  }
+
+  /** Hands over every waiting message that is next in line; with `skipGaps`, what the database did not have is not waited for. */
+  private release(skipGaps = false): void {
+    if (this.delivered === null) return;
+    for (;;) {
+      let next = this.waiting.get(this.delivered + 1);
+      if (next === undefined && skipGaps && this.waiting.size > 0) {
+        let first = Infinity;
+        for (const seq of this.waiting.keys()) first = Math.min(first, seq);
+        next = this.waiting.get(first);
+        this.delivered = first - 1;
+      }
+      if (next === undefined) break;
+      this.waiting.delete(this.delivered + 1);
+      this.delivered += 1;
+      this.send(next, this.delivered);
+    }
+    if (this.waiting.size > 0) this.scheduleGapFill();
+    else clearTimeout(this.gapTimer);
+  }
+
+  private scheduleGapFill(delayMs = GAP_WAIT_MS): void {
+    if (this.gapTimer || this.closed) return;
+    this.gapTimer = setTimeout(() => {
+      this.gapTimer = undefined;
+      void this.catchUp();
+    }, delayMs);
+    this.gapTimer.unref();
+  }
+
+  private send(frame: string, seq: number | undefined, excludeConnectionId?: string): void {
+    for (const membership of this.members) {
+      if (membership.connection.id !== excludeConnectionId) membership.deliver(frame, seq);
+    }
+  }
+}

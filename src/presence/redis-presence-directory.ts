@@ -1,0 +1,189 @@
+import { randomUUID } from 'node:crypto';
+import { Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { Broker } from '../broker/broker.js';
+import type { RedisConnections } from '../broker/redis-connections.js';
+import { ServerEvent } from '../protocol/events.js';
+import type { RoomUserPush, UserView } from '../protocol/wire.js';
+import { PresenceDirectory } from './presence-directory.js';
+
+/**
+ * Presence in Redis. Each room has a hash of `member|userId` -> name, where a
+ * member is one node for as long as it stays in touch (a fresh member id after
+ * each Redis outage). A member keeps a key alive with a TTL; entries of
+ * members whose key expired (a crashed node) are ignored at once and removed
+ * by the reaper, which pushes `presence.leave` for users gone everywhere.
+ */
+const ARRIVE = `
+redis.call('HSET', KEYS[1], ARGV[1] .. '|' .. ARGV[2], ARGV[3])
+redis.call('SADD', KEYS[2], KEYS[1])
+for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
+  local bar = string.find(field, '|', 1, true)
+  local member = string.sub(field, 1, bar - 1)
+  if member ~= ARGV[1] and string.sub(field, bar + 1) == ARGV[2] and redis.call('EXISTS', ARGV[4] .. member) == 1 then return 0 end
+end
+return 1`;
+
+const DEPART = `
+redis.call('HDEL', KEYS[1], ARGV[1] .. '|' .. ARGV[2])
+for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
+  local bar = string.find(field, '|', 1, true)
+  local member = string.sub(field, 1, bar - 1)
+  if string.sub(field, bar + 1) == ARGV[2] and redis.call('EXISTS', ARGV[4] .. member) == 1 then return 0 end
+end
+return 1`;
+
+/** Alive entries as a flat list: userId, name, userId, name, ... */
+const LIST = `
+local result = {}
+local entries = redis.call('HGETALL', KEYS[1])
+for i = 1, #entries, 2 do
+  local bar = string.find(entries[i], '|', 1, true)
+  if redis.call('EXISTS', ARGV[1] .. string.sub(entries[i], 1, bar - 1)) == 1 then
+    table.insert(result, string.sub(entries[i], bar + 1))
+    table.insert(result, entries[i + 1])
+  end
+end
+return result`;
+
+/** Removes the entries of dead members; returns userId, name pairs of users now gone from the room. */
+const REAP = `
+local gone, dead, alive = {}, {}, {}
+local entries = redis.call('HGETALL', KEYS[1])
+for i = 1, #entries, 2 do
+  local bar = string.find(entries[i], '|', 1, true)
+  local user = string.sub(entries[i], bar + 1)
+  if redis.call('EXISTS', ARGV[1] .. string.sub(entries[i], 1, bar - 1)) == 1 then
+    alive[user] = true
+  else
+    redis.call('HDEL', KEYS[1], entries[i])
+    dead[user] = entries[i + 1]
+  end
+end
+for user, name in pairs(dead) do
+  if not alive[user] then table.insert(gone, user) table.insert(gone, name) end
+end
+if redis.call('HLEN', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], KEYS[1]) end
+return gone`;
+
+type Scripted = {
+  presenceArrive(hash: string, rooms: string, member: string, userId: string, name: string, nodePrefix: string): Promise<number>;
+  presenceDepart(hash: string, member: string, userId: string, nodePrefix: string): Promise<number>;
+  presenceList(hash: string, nodePrefix: string): Promise<string[]>;
+  presenceReap(hash: string, rooms: string, nodePrefix: string): Promise<string[]>;
+};
+
+export class RedisPresenceDirectory extends PresenceDirectory implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('RealtimePresence');
+  private member = randomUUID();
+  private readonly local = new Map<string, Map<string, string>>();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly nodePrefix: string;
+  private readonly roomsKey: string;
+
+  constructor(
+    private readonly redis: RedisConnections,
+    private readonly broker: Broker,
+  ) {
+    super();
+    this.nodePrefix = redis.key('member', '');
+    this.roomsKey = redis.key('presence-rooms');
+    const commands = redis.commands;
+    commands.defineCommand('presenceArrive', { numberOfKeys: 2, lua: ARRIVE });
+    commands.defineCommand('presenceDepart', { numberOfKeys: 1, lua: DEPART });
+    commands.defineCommand('presenceList', { numberOfKeys: 1, lua: LIST });
+    commands.defineCommand('presenceReap', { numberOfKeys: 2, lua: REAP });
+    redis.onReconnect(() => void this.rejoin());
+  }
+
+  onApplicationBootstrap(): void {
+    const beat = Math.max(250, Math.floor(this.redis.settings.nodeTtlMs / 3));
+    this.timer = setInterval(() => void this.beat(), beat);
+    this.timer.unref();
+    void this.beat();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await this.redis.commands.del(this.nodeKey()).catch(() => undefined);
+  }
+
+  async arrive(roomKey: string, user: UserView): Promise<boolean> {
+    this.remember(roomKey, user.id, user.name);
+    const arrived = await this.scripts.presenceArrive(this.hash(roomKey), this.roomsKey, this.member, user.id, user.name, this.nodePrefix);
+    return arrived === 1;
+  }
+
+  async depart(roomKey: string, userId: string): Promise<boolean> {
+    this.local.get(roomKey)?.delete(userId);
+    if (this.local.get(roomKey)?.size === 0) this.local.delete(roomKey);
+    return (await this.scripts.presenceDepart(this.hash(roomKey), this.member, userId, this.nodePrefix)) === 1;
+  }
+
+  async list(roomKey: string): Promise<UserView[]> {
+    const flat = await this.scripts.presenceList(this.hash(roomKey), this.nodePrefix);
+    const users = new Map<string, string>();
+    for (let i = 0; i < flat.length; i += 2) users.set(flat[i], flat[i + 1]);
+    return [...users].map(([id, name]) => ({ id, name }));
+  }
+
+  private get scripts(): Scripted {
+    return this.redis.commands as unknown as Scripted;
+  }
+
+  private hash(roomKey: string): string {
+    return this.redis.key('presence', Buffer.from(roomKey).toString('base64url'));
+  }
+
+  private nodeKey(): string {
+    return `${this.nodePrefix}${this.member}`;
+  }
+
+  private remember(roomKey: string, userId: string, name: string): void {
+    let users = this.local.get(roomKey);
+    if (!users) this.local.set(roomKey, (users = new Map()));
+    users.set(userId, name);
+  }
+
+  /** Keeps this member alive, and removes dead members' entries (one node at a time). */
+  private async beat(): Promise<void> {
+    const { commands, settings } = this.redis;
+    try {
+      await commands.set(this.nodeKey(), '1', 'PX', settings.nodeTtlMs);
+      const beat = Math.floor(settings.nodeTtlMs / 3);
+      if ((await commands.set(this.redis.key('reaper'), this.member, 'PX', beat, 'NX')) !== 'OK') return;
+      for (const hash of await commands.smembers(this.roomsKey)) {
+        const gone = await this.scripts.presenceReap(hash, this.roomsKey, this.nodePrefix);
+        const roomKey = Buffer.from(hash.slice(this.redis.key('presence', '').length), 'base64url').toString();
+        for (let i = 0; i < gone.length; i += 2) {
+          const push: RoomUserPush = { room: roomKey.split('\u0000')[0], user: { id: gone[i], name: gone[i + 1] } };
+          this.broker.publishRoomEvent({ roomKey, event: ServerEvent.PRESENCE_LEAVE, data: push });
+        }
+      }
+    } catch (error) {
+      this.logger.debug(`presence heartbeat: ${(error as Error).message}`);
+    }
+  }
+
+  /**
+   * After an outage this node may have been taken for dead, and its entries
+   * may be stale: it comes back as a new member with what it holds now. The
+   * old member's entries expire and are reaped without a push for users still
+   * here; users the other nodes saw leave arrive again.
+   */
+  private async rejoin(): Promise<void> {
+    this.member = randomUUID();
+    await this.beat();
+    for (const [roomKey, users] of this.local) {
+      for (const [id, name] of users) {
+        try {
+          if (await this.arrive(roomKey, { id, name })) {
+            const push: RoomUserPush = { room: roomKey.split('\u0000')[0], user: { id, name } };
+            this.broker.publishRoomEvent({ roomKey, event: ServerEvent.PRESENCE_JOIN, data: push });
+          }
+        } catch (error) {
+          this.logger.debug(`presence rejoin: ${(error as Error).message}`);
+        }
+      }
+    }
+  }
+}
