@@ -5,7 +5,14 @@ export type DatabaseOptions =
   /** An embedded SQLite file (better-sqlite3, WAL); created on first start. */
   | { type: 'sqlite'; path: string; runMigrations?: boolean }
   /** A PostgreSQL server; the module opens its own pool. */
-  | { type: 'postgres'; url: string; runMigrations?: boolean; poolSize?: number }
+  | {
+      type: 'postgres';
+      url: string;
+      runMigrations?: boolean;
+      poolSize?: number;
+      /** A statement (or connection attempt) that takes longer fails, and the client gets UNAVAILABLE. */
+      statementTimeoutMs?: number;
+    }
   /**
    * The host's own DataSource. The host adds `realtimeEntities` and
    * `realtimeMigrations` to it and runs the migrations itself.

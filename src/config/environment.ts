@@ -51,6 +51,9 @@ export class Environment {
   @IntegerSetting(1, 1000)
   DATABASE_POOL_SIZE = 10;
 
+  @IntegerSetting(100, 600_000)
+  DATABASE_STATEMENT_TIMEOUT_MS = 15_000;
+
   @IsOptional()
   @IsString()
   @MinLength(32, { message: 'JWT_SECRET must be at least 32 characters' })

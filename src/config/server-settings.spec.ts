@@ -147,12 +147,14 @@ describe('loadServerSettings', () => {
       DATABASE_URL: 'postgres://u:p@db:5432/switchboard',
       DATABASE_POOL_SIZE: '4',
       DATABASE_RUN_MIGRATIONS: 'false',
+      DATABASE_STATEMENT_TIMEOUT_MS: '2500',
     });
     expect(settings.realtime.database).toEqual({
       type: 'postgres',
       url: 'postgres://u:p@db:5432/switchboard',
       runMigrations: false,
       poolSize: 4,
+      statementTimeoutMs: 2500,
     });
   });
 

@@ -52,7 +52,13 @@ export function loadServerSettings(variables: Record<string, string | undefined>
     devSecretFile,
     realtime: {
       database: env.DATABASE_URL
-        ? { type: 'postgres', url: env.DATABASE_URL, runMigrations: env.DATABASE_RUN_MIGRATIONS, poolSize: env.DATABASE_POOL_SIZE }
+        ? {
+            type: 'postgres',
+            url: env.DATABASE_URL,
+            runMigrations: env.DATABASE_RUN_MIGRATIONS,
+            poolSize: env.DATABASE_POOL_SIZE,
+            statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
+          }
         : { type: 'sqlite', path: env.DATABASE_PATH, runMigrations: env.DATABASE_RUN_MIGRATIONS },
       auth: {
         secret,

@@ -24,15 +24,23 @@ export function ownDataSourceOptions(database: OwnDatabaseOptions): DataSourceOp
       type: 'better-sqlite3',
       database: database.path,
       enableWAL: true,
+      // An ack means stored: each commit is synced to disk (better-sqlite3 defaults to NORMAL in WAL mode).
+      prepareDatabase: (db: { pragma(statement: string): unknown }) => {
+        db.pragma('synchronous = FULL');
+      },
       // better-sqlite3 waits for a lock by blocking the whole event loop: it does not wait
       // at all here, and TransactionRunner retries a busy transaction asynchronously instead.
       timeout: 0,
     };
   }
+  const timeout = database.statementTimeoutMs ?? 15_000;
   return {
     ...common,
     type: 'postgres',
     url: database.url,
     poolSize: database.poolSize ?? 10,
+    // A database that hangs (rather than refuses) must still be answered UNAVAILABLE, not forever.
+    connectTimeoutMS: timeout,
+    extra: { query_timeout: timeout, statement_timeout: timeout, keepAlive: true, keepAliveInitialDelayMillis: 10_000 },
   };
 }

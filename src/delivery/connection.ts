@@ -10,6 +10,10 @@ const OPEN = 1;
 const MAX_TIMER_MS = 2_147_483_647;
 /** How often a paced sender looks whether the socket's buffer has drained. */
 const DRAIN_POLL_MS = 10;
+/** How long a socket may stay over its buffer limit before it counts as a slow consumer. */
+const SLOW_CONSUMER_GRACE_MS = 1000;
+/** Past this multiple of the limit a socket is closed at once: memory comes first. */
+const HARD_LIMIT_FACTOR = 16;
 
 /** One client socket and what the server knows of it. */
 export class Connection {
@@ -19,9 +23,12 @@ export class Connection {
   readonly memberships = new Map<string, RoomMembership>();
   /** Set once the socket's close was handled: work finishing later must not attach anything to it. */
   ended = false;
+  /** Frames its memberships hold for it (during replays and permission re-checks), in UTF-16 units. */
+  heldBytes = 0;
   /** Resolves when the socket has closed. */
   readonly closed: Promise<void>;
   private expiryTimer: NodeJS.Timeout | undefined;
+  private backlogTimer: NodeJS.Timeout | undefined;
   private missedPongs = 0;
 
   constructor(
@@ -38,16 +45,31 @@ export class Connection {
     });
   }
 
+  get isOpen(): boolean {
+    return this.socket.readyState === OPEN;
+  }
+
   /**
-   * Sends an already serialised frame; a closing socket drops it, and one
-   * whose outgoing buffer overflows is closed rather than left to grow.
+   * Sends an already serialised frame; a closing socket drops it. A socket
+   * whose unsent data stays over its limit (one big reply or a burst is
+   * fine; a reader that does not keep up is not) is closed with 4009 rather
+   * than left to grow, and at once far over it.
    */
   send(frame: string): void {
     if (this.socket.readyState !== OPEN) return;
     this.socket.send(frame);
-    if (this.socket.bufferedAmount > this.maxBufferedBytes) {
-      this.close(CloseCode.SLOW_CONSUMER, 'slow consumer: too much unread data; reconnect and resume with since');
-    }
+    this.checkBacklog();
+  }
+
+  /** Unsent data plus held frames, against the limit. */
+  checkBacklog(): void {
+    const backlog = this.socket.bufferedAmount + this.heldBytes;
+    if (backlog <= this.maxBufferedBytes) return;
+    if (backlog > this.maxBufferedBytes * HARD_LIMIT_FACTOR) return this.closeSlowConsumer();
+    this.backlogTimer ??= setTimeout(() => {
+      this.backlogTimer = undefined;
+      if (this.socket.bufferedAmount + this.heldBytes > this.maxBufferedBytes) this.closeSlowConsumer();
+    }, SLOW_CONSUMER_GRACE_MS).unref();
   }
 
   reply(event: string, id: string | undefined, data: unknown): void {
@@ -60,6 +82,7 @@ export class Connection {
 
   close(code: number, reason: string): void {
     this.clearExpiry();
+    clearTimeout(this.backlogTimer);
     if (this.socket.readyState === OPEN || this.socket.readyState === CONNECTING) this.socket.close(code, reason);
   }
 
@@ -77,6 +100,10 @@ export class Connection {
     this.missedPongs++;
     if (this.socket.readyState === OPEN) this.socket.ping();
     return true;
+  }
+
+  private closeSlowConsumer(): void {
+    this.close(CloseCode.SLOW_CONSUMER, 'slow consumer: too much unread data; reconnect and resume with since');
   }
 
   /** Resolves once at most `bytes` wait to be written, or the socket is gone: for senders that can wait (replays). */

@@ -26,8 +26,12 @@ export interface JoinResult {
   afterReply: () => Promise<void>;
 }
 
-/** Messages replayed per read. */
-const REPLAY_PAGE = 500;
+/** Messages replayed per read: a page is what one replay holds in memory. */
+const REPLAY_PAGE = 100;
+/** A replay waits while more than this is unsent on its socket, and goes on below a quarter of it. */
+const REPLAY_PAUSE_BYTES = 65_536;
+/** Replays running at once on this node; more wait their turn (each socket replays one room at a time). */
+const MAX_CONCURRENT_REPLAYS = 32;
 
 /**
  * Who receives what on this node: room memberships of the local sockets, the
@@ -39,6 +43,9 @@ export class DeliveryService {
   private readonly logger = new Logger('RealtimeDelivery');
   private readonly channels = new Map<string, RoomChannel>();
   private readonly membershipListeners: MembershipListener[] = [];
+  private readonly replaySlots = new Slots(MAX_CONCURRENT_REPLAYS);
+  /** Per socket, the end of its queue of replays. */
+  private readonly replayQueues = new WeakMap<Connection, Promise<void>>();
   private readonly channelSource: ChannelSource = {
     lastSeq: (room) => this.rooms.lastSeq(room),
     framesAfter: async (room, seq) =>
@@ -76,14 +83,14 @@ export class DeliveryService {
    */
   async join(connection: Connection, roomName: string, since: number | undefined, requestId?: string): Promise<JoinResult> {
     const user = connection.user!;
+    const { maxRoomsPerSocket } = this.options.websocket;
+    if (connection.memberships.size >= maxRoomsPerSocket && !connection.memberships.has(roomKey(user.tenantId, roomName))) {
+      throw RealtimeError.rateLimited(`this socket is in ${maxRoomsPerSocket} rooms, the most allowed; leave one first`);
+    }
     const room = await this.rooms.open(user.tenantId, roomName);
     if (connection.ended) throw socketGone();
     let membership = connection.memberships.get(room.key);
     const isNew = !membership;
-    const { maxRoomsPerSocket } = this.options.websocket;
-    if (isNew && connection.memberships.size >= maxRoomsPerSocket) {
-      throw RealtimeError.rateLimited(`this socket is in ${maxRoomsPerSocket} rooms, the most allowed; leave one first`);
-    }
     const channel = this.channelFor(room);
     if (!membership) {
       membership = new RoomMembership(connection, room);
@@ -112,7 +119,7 @@ export class DeliveryService {
       reply: { room: roomName, lastSeq },
       afterReply: async () => {
         try {
-          if (replayId !== undefined) await this.replay(joined, since!, replayId, requestId);
+          if (replayId !== undefined) await this.queueReplay(joined, since!, replayId, requestId);
         } finally {
           joined.release();
         }
@@ -155,21 +162,31 @@ export class DeliveryService {
     return channel;
   }
 
+  /** One replay at a time per socket, and a bounded number per node. */
+  private queueReplay(membership: RoomMembership, since: number, replayId: number, requestId: string | undefined): Promise<void> {
+    const { connection } = membership;
+    const previous = this.replayQueues.get(connection) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(() => this.replaySlots.run(() => this.replay(membership, since, replayId, requestId)));
+    this.replayQueues.set(connection, next);
+    return next;
+  }
+
   private async replay(membership: RoomMembership, since: number, replayId: number, requestId: string | undefined): Promise<void> {
-    const pauseAbove = membership.connection.maxBufferedBytes / 2;
-    const resumeBelow = membership.connection.maxBufferedBytes / 4;
+    const { connection } = membership;
     let cursor = since;
     try {
       for (;;) {
+        // Paced by the socket, page by page: a long history never piles up in memory,
+        // and pings are not stuck behind it on a slow link.
+        if (connection.bufferedAmount > REPLAY_PAUSE_BYTES) await connection.drained(REPLAY_PAUSE_BYTES / 4);
+        if (!membership.isCurrentReplay(replayId)) return;
         const entries = await this.messages.after(membership.room, cursor, REPLAY_PAGE);
-        for (const entry of entries) {
-          // Paced by the socket: a long history never piles up in memory.
-          if (membership.connection.bufferedAmount > pauseAbove) await membership.connection.drained(resumeBelow);
-          if (!membership.isCurrentReplay(replayId)) return;
-          membership.sendReplayed(replayFrame(entry), entry.seq);
-        }
+        if (!membership.isCurrentReplay(replayId)) return;
+        for (const entry of entries) membership.sendReplayed(replayFrame(entry), entry.seq);
         if (entries.length < REPLAY_PAGE) return;
         cursor = entries[entries.length - 1].seq;
+        // Let other sockets' frames in between pages (SQLite reads are synchronous).
+        await new Promise((resolve) => setImmediate(resolve));
       }
     } catch (error) {
       // A member with a silent gap would be worse than no member: tell the client and let it join again.
@@ -239,6 +256,28 @@ export class DeliveryService {
 
   private notify(change: MembershipChange, membership: RoomMembership): void {
     for (const listener of this.membershipListeners) listener(change, membership);
+  }
+}
+
+/** A counting semaphore. */
+class Slots {
+  private free: number;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(size: number) {
+    this.free = size;
+  }
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await work();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free++;
+    }
   }
 }
 

@@ -4,13 +4,14 @@ import { RoomMembership } from './room-membership.js';
 
 class FakeConnection {
   readonly sent: string[] = [];
-  readonly closes: number[] = [];
-  maxBufferedBytes = 1_000_000;
+  readonly backlogChecks: number[] = [];
+  heldBytes = 0;
+  isOpen = true;
   send(frame: string): void {
     this.sent.push(frame);
   }
-  close(code: number): void {
-    this.closes.push(code);
+  checkBacklog(): void {
+    this.backlogChecks.push(this.heldBytes);
   }
 }
 
@@ -244,25 +245,30 @@ describe('RoomMembership', () => {
   });
 
   describe('held frames count against the socket buffer', () => {
-    it('closes the socket with 4009 when held frames pass its buffer limit', () => {
+    it('adds held frames to the connection backlog and checks it, and takes them off on release', () => {
       const { membership, connection } = setup();
-      connection.maxBufferedBytes = 10;
       membership.hold();
       membership.deliver('12345', 1);
-      expect(connection.closes).toEqual([]);
       membership.deliver('123456', 2);
-      expect(connection.closes).toEqual([4009]);
+      expect(connection.backlogChecks).toEqual([5, 11]);
+      membership.release();
+      expect(connection.heldBytes).toBe(0);
     });
 
-    it('starts counting again after a release', () => {
+    it('takes held frames off the backlog when an inactive membership is released', () => {
       const { membership, connection } = setup();
-      connection.maxBufferedBytes = 10;
       membership.hold();
       membership.deliver('123456789', 1);
+      membership.active = false;
       membership.release();
-      membership.hold();
-      membership.deliver('123456789', 2);
-      expect(connection.closes).toEqual([]);
+      expect(connection.heldBytes).toBe(0);
     });
+  });
+
+  it('stops counting a replay as current once its socket is no longer open', () => {
+    const { membership, connection } = setup();
+    const replay = membership.beginReplay(0);
+    connection.isOpen = false;
+    expect(membership.isCurrentReplay(replay)).toBe(false);
   });
 });

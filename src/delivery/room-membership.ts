@@ -1,4 +1,3 @@
-import { CloseCode } from '../protocol/events.js';
 import type { RoomRecord } from '../rooms/rooms.service.js';
 import type { Connection } from './connection.js';
 
@@ -35,6 +34,7 @@ export class RoomMembership {
     if (this.holds === 0 || --this.holds > 0) return;
     const held = this.held ?? [];
     this.held = null;
+    this.connection.heldBytes -= this.heldBytes;
     this.heldBytes = 0;
     if (!this.active) return;
     for (const { frame, seq } of held) this.send(frame, seq);
@@ -53,7 +53,7 @@ export class RoomMembership {
   }
 
   isCurrentReplay(replayId: number): boolean {
-    return this.active && this.replayId === replayId;
+    return this.active && this.replayId === replayId && this.connection.isOpen;
   }
 
   /** A join without `since`: nothing up to `seq` is sent, even if it arrives live now. */
@@ -66,11 +66,10 @@ export class RoomMembership {
     if (!this.active) return;
     if (!this.held) return this.send(frame, seq);
     this.held.push({ frame, seq });
+    // Frames held for a socket count against its buffer as if they were sent (in UTF-16 units, close enough).
     this.heldBytes += frame.length;
-    // Frames held for a socket count against its buffer as if they were sent.
-    if (this.heldBytes > this.connection.maxBufferedBytes) {
-      this.connection.close(CloseCode.SLOW_CONSUMER, 'slow consumer: too much unread data; reconnect and resume with since');
-    }
+    this.connection.heldBytes += frame.length;
+    this.connection.checkBacklog();
   }
 
   /** A replayed message: sent even while held, since the replay is what holds it. */

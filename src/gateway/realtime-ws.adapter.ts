@@ -8,7 +8,7 @@ import type { RawData, WebSocket, WebSocketServer } from 'ws';
 import { connectionOf } from '../delivery/connection-registry.service.js';
 import type { Connection } from '../delivery/connection.js';
 import { ErrorCode } from '../protocol/error-codes.js';
-import { CloseCode, replyEventFor, ServerEvent } from '../protocol/events.js';
+import { CloseCode, replyEventFor } from '../protocol/events.js';
 import type { ResolvedRealtimeOptions } from '../realtime-options.js';
 import { FrameBudget } from './frame-budget.js';
 import { FrameContext } from './frame-context.js';
@@ -19,15 +19,6 @@ import { toRealtimeError } from './ws-error.filter.js';
 
 type FrameHandler = (data: Record<string, unknown>, frame: FrameContext) => Promise<unknown>;
 
-/** Answers to frames that are not processed at all, serialised once. */
-const RATE_LIMITED_FRAME = JSON.stringify({
-  event: ServerEvent.ERROR,
-  data: { code: ErrorCode.RATE_LIMITED, message: 'too many frames; this one was not processed' },
-});
-const RESTARTING_FRAME = JSON.stringify({
-  event: ServerEvent.ERROR,
-  data: { code: ErrorCode.UNAVAILABLE, message: 'the server is restarting; this frame was not processed' },
-});
 
 /**
  * @nestjs/platform-ws with the contract's edges: the upgrade is authenticated
@@ -98,13 +89,21 @@ export class RealtimeWsAdapter extends WsAdapter {
     socket.on('message', (raw: RawData, isBinary: boolean) => {
       const verdict = budget.take(Date.now());
       if (verdict === 'close') return connection.close(CloseCode.FLOODING, 'too many frames for too long');
-      if (verdict === 'refuse') return connection.send(RATE_LIMITED_FRAME);
-      if (this.shutdown.draining) return connection.send(RESTARTING_FRAME);
+      if (verdict === 'refuse') return this.refuse(connection, raw, isBinary, ErrorCode.RATE_LIMITED, 'too many frames; this one was not processed');
+      if (this.shutdown.draining) {
+        return this.refuse(connection, raw, isBinary, ErrorCode.UNAVAILABLE, 'the server is restarting; this frame was not processed');
+      }
       this.shutdown.frameStarted();
       this.dispatch(connection, byEvent, raw, isBinary)
         .catch((error: Error) => this.frameLogger.error(`dispatching a frame: ${error.message}`, error.stack))
         .finally(() => this.shutdown.frameFinished());
     });
+  }
+
+  /** Answers a frame that is not processed, with its id and event when it has them (so clients can match it). */
+  private refuse(connection: Connection, raw: RawData, isBinary: boolean, code: ErrorCode, message: string): void {
+    const frame = parseFrame(raw, isBinary);
+    connection.replyError(frame.event, frame.id, code, message);
   }
 
   private async dispatch(connection: Connection, handlers: Map<string, FrameHandler>, raw: RawData, isBinary: boolean) {
@@ -133,6 +132,7 @@ export class RealtimeWsAdapter extends WsAdapter {
       return;
     }
     connection.reply(replyEventFor(frame.event), frame.id, result);
-    await context.replied();
+    // Work after the reply (a replay) runs on its own: it is no longer this frame's business.
+    context.replied().catch((error: Error) => this.frameLogger.error(`after replying to ${frame.event}: ${error.message}`, error.stack));
   }
 }

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
 import { TransactionRunner } from '../database/transaction-runner.service.js';
 import { RealtimeError } from '../protocol/error-codes.js';
+import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime-options.js';
 import type { RoomRecord } from '../rooms/rooms.service.js';
 import { RoomEntity } from '../rooms/room.entity.js';
 import { MessageEntity } from './message.entity.js';
@@ -35,6 +36,8 @@ interface PendingWrite extends NewMessage {
 
 /** The most messages one transaction stores. */
 const MAX_BATCH = 256;
+/** Sends waiting for the database beyond this are refused at once (UNAVAILABLE) instead of queuing without bound. */
+const MAX_QUEUE = 10_000;
 
 /**
  * Group commit: sends that arrive while a transaction is in flight are stored
@@ -53,23 +56,34 @@ export class MessageWriter implements BeforeApplicationShutdown {
   constructor(
     private readonly transactions: TransactionRunner,
     private readonly audit: AuditService,
+    @Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
   ) {}
 
   write(message: NewMessage): Promise<StoredMessage> {
+    if (this.queue.length >= MAX_QUEUE) {
+      return Promise.reject(RealtimeError.unavailable('storage is not keeping up; the message was not stored'));
+    }
     return new Promise<StoredMessage>((resolve, reject) => {
       this.queue.push({ ...message, resolve, reject });
       this.flushing ??= this.flush();
     });
   }
 
-  /** Called after each commit with the newly stored messages, in `seq` order per room. */
+  /**
+   * Called after each commit with its messages in `seq` order per room,
+   * resends included: a resend may be the only news of a message whose
+   * first ack was lost, and delivery drops what members already have.
+   */
   onCommitted(listener: (messages: StoredMessage[]) => void): void {
     this.committedListeners.push(listener);
   }
 
-  /** Waits until everything accepted so far is stored (or refused). */
+  /** Waits until everything accepted so far is stored (or refused), for at most the shutdown timeout. */
   async beforeApplicationShutdown(): Promise<void> {
-    while (this.flushing) await this.flushing;
+    const deadline = Date.now() + this.options.websocket.shutdownTimeoutMs;
+    while (this.flushing && Date.now() < deadline) {
+      await Promise.race([this.flushing, new Promise((resolve) => setTimeout(resolve, deadline - Date.now()).unref())]);
+    }
   }
 
   private async flush(): Promise<void> {
@@ -95,10 +109,10 @@ export class MessageWriter implements BeforeApplicationShutdown {
       batch[0].reject(error instanceof RealtimeError ? error : RealtimeError.unavailable('the message could not be stored; it was not sent'));
       return;
     }
-    const fresh = results.filter((r): r is StoredMessage => !(r instanceof RealtimeError) && !r.duplicate);
+    const stored = results.filter((r): r is StoredMessage => !(r instanceof RealtimeError));
     for (const listener of this.committedListeners) {
       try {
-        listener(fresh);
+        listener(stored);
       } catch (error) {
         this.logger.error(`announcing stored messages: ${(error as Error).message}`, (error as Error).stack);
       }

@@ -143,12 +143,18 @@ export class MessagesService {
     return { room: room.name, seq: message.seq, messageId: message.id, sentAt: toIsoTime(message.sentAt), duplicate };
   }
 
-  /** Delivers freshly stored messages; runs right after each commit, in `seq` order. */
+  /**
+   * Delivers stored messages; runs right after each commit, in `seq` order.
+   * Resends are delivered again too (members drop a `seq` they have), since
+   * the first delivery may have been lost with its ack; host code hears of a
+   * message once.
+   */
   private announce(stored: StoredMessage[]): void {
-    for (const { room, message, payload } of stored) {
+    for (const { room, message, payload, duplicate } of stored) {
+      if (message.deletedAt !== null) continue;
       const view = toMessageView(message, room.name, payload ?? undefined);
       this.broker.publishRoomEvent({ roomKey: room.key, event: ServerEvent.MESSAGE, data: view, seq: message.seq });
-      this.hostEvents.emit(RealtimeEvents.MESSAGE_CREATED, { tenantId: room.tenantId, message: view });
+      if (!duplicate) this.hostEvents.emit(RealtimeEvents.MESSAGE_CREATED, { tenantId: room.tenantId, message: view });
     }
   }
 

@@ -1,5 +1,6 @@
 import { http } from '../support/http.js';
 import { findPostgresBinaries, pausePostgres, resumePostgres, startPostgres, stopPostgres, type PostgresServer } from '../support/postgres-server.js';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 import { TestClient } from '../support/test-client.js';
 import { startServer, type TestServer } from '../support/test-server.js';
 import { token } from '../support/tokens.js';
@@ -13,14 +14,21 @@ const describeWithPostgres = binaries && process.env.TEST_DATABASES !== 'sqlite'
 
 describeWithPostgres('a storage outage [postgres]', () => {
   let postgres: PostgresServer;
+  let proxy: TcpProxy;
   let server: TestServer;
 
   beforeAll(async () => {
     postgres = await startPostgres(binaries!);
-    server = await startServer({ kind: 'postgres', variables: { DATABASE_URL: postgres.url } });
+    // The server reaches PostgreSQL through a proxy that can also make it hang rather than refuse.
+    proxy = await startTcpProxy(postgres.port);
+    server = await startServer(
+      { kind: 'postgres', variables: { DATABASE_URL: postgres.url.replace(`:${postgres.port}/`, `:${proxy.port}/`) } },
+      { DATABASE_STATEMENT_TIMEOUT_MS: '1000' },
+    );
   });
   afterAll(async () => {
     await server?.close();
+    await proxy?.close();
     if (postgres) stopPostgres(postgres);
   });
 
@@ -56,6 +64,34 @@ describeWithPostgres('a storage outage [postgres]', () => {
     expect(bob.pushes('message', 'ops').map((f) => f.data.text)).toEqual(['before', 'after']);
     expect((await http(server.httpUrl, 'GET', '/health/ready')).status).toBe(200);
     expect((await alice.ok('history.fetch', { room: 'ops' })).messages.map((m: { text: string }) => m.text)).toEqual(['before', 'after']);
+    await Promise.all([alice.close(), bob.close()]);
+  });
+
+  it('answers UNAVAILABLE within the statement timeout when the database hangs instead of refusing, and recovers', async () => {
+    const alice = await TestClient.connect(server.wsUrl, { token: token('alice') });
+    const bob = await TestClient.connect(server.wsUrl, { token: token('bob') });
+    await bob.ok('room.join', { room: 'frozen' });
+    expect((await alice.ok('message.send', { room: 'frozen', text: 'before', clientMsgId: 'f1' })).seq).toBe(1);
+
+    proxy.hang();
+    const started = Date.now();
+    const refused = await alice.error('message.send', { room: 'frozen', text: 'during', clientMsgId: 'f2' });
+    expect(refused.code).toBe('UNAVAILABLE');
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect((await http(server.httpUrl, 'GET', '/health/ready')).status).toBe(503);
+    expect((await alice.request('ping')).event).toBe('pong');
+
+    proxy.resume();
+    let ack: { seq: number; duplicate: boolean } | undefined;
+    for (const deadline = Date.now() + 15_000; !ack && Date.now() < deadline; ) {
+      // The refused send is resent with its clientMsgId: whether or not it got stored, it is stored once.
+      const frame = await alice.request('message.send', { room: 'frozen', text: 'during', clientMsgId: 'f2' });
+      if (frame.event === 'message.send') ack = frame.data;
+      else await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(ack?.seq).toBe(2);
+    await bob.next((f) => f.event === 'message' && f.data.seq === 2);
+    expect((await alice.ok('history.fetch', { room: 'frozen' })).messages.map((m: { text: string }) => m.text)).toEqual(['before', 'during']);
     await Promise.all([alice.close(), bob.close()]);
   });
 });

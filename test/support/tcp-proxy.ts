@@ -1,0 +1,51 @@
+import { connect, createServer, type Socket } from 'node:net';
+
+/**
+ * A loopback TCP proxy that can hang: bytes stop flowing both ways while
+ * connections stay open, like a database host that froze or a network that
+ * drops everything silently.
+ */
+export interface TcpProxy {
+  port: number;
+  hang(): void;
+  resume(): void;
+  close(): Promise<void>;
+}
+
+export function startTcpProxy(targetPort: number): Promise<TcpProxy> {
+  const sockets = new Set<Socket>();
+  let hanging = false;
+  const server = createServer((client) => {
+    const upstream = connect(targetPort, '127.0.0.1');
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+      socket.on('close', () => sockets.delete(socket));
+      if (hanging) socket.pause();
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      resolve({
+        port: (server.address() as { port: number }).port,
+        hang: () => {
+          hanging = true;
+          for (const socket of sockets) socket.pause();
+        },
+        resume: () => {
+          hanging = false;
+          for (const socket of sockets) socket.resume();
+        },
+        close: () =>
+          new Promise((done) => {
+            for (const socket of sockets) socket.destroy();
+            server.close(() => done());
+          }),
+      });
+    });
+  });
+}
