@@ -13,7 +13,8 @@ export function ownDataSourceOptions(database: OwnDatabaseOptions): DataSourceOp
     entities: realtimeEntities,
     migrations: realtimeMigrations,
     migrationsTableName: 'switchboard_migrations',
-    migrationsRun: database.runMigrations ?? true,
+    // Run by DatabaseModule under a lock, so that nodes starting together do not race.
+    migrationsRun: false,
     migrationsTransactionMode: 'each' as const,
     synchronize: false,
     logging: false,

@@ -22,6 +22,22 @@ async function open(dataSource: DataSource, kind: string): Promise<DataSource> {
   }
 }
 
+/** Any pending migrations; on PostgreSQL under an advisory lock, since several nodes may start at once. */
+async function migrate(dataSource: DataSource): Promise<void> {
+  if (dataSource.options.type !== 'postgres') {
+    await dataSource.runMigrations({ transaction: 'each' });
+    return;
+  }
+  const runner = dataSource.createQueryRunner();
+  try {
+    await runner.query(`SELECT pg_advisory_lock(hashtext('switchboard_migrations'))`);
+    await dataSource.runMigrations({ transaction: 'each' });
+  } finally {
+    await runner.query(`SELECT pg_advisory_unlock(hashtext('switchboard_migrations'))`).catch(() => undefined);
+    await runner.release();
+  }
+}
+
 @Global()
 @Module({
   providers: [
@@ -29,7 +45,11 @@ async function open(dataSource: DataSource, kind: string): Promise<DataSource> {
       provide: dataSourceToken,
       inject: [REALTIME_OPTIONS],
       useFactory: async ({ database }: ResolvedRealtimeOptions): Promise<DataSource> => {
-        if (!('dataSource' in database)) return open(new DataSource(ownDataSourceOptions(database)), database.type);
+        if (!('dataSource' in database)) {
+          const dataSource = await open(new DataSource(ownDataSourceOptions(database)), database.type);
+          if (database.runMigrations ?? true) await migrate(dataSource);
+          return dataSource;
+        }
         const shared = database.dataSource;
         if (!shared.isInitialized) await shared.initialize();
         if (shared.options.type === 'postgres') return shared;

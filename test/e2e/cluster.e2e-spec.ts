@@ -60,10 +60,10 @@ describeCluster(`a cluster of three nodes on PostgreSQL and Redis${missing ? ` [
   beforeAll(async () => {
     redis = await startRedis();
     database = await freshDatabase('postgres');
-    for (let n = 0; n < 3; n++) {
-      const port = await freePort();
-      nodes.push({ port, wsUrl: `ws://127.0.0.1:${port}/ws`, httpUrl: `http://127.0.0.1:${port}`, server: await startNode(port) });
-    }
+    // All three start at once on an empty database: the migrations must run exactly once.
+    const ports = [await freePort(), await freePort(), await freePort()];
+    const servers = await Promise.all(ports.map((port) => startNode(port)));
+    ports.forEach((port, n) => nodes.push({ port, wsUrl: `ws://127.0.0.1:${port}/ws`, httpUrl: `http://127.0.0.1:${port}`, server: servers[n] }));
     for (const node of nodes) {
       for (let tries = 0; !(await ready(node)) && tries < 50; tries++) await sleep(100);
     }
