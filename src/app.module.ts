@@ -5,6 +5,7 @@ import { LoggerModule } from 'nestjs-pino';
 import { redactTokenFromUrl } from './auth/token-extraction.js';
 import { loadServerSettings, type ServerSettings } from './config/server-settings.js';
 import { HealthModule } from './health/health.module.js';
+import { MetricsEndpointModule } from './metrics/metrics-endpoint.module.js';
 import { RealtimeModule } from './realtime.module.js';
 
 /**
@@ -16,10 +17,11 @@ import { RealtimeModule } from './realtime.module.js';
 export class AppModule {
   /** Rejects, naming each wrong variable, when the configuration is invalid. */
   static async register(variables?: Record<string, string | undefined>): Promise<DynamicModule> {
+    let settings: ServerSettings | undefined;
     const config = await ConfigModule.forRoot({
       isGlobal: true,
       ...(variables ? { ignoreEnvFile: true, ignoreEnvVars: true } : {}),
-      validate: (environment) => ({ server: loadServerSettings(variables ?? environment) }),
+      validate: (environment) => ({ server: (settings = loadServerSettings(variables ?? environment)) }),
     });
     return {
       module: AppModule,
@@ -52,6 +54,7 @@ export class AppModule {
           useFactory: (config: ConfigService) => config.getOrThrow<ServerSettings>('server').realtime,
         }),
         HealthModule,
+        ...(settings?.metrics.enabled ? [MetricsEndpointModule.register({ token: settings.metrics.token })] : []),
       ],
     };
   }

@@ -9,6 +9,7 @@ import { DeliveryModule } from './delivery/delivery.module.js';
 import { EventsModule } from './events/events.module.js';
 import { GatewayModule } from './gateway/gateway.module.js';
 import { MessagesModule } from './messages/messages.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 import { PresenceModule } from './presence/presence.module.js';
 import { REALTIME_OPTIONS, resolveOptions, type RealtimeModuleOptions } from './realtime-options.js';
 import { RoomsModule } from './rooms/rooms.module.js';
@@ -66,6 +67,7 @@ export class RealtimeModule {
       global: true,
       imports: [
         core,
+        MetricsModule,
         DatabaseModule,
         BrokerModule,
         EventsModule,
@@ -78,7 +80,7 @@ export class RealtimeModule {
         GatewayModule,
         AdminModule,
       ],
-      exports: [MessagesModule, AuthModule, AuthorizationModule, DeliveryModule],
+      exports: [MessagesModule, AuthModule, AuthorizationModule, DeliveryModule, MetricsModule],
     };
   }
 }

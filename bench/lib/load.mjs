@@ -10,29 +10,23 @@ import WebSocket from 'ws';
  *   - 'socketio': the Socket.IO protocol (engine.io v4 over a WebSocket).
  */
 export async function runLoad(options) {
-  const {
-    urls,
-    protocol = 'switchboard',
-    token = () => '',
-    sockets,
-    rooms,
-    publishers,
-    rate,
-    durationMs,
-    warmupMs = 1000,
-    bodyBytes = 64,
-    connectConcurrency = 200,
-    /** Called when the measured window opens and closes (to read the server's CPU time then). */
-    onWindow = () => undefined,
-  } = options;
-  const adapter = ADAPTERS[protocol];
-  const latencies = [];
-  let measuring = false;
-  let received = 0;
-  let receivedWhileMeasuring = 0;
-  const members = new Map();
+  const fleet = await openFleet(options);
+  try {
+    return await fleet.measure(options);
+  } finally {
+    fleet.close();
+  }
+}
 
-  // Receivers: socket i joins room i % rooms.
+/**
+ * Opens the receivers (socket i joins room i % rooms) and the publishers
+ * once; `measure` then runs one offered load on them, so a ramp reuses the
+ * same sockets step after step.
+ */
+export async function openFleet({ urls, protocol = 'switchboard', token = () => '', sockets, rooms, publishers, connectConcurrency = 200 }) {
+  const adapter = ADAPTERS[protocol];
+  const members = new Map();
+  let onPush = () => undefined;
   const receivers = [];
   for (let start = 0; start < sockets; start += connectConcurrency) {
     const batch = [];
@@ -41,12 +35,7 @@ export async function runLoad(options) {
         adapter.open(urls[i % urls.length], token(`user-${i}`)).then(async (socket) => {
           const room = `room-${i % rooms}`;
           members.set(room, (members.get(room) ?? 0) + 1);
-          socket.onMessage((sentAt) => {
-            received++;
-            if (!measuring) return;
-            receivedWhileMeasuring++;
-            latencies.push(performance.timeOrigin + performance.now() - sentAt);
-          });
+          socket.onMessage((sentAt) => onPush(sentAt));
           await socket.join(room);
           receivers.push(socket);
         }),
@@ -54,84 +43,212 @@ export async function runLoad(options) {
     }
     await Promise.all(batch);
   }
-
   const senders = await Promise.all(Array.from({ length: publishers }, (_, p) => adapter.open(urls[p % urls.length], token(`publisher-${p}`))));
-  const pad = 'x'.repeat(Math.max(0, bodyBytes - 30));
-  // Idempotency keys unique to this run: a database reused between runs must not see resends.
+  // Idempotency keys unique to this fleet: a database reused between runs must not see resends.
   const run = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   let sent = 0;
-  let sentWhileMeasuring = 0;
-  let expectedWhileMeasuring = 0;
-  let acked = 0;
-  const perTick = rate / 100;
-  let carry = 0;
-  const started = performance.now();
-  let measureStart = 0;
-  await new Promise((resolve) => {
-    const timer = setInterval(() => {
-      const elapsed = performance.now() - started;
-      if (!measuring && elapsed >= warmupMs) {
-        measuring = true;
-        measureStart = performance.now();
-        onWindow('open');
-      }
-      if (elapsed >= warmupMs + durationMs) {
-        clearInterval(timer);
-        onWindow('close');
-        return resolve();
-      }
-      carry += perTick;
-      for (; carry >= 1; carry--) {
-        const room = `room-${sent % rooms}`;
-        const sender = senders[sent % senders.length];
-        sender.publish(room, performance.timeOrigin + performance.now(), pad, `${run}-${sent}`).then(() => acked++, () => undefined);
-        sent++;
-        if (measuring) {
-          sentWhileMeasuring++;
-          expectedWhileMeasuring += members.get(room) ?? 0;
+
+  async function measure({ rate, durationMs, warmupMs = 1000, settleMs = 1500, bodyBytes = 64, onWindow = () => undefined }) {
+    const latencies = [];
+    let measuring = false;
+    // Deliveries count by when their message was sent: those sent in the window, whenever they arrive.
+    let windowFrom = Infinity;
+    let windowTo = Infinity;
+    let receivedWhileMeasuring = 0;
+    onPush = (sentAt) => {
+      if (sentAt < windowFrom || sentAt >= windowTo) return;
+      receivedWhileMeasuring++;
+      latencies.push(performance.timeOrigin + performance.now() - sentAt);
+    };
+    const pad = 'x'.repeat(Math.max(0, bodyBytes - 30));
+    let sentWhileMeasuring = 0;
+    let expectedWhileMeasuring = 0;
+    let acked = 0;
+    let refused = 0;
+    const perTick = rate / 100;
+    let carry = 0;
+    const started = performance.now();
+    let measureStart = 0;
+    let cpuAtOpen;
+    let generatorCpu = 0;
+    await new Promise((resolve) => {
+      const timer = setInterval(() => {
+        const elapsed = performance.now() - started;
+        if (!measuring && elapsed >= warmupMs) {
+          measuring = true;
+          measureStart = performance.now();
+          windowFrom = performance.timeOrigin + measureStart;
+          cpuAtOpen = process.cpuUsage();
+          onWindow('open');
         }
-      }
-    }, 10);
-  });
-  measuring = false;
-  const measuredMs = performance.now() - measureStart;
-  // Let the last messages arrive.
-  await new Promise((resolve) => setTimeout(resolve, 1500));
-  for (const socket of [...receivers, ...senders]) socket.close();
-  latencies.sort((a, b) => a - b);
-  const at = (q) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] : NaN);
+        if (elapsed >= warmupMs + durationMs) {
+          clearInterval(timer);
+          windowTo = performance.timeOrigin + performance.now();
+          const used = process.cpuUsage(cpuAtOpen);
+          generatorCpu = (used.user + used.system) / 1000;
+          onWindow('close');
+          return resolve();
+        }
+        carry += perTick;
+        for (; carry >= 1; carry--) {
+          const room = `room-${sent % rooms}`;
+          const sender = senders[sent % senders.length];
+          sender.publish(room, performance.timeOrigin + performance.now(), pad, `${run}-${sent}`).then(
+            () => acked++,
+            () => refused++,
+          );
+          sent++;
+          if (measuring) {
+            sentWhileMeasuring++;
+            expectedWhileMeasuring += members.get(room) ?? 0;
+          }
+        }
+      }, 10);
+    });
+    measuring = false;
+    const measuredMs = performance.now() - measureStart;
+    // Let the last messages of the window arrive before the next step.
+    await new Promise((resolve) => setTimeout(resolve, settleMs));
+    latencies.sort((a, b) => a - b);
+    const at = (q) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] : NaN);
+    return {
+      sockets: receivers.length,
+      sent: sentWhileMeasuring,
+      acked,
+      refused,
+      offeredRate: rate,
+      deliveriesPerSecond: (receivedWhileMeasuring / measuredMs) * 1000,
+      expectedDeliveries: expectedWhileMeasuring,
+      measuredDeliveries: receivedWhileMeasuring,
+      /** Deliveries of the window still missing after the settle time: lost, or later than it. */
+      lost: Math.max(0, expectedWhileMeasuring - receivedWhileMeasuring),
+      latencyMs: { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: latencies.at(-1) ?? NaN },
+      measuredMs,
+      /** The load generator's own CPU share in the window: near 1 means it, not the server, was the limit. */
+      generatorBusy: generatorCpu / measuredMs,
+    };
+  }
+
   return {
+    measure,
     sockets: receivers.length,
-    sent,
-    acked,
-    offeredRate: rate,
-    deliveriesPerSecond: (receivedWhileMeasuring / measuredMs) * 1000,
-    expectedDeliveries: expectedWhileMeasuring,
-    measuredDeliveries: receivedWhileMeasuring,
-    lost: Math.max(0, expectedWhileMeasuring - receivedWhileMeasuring),
-    latencyMs: { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: latencies.at(-1) ?? NaN },
-    measuredMs,
-    totalReceived: received,
+    close: () => {
+      for (const socket of [...receivers, ...senders]) socket.close();
+    },
   };
 }
 
-/** Opens `count` sockets that authenticate and join one room each, and keeps them open. */
-export async function openIdle({ urls, protocol = 'switchboard', token = () => '', count, rooms = 100, connectConcurrency = 200, offset = 0 }) {
+/**
+ * Opens `count` sockets (authenticated by their tokens) and, unless `rooms`
+ * is 0, joins each to one room; keeps them open. Sockets that fail to open
+ * (a refused or timed-out handshake) are counted, not thrown.
+ */
+export async function openIdle({ urls, protocol = 'switchboard', token = () => '', count, rooms = 100, connectConcurrency = 200, offset = 0, localAddress }) {
   const adapter = ADAPTERS[protocol];
   const opened = [];
+  let failures = 0;
+  let firstError;
   const started = performance.now();
   for (let start = 0; start < count; start += connectConcurrency) {
     const batch = [];
     for (let i = start; i < Math.min(count, start + connectConcurrency); i++) {
       const n = offset + i;
-      batch.push(adapter.open(urls[n % urls.length], token(`idle-${n}`)).then(async (socket) => {
-        await socket.join(`room-${n % rooms}`);
-        opened.push(socket);
-      }));
+      batch.push(
+        adapter.open(urls[n % urls.length], token(`idle-${n}`), { localAddress, handshakeTimeout: 15_000 }).then(
+          async (socket) => {
+            if (rooms > 0) await socket.join(`room-${n % rooms}`);
+            opened.push(socket);
+          },
+          (error) => {
+            failures++;
+            firstError ??= error.message;
+          },
+        ),
+      );
     }
     await Promise.all(batch);
   }
-  return { sockets: opened, elapsedMs: performance.now() - started, close: () => opened.forEach((socket) => socket.close()) };
+  return { sockets: opened, failures, firstError, elapsedMs: performance.now() - started, close: () => opened.forEach((socket) => socket.close()) };
+}
+
+/** Joins already open sockets (from openIdle with rooms: 0) to one room each. */
+export async function joinAll(sockets, { rooms = 100, offset = 0, concurrency = 200 }) {
+  for (let start = 0; start < sockets.length; start += concurrency) {
+    await Promise.all(sockets.slice(start, start + concurrency).map((socket, i) => socket.join(`room-${(offset + start + i) % rooms}`)));
+  }
+}
+
+/**
+ * The durable publish rate: `senders` sockets each keep `window` sends in
+ * flight (a new one as each ack comes back) into small rooms of `roomSize`
+ * receivers, for `durationMs` after a warm-up. Counts acks, their latency,
+ * and checks every acked message reached every receiver.
+ */
+export async function runDurable({ urls, token = () => '', senders, window: inFlight, roomSize, durationMs, warmupMs = 1000, bodyBytes = 64, onWindow = () => undefined }) {
+  const adapter = ADAPTERS.switchboard;
+  const rooms = senders;
+  const run = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+  let delivered = 0;
+  const receivers = [];
+  for (let r = 0; r < rooms; r++) {
+    for (let m = 0; m < roomSize; m++) {
+      const socket = await adapter.open(urls[(r * roomSize + m) % urls.length], token(`durable-member-${r}-${m}`));
+      socket.onMessage(() => delivered++);
+      await socket.join(`durable-${run}-${r}`);
+      receivers.push(socket);
+    }
+  }
+  const publishers = await Promise.all(Array.from({ length: senders }, (_, p) => adapter.open(urls[p % urls.length], token(`durable-sender-${p}`))));
+  const pad = 'x'.repeat(Math.max(0, bodyBytes - 30));
+  const latencies = [];
+  let measuring = false;
+  let stopping = false;
+  let ackedWhileMeasuring = 0;
+  let acked = 0;
+  let failed = 0;
+  let sent = 0;
+  const loops = publishers.map(async (publisher, p) => {
+    const room = `durable-${run}-${p}`;
+    const lane = async () => {
+      while (!stopping) {
+        const started = performance.now();
+        try {
+          await publisher.publish(room, performance.timeOrigin + started, pad, `${run}-${p}-${sent++}`);
+          acked++;
+          if (measuring) {
+            ackedWhileMeasuring++;
+            latencies.push(performance.now() - started);
+          }
+        } catch {
+          failed++;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: inFlight }, lane));
+  });
+  await new Promise((resolve) => setTimeout(resolve, warmupMs));
+  measuring = true;
+  onWindow('open');
+  const measureStart = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, durationMs));
+  measuring = false;
+  onWindow('close');
+  const measuredMs = performance.now() - measureStart;
+  stopping = true;
+  await Promise.all(loops);
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  for (const socket of [...receivers, ...publishers]) socket.close();
+  latencies.sort((a, b) => a - b);
+  const at = (q) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] : NaN);
+  return {
+    ackedPerSecond: (ackedWhileMeasuring / measuredMs) * 1000,
+    ackLatencyMs: { p50: at(0.5), p99: at(0.99), max: latencies.at(-1) ?? NaN },
+    acked,
+    failed,
+    expectedDeliveries: acked * roomSize,
+    delivered,
+    measuredMs,
+  };
 }
 
 function openSocket(url, options) {
@@ -151,8 +268,8 @@ const timestampOf = (frame) => {
 
 const ADAPTERS = {
   switchboard: {
-    async open(url, token) {
-      const socket = await openSocket(`${url}?access_token=${token}`);
+    async open(url, token, options) {
+      const socket = await openSocket(`${url}?access_token=${token}`, options);
       let requests = 0;
       const pending = new Map();
       let onPush = () => undefined;
@@ -180,8 +297,8 @@ const ADAPTERS = {
     },
   },
   plain: {
-    async open(url) {
-      const socket = await openSocket(url);
+    async open(url, _token, options) {
+      const socket = await openSocket(url, options);
       let onPush = () => undefined;
       socket.on('message', (raw) => onPush(timestampOf(raw.toString())));
       return {
@@ -193,9 +310,9 @@ const ADAPTERS = {
     },
   },
   socketio: {
-    async open(url) {
+    async open(url, _token, options) {
       // engine.io v4: open packet "0{...}", then the Socket.IO connect "40".
-      const socket = await openSocket(`${url}?EIO=4&transport=websocket`);
+      const socket = await openSocket(`${url}?EIO=4&transport=websocket`, options);
       let onPush = () => undefined;
       let acks = 0;
       const pending = new Map();

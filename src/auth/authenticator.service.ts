@@ -1,3 +1,4 @@
+import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { RealtimeError } from '../protocol/error-codes.js';
@@ -14,11 +15,20 @@ const MAX_CLAIM_LENGTH = 255;
 export class Authenticator {
   private readonly logger = new Logger('RealtimeAuth');
   private readonly jwt = new JwtService();
+  /**
+   * The key, parsed once: given a string, jsonwebtoken parses it on every
+   * verification, first trying it as a public key and failing (an exception
+   * per handshake), which was the costliest step of a connect storm.
+   */
+  private readonly key: KeyObject;
 
   constructor(
     @Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
     private readonly userResolver: UserResolver,
-  ) {}
+  ) {
+    const { secret, publicKey } = options.auth;
+    this.key = publicKey ? createPublicKey(publicKey) : createSecretKey(Buffer.from(secret ?? ''));
+  }
 
   /**
    * Throws UNAUTHORIZED, with a reason fit for the client, for any unusable
@@ -49,8 +59,8 @@ export class Authenticator {
     let claims: Record<string, unknown>;
     try {
       claims = this.jwt.verify(token, {
-        secret: auth.secret,
-        publicKey: auth.publicKey,
+        // @nestjs/jwt hands `secret` to jsonwebtoken as it is, and jsonwebtoken takes a KeyObject of either kind.
+        secret: this.key as unknown as string,
         algorithms: [auth.algorithm],
         issuer: auth.issuer,
         audience: auth.audience,

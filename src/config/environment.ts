@@ -147,6 +147,14 @@ export class Environment {
   @Transform(toBoolean)
   @IsBoolean()
   OPENAPI_DOCS = true;
+
+  @Transform(toBoolean)
+  @IsBoolean()
+  METRICS_ENABLED = true;
+
+  @IsOptional()
+  @MinLength(16, { message: 'METRICS_TOKEN must be at least 16 characters' })
+  METRICS_TOKEN?: string;
 }
 
 /** Reads and checks the settings; throws one error that lists every bad variable. */

@@ -13,6 +13,8 @@ export interface ServerSettings {
   host: string;
   logLevel: string;
   openApiDocs: boolean;
+  /** Serve Prometheus metrics at /metrics; with a token, only to `Authorization: Bearer <token>`. */
+  metrics: { enabled: boolean; token?: string };
   /** Set when no JWT setting was given and a development secret is in use. */
   devSecretFile: string | null;
   realtime: RealtimeModuleOptions;
@@ -49,6 +51,7 @@ export function loadServerSettings(variables: Record<string, string | undefined>
     host: env.HOST,
     logLevel: env.LOG_LEVEL,
     openApiDocs: env.OPENAPI_DOCS,
+    metrics: { enabled: env.METRICS_ENABLED, token: env.METRICS_TOKEN },
     devSecretFile,
     realtime: {
       database: env.DATABASE_URL

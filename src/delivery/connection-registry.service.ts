@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { WebSocket } from 'ws';
 import { tenantKeyPrefix, userKey, type AuthenticatedUser } from '../auth/authenticated-user.js';
+import { RealtimeMetrics } from '../metrics/realtime-metrics.js';
 import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime-options.js';
 import { Connection } from './connection.js';
 
@@ -18,13 +19,17 @@ export class ConnectionRegistry {
   /** Every open socket, authenticated or not. */
   readonly all = new Set<Connection>();
 
-  constructor(@Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions) {}
+  constructor(
+    @Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
+    private readonly metrics: RealtimeMetrics,
+  ) {}
 
   open(socket: WebSocket, user: AuthenticatedUser | null): Connection {
     const id = `${this.nodePrefix}-${(++this.sequence).toString(36)}`;
-    const connection = new Connection(id, socket, user, this.options.websocket.maxBufferedBytes);
+    const connection = new Connection(id, socket, user, this.options.websocket.maxBufferedBytes, this.metrics);
     (socket as TaggedSocket)[CONNECTION] = connection;
     this.all.add(connection);
+    this.metrics.sockets.set(this.all.size);
     if (user) this.index(connection, user);
     return connection;
   }
@@ -37,6 +42,7 @@ export class ConnectionRegistry {
 
   remove(connection: Connection): void {
     this.all.delete(connection);
+    this.metrics.sockets.set(this.all.size);
     if (!connection.user) return;
     const key = userKey(connection.user.tenantId, connection.user.id);
     const connections = this.byUser.get(key);

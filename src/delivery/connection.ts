@@ -1,8 +1,11 @@
+import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
+import type { RealtimeMetrics } from '../metrics/realtime-metrics.js';
 import type { ErrorCode, ErrorDetail } from '../protocol/error-codes.js';
 import { CloseCode, ServerEvent } from '../protocol/events.js';
 import type { RoomMembership } from './room-membership.js';
+import { writeFrame, type FrameTarget } from './socket-writes.js';
 
 const CONNECTING = 0;
 const OPEN = 1;
@@ -30,6 +33,8 @@ export class Connection {
   private expiryTimer: NodeJS.Timeout | undefined;
   private backlogTimer: NodeJS.Timeout | undefined;
   private missedPongs = 0;
+  /** The TCP socket under the WebSocket, which frames are written to directly (see socket-writes.ts). */
+  private readonly frameTarget: FrameTarget | undefined;
 
   constructor(
     readonly id: string,
@@ -37,8 +42,11 @@ export class Connection {
     user: AuthenticatedUser | null,
     /** Past this many queued bytes the socket is a slow consumer and is closed with 4009. */
     readonly maxBufferedBytes: number,
+    private readonly metrics?: RealtimeMetrics,
   ) {
     this.user = user;
+    const transport = (socket as unknown as { _socket?: Socket })._socket;
+    if (transport) this.frameTarget = { transport, flushed: () => this.checkBacklog() };
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.on('pong', () => {
       this.missedPongs = 0;
@@ -53,10 +61,12 @@ export class Connection {
    * Sends an already serialised frame; a closing socket drops it. A socket
    * whose unsent data stays over its limit (one big reply or a burst is
    * fine; a reader that does not keep up is not) is closed with 4009 rather
-   * than left to grow, and at once far over it.
+   * than left to grow, and at once far over it; the check runs once the
+   * frames of the turn were handed to the system.
    */
   send(frame: string): void {
     if (this.socket.readyState !== OPEN) return;
+    if (this.frameTarget) return writeFrame(this.frameTarget, frame);
     this.socket.send(frame);
     this.checkBacklog();
   }
@@ -73,10 +83,12 @@ export class Connection {
   }
 
   reply(event: string, id: string | undefined, data: unknown): void {
+    this.metrics?.frameOut(event);
     this.send(JSON.stringify({ event, id, data }));
   }
 
   replyError(event: string | undefined, id: string | undefined, code: ErrorCode, message: string, details?: ErrorDetail[]): void {
+    this.metrics?.error(code);
     this.send(JSON.stringify({ event: ServerEvent.ERROR, id, data: { code, message, event, details } }));
   }
 

@@ -5,6 +5,7 @@ import { AuthorizationService } from '../authorization/authorization.service.js'
 import { Permission } from '../authorization/permissions.js';
 import { Broker, type ControlMessage, type RoomEvent } from '../broker/broker.js';
 import { MessagesService } from '../messages/messages.service.js';
+import { RealtimeMetrics } from '../metrics/realtime-metrics.js';
 import { CloseCode, ClientEvent, ServerEvent } from '../protocol/events.js';
 import { ErrorCode, RealtimeError } from '../protocol/error-codes.js';
 import type { HistoryEntry, RoomRemovedPush } from '../protocol/wire.js';
@@ -60,6 +61,7 @@ export class DeliveryService {
     private readonly connections: ConnectionRegistry,
     private readonly audit: AuditService,
     @Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
+    private readonly metrics: RealtimeMetrics,
   ) {
     broker.onRoomEvent((event) => this.fanOut(event));
     broker.onControl((message) => this.applyControl(message));
@@ -149,6 +151,9 @@ export class DeliveryService {
     const channel = this.channels.get(event.roomKey);
     if (!channel) return;
     channel.push(JSON.stringify({ event: event.event, data: event.data }), event.seq, event.excludeConnectionId);
+    this.metrics.frameOut(event.event, channel.members.size);
+    const { sentAt } = event.data as { sentAt?: unknown };
+    if (event.seq !== undefined && typeof sentAt === 'string') this.metrics.delivered(Date.parse(sentAt));
   }
 
   private channelFor(room: RoomRecord): RoomChannel {
@@ -183,6 +188,7 @@ export class DeliveryService {
         const entries = await this.messages.after(membership.room, cursor, REPLAY_PAGE);
         if (!membership.isCurrentReplay(replayId)) return;
         for (const entry of entries) membership.sendReplayed(replayFrame(entry), entry.seq);
+        this.metrics.frameOut(ServerEvent.MESSAGE, entries.length);
         if (entries.length < REPLAY_PAGE) return;
         cursor = entries[entries.length - 1].seq;
         // Let other sockets' frames in between pages (SQLite reads are synchronous).

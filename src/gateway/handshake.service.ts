@@ -4,6 +4,7 @@ import type { AuthenticatedUser } from '../auth/authenticated-user.js';
 import { Authenticator } from '../auth/authenticator.service.js';
 import { extractToken } from '../auth/token-extraction.js';
 import { ConnectionRegistry } from '../delivery/connection-registry.service.js';
+import { RealtimeMetrics } from '../metrics/realtime-metrics.js';
 import { ErrorCode, RealtimeError } from '../protocol/error-codes.js';
 import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime-options.js';
 import { GracefulShutdown } from './graceful-shutdown.service.js';
@@ -28,6 +29,7 @@ export class HandshakeService {
     private readonly connections: ConnectionRegistry,
     private readonly shutdown: GracefulShutdown,
     @Inject(REALTIME_OPTIONS) readonly options: ResolvedRealtimeOptions,
+    private readonly metrics: RealtimeMetrics,
   ) {
     this.allowedOrigins = new Set(options.websocket.allowedOrigins);
   }
@@ -61,6 +63,7 @@ export class HandshakeService {
   }
 
   private refuse(status: RefusalStatus, reason: string): HandshakeVerdict {
+    this.metrics.upgradeRejected(status);
     this.logger.debug(`upgrade refused with ${status}: ${reason}`);
     return { accepted: false, status, reason };
   }

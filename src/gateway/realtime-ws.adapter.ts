@@ -7,8 +7,9 @@ import type { Observable } from 'rxjs';
 import type { RawData, WebSocket, WebSocketServer } from 'ws';
 import { connectionOf } from '../delivery/connection-registry.service.js';
 import type { Connection } from '../delivery/connection.js';
+import { RealtimeMetrics } from '../metrics/realtime-metrics.js';
 import { ErrorCode } from '../protocol/error-codes.js';
-import { CloseCode, replyEventFor } from '../protocol/events.js';
+import { ClientEvent, CloseCode, replyEventFor } from '../protocol/events.js';
 import type { ResolvedRealtimeOptions } from '../realtime-options.js';
 import { FrameBudget } from './frame-budget.js';
 import { FrameContext } from './frame-context.js';
@@ -18,6 +19,10 @@ import { HandshakeService } from './handshake.service.js';
 import { toRealtimeError } from './ws-error.filter.js';
 
 type FrameHandler = (data: Record<string, unknown>, frame: FrameContext) => Promise<unknown>;
+
+/** The metrics label of frames that are not a known event. */
+const INVALID_EVENT = 'invalid';
+const CLIENT_EVENTS: ReadonlySet<string> = new Set(Object.values(ClientEvent));
 
 
 /**
@@ -32,6 +37,7 @@ export class RealtimeWsAdapter extends WsAdapter {
   private readonly frameLogger = new Logger('RealtimeGateway');
   private options!: ResolvedRealtimeOptions;
   private shutdown!: GracefulShutdown;
+  private metrics!: RealtimeMetrics;
 
   constructor(private readonly app: INestApplicationContext) {
     super(app);
@@ -40,12 +46,15 @@ export class RealtimeWsAdapter extends WsAdapter {
   override create(port: number, options: Record<string, unknown> = {}): WebSocketServer {
     const handshake = this.app.get(HandshakeService, { strict: false });
     this.shutdown = this.app.get(GracefulShutdown, { strict: false });
+    this.metrics = this.app.get(RealtimeMetrics, { strict: false });
     this.options = handshake.options;
     const { websocket } = handshake.options;
     return super.create(port, {
       ...options,
       path: websocket.path,
       maxPayload: websocket.maxPayloadBytes,
+      // Off (as is ws's default): frames are framed once per room and written straight to the socket (delivery/socket-writes.ts).
+      perMessageDeflate: false,
       // Invalid UTF-8 is answered with BAD_REQUEST by the frame parser rather than closing the socket (1007).
       skipUTF8Validation: true,
       verifyClient: (
@@ -103,16 +112,19 @@ export class RealtimeWsAdapter extends WsAdapter {
   /** Answers a frame that is not processed, with its id and event when it has them (so clients can match it). */
   private refuse(connection: Connection, raw: RawData, isBinary: boolean, code: ErrorCode, message: string): void {
     const frame = parseFrame(raw, isBinary);
+    this.metrics.frameIn(frame.event !== undefined && CLIENT_EVENTS.has(frame.event) ? frame.event : INVALID_EVENT);
     connection.replyError(frame.event, frame.id, code, message);
   }
 
   private async dispatch(connection: Connection, handlers: Map<string, FrameHandler>, raw: RawData, isBinary: boolean) {
     const frame = parseFrame(raw, isBinary);
+    const handler = isRefused(frame) ? undefined : handlers.get(frame.event);
+    // Unknown event names stay out of the labels: a client must not be able to grow the metrics.
+    this.metrics.frameIn(handler ? frame.event! : INVALID_EVENT);
     if (isRefused(frame)) {
       connection.replyError(frame.event, frame.id, ErrorCode.BAD_REQUEST, frame.message, frame.details);
       return;
     }
-    const handler = handlers.get(frame.event);
     if (!handler) {
       connection.replyError(frame.event, frame.id, ErrorCode.BAD_REQUEST, `unknown event ${JSON.stringify(frame.event)}`, [
         { field: 'event', constraint: 'knownEvent', message: `${frame.event} is not an event of the protocol` },

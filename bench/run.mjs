@@ -1,0 +1,325 @@
+/**
+ * The benchmark: Switchboard (durable history and RBAC on) against a plain
+ * `ws` server and a NestJS Socket.IO gateway (and, for reference, a naive
+ * NestJS `ws` gateway), started by this script on this machine in this run.
+ * Servers are pinned to one core and the load generator to the other.
+ *
+ *   npm run bench                       # everything, medians of 3 runs
+ *   npm run bench -- --scenarios fanout,ramp --runs 1
+ *
+ * Writes a markdown report to bench/results/ (and bench/results/latest.md).
+ * See bench/README.md for what each figure means.
+ */
+import { fork } from 'node:child_process';
+import { cpus, hostname, release, totalmem } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { openFleet, runDurable } from './lib/load.mjs';
+import { processStats } from './lib/proc.mjs';
+import { freePort, root, startPostgres, startProcess } from './lib/servers.mjs';
+import { hs256Token } from './lib/tokens.mjs';
+
+const { values: args } = parseArgs({
+  options: {
+    scenarios: { type: 'string', default: 'fanout,ramp,durable,sockets' },
+    servers: { type: 'string', default: 'plain,socketio,nestws,switchboard' },
+    runs: { type: 'string', default: '3' },
+    seconds: { type: 'string', default: '10' },
+    'ramp-seconds': { type: 'string', default: '4' },
+    sockets: { type: 'string', default: '1000' },
+    idle: { type: 'string', default: '10000' },
+    'max-idle': { type: 'string', default: '19900' },
+    'server-core': { type: 'string', default: '1' },
+    out: { type: 'string' },
+    /** Writes a V8 CPU profile of every server process into this folder (see bench/README.md). */
+    'cpu-prof': { type: 'string' },
+  },
+});
+const RUNS = Number(args.runs);
+const SECONDS = Number(args.seconds);
+const SECRET = 'bench-secret-that-is-long-enough-0123456789';
+const token = (sub) => hs256Token(SECRET, { sub });
+const scenarios = new Set(args.scenarios.split(','));
+
+const SERVERS = {
+  plain: { label: 'plain ws', protocol: 'plain', script: 'bench/baselines/plain-ws.mjs', path: '/ws' },
+  socketio: { label: 'Socket.IO on Nest', protocol: 'socketio', script: 'bench/baselines/nest-socketio.mjs', path: '/socket.io/' },
+  nestws: { label: 'naive Nest ws gateway', protocol: 'plain', script: 'bench/baselines/nest-ws.mjs', path: '/ws' },
+  switchboard: { label: 'Switchboard', protocol: 'switchboard', script: 'dist/src/main.js', path: '/ws' },
+};
+const serverKeys = args.servers.split(',');
+const BASELINES = serverKeys.filter((key) => key !== 'switchboard');
+
+/** Limits a benchmark publisher would be given in production too: publishers here send hundreds of frames a second. */
+const SWITCHBOARD_ENV = {
+  JWT_SECRET: SECRET,
+  LOG_LEVEL: 'warn',
+  OPENAPI_DOCS: 'false',
+  WS_RATE_LIMIT_PER_SECOND: '100000',
+  WS_RATE_LIMIT_BURST: '100000',
+  WS_MAX_SOCKETS_PER_USER: '100000',
+};
+
+async function startServer(key, { database = 'sqlite', postgresUrl } = {}) {
+  const server = SERVERS[key];
+  const port = await freePort();
+  const env = { PORT: String(port), HOST: '127.0.0.1' };
+  let directory;
+  if (key === 'switchboard') {
+    Object.assign(env, SWITCHBOARD_ENV);
+    if (database === 'postgres') env.DATABASE_URL = postgresUrl;
+    else {
+      directory = mkdtempSync(join(tmpdir(), 'switchboard-bench-'));
+      env.DATABASE_PATH = join(directory, 'bench.sqlite');
+    }
+  }
+  const profiling = args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${args['cpu-prof']}`, `--cpu-prof-name=${key}-${port}.cpuprofile`] : [];
+  const started = await startProcess({ command: process.execPath, args: [...profiling, server.script], env, port, cores: args['server-core'] });
+  return {
+    ...started,
+    ...server,
+    url: `ws://127.0.0.1:${port}${server.path}`,
+    stop: async () => {
+      await started.stop();
+      if (directory) rmSync(directory, { recursive: true, force: true });
+    },
+  };
+}
+
+const cpuMs = (server) => processStats(server.pid).cpuMs;
+
+/** Runs one offered load on an open fleet and adds the server's CPU per delivery. */
+async function measureLoad(fleet, server, rate, durationMs) {
+  const window = {};
+  const result = await fleet.measure({ rate, durationMs, onWindow: (edge) => (window[edge] = cpuMs(server)) });
+  const serverCpuMs = window.close - window.open;
+  return { ...result, cpuUsPerDelivery: (serverCpuMs * 1000) / result.measuredDeliveries, serverBusy: serverCpuMs / result.measuredMs };
+}
+
+const keepsPace = (r) => r.lost === 0 && r.refused === 0 && r.latencyMs.p50 <= 50;
+
+/** Fan-out at fixed loads, then ramped until the server no longer keeps pace (or the generator runs out). */
+async function fanOut(key) {
+  const server = await startServer(key);
+  const fleet = await openFleet({ urls: [server.url], protocol: server.protocol, token, sockets: Number(args.sockets), rooms: 10, publishers: 10 });
+  const perMessage = fleet.sockets / 10;
+  const result = { fixed: {}, ramp: null };
+  try {
+    if (scenarios.has('fanout')) {
+      // A short warm-up load first: the JIT and the database settle.
+      await fleet.measure({ rate: 100, durationMs: 2000, warmupMs: 500, settleMs: 500 });
+      for (const deliveries of [20_000, 50_000]) {
+        result.fixed[deliveries] = await measureLoad(fleet, server, deliveries / perMessage, SECONDS * 1000);
+      }
+    }
+    if (scenarios.has('ramp')) {
+      let best = null;
+      for (let deliveries = 50_000; ; deliveries = Math.round(deliveries * 1.2)) {
+        const step = await measureLoad(fleet, server, deliveries / perMessage, Number(args['ramp-seconds']) * 1000);
+        if (!keepsPace(step)) break;
+        best = { ...step, generatorLimited: step.generatorBusy > 0.9 };
+        if (best.generatorLimited) break;
+      }
+      result.ramp = best;
+    }
+  } finally {
+    fleet.close();
+    await server.stop();
+  }
+  return result;
+}
+
+/** Acked sends per second with many senders in small rooms, on SQLite and on PostgreSQL. */
+async function durable(database, postgresUrl) {
+  const server = await startServer('switchboard', { database, postgresUrl });
+  try {
+    const window = {};
+    const result = await runDurable({
+      urls: [server.url],
+      token,
+      senders: 50,
+      window: 20,
+      roomSize: 2,
+      durationMs: SECONDS * 1000,
+      onWindow: (edge) => (window[edge] = cpuMs(server)),
+    });
+    return { ...result, cpuUsPerAck: ((window.close - window.open) * 1000) / ((result.ackedPerSecond * result.measuredMs) / 1000) };
+  } finally {
+    await server.stop();
+  }
+}
+
+/** Forks load processes, each on its own 127.0.0.x source address, holding at most `perProcess` sockets. */
+async function holdSockets(server, total, perProcess = 9_000) {
+  const workers = [];
+  for (let offset = 0, n = 0; offset < total; offset += perProcess, n++) {
+    const worker = fork(join(root, 'bench/lib/socket-worker.mjs'), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    workers.push({ worker, offset, count: Math.min(perProcess, total - offset), localAddress: `127.0.0.${n + 2}` });
+  }
+  const ask = (w, command, answer) =>
+    new Promise((resolve) => {
+      w.worker.on('message', function listener(message) {
+        if (message.type !== answer) return;
+        w.worker.off('message', listener);
+        resolve(message);
+      });
+      w.worker.send(command);
+    });
+  const started = performance.now();
+  const opened = await Promise.all(
+    workers.map((w) => ask(w, { type: 'open', url: server.url, protocol: server.protocol, secret: SECRET, count: w.count, offset: w.offset, localAddress: w.localAddress }, 'opened')),
+  );
+  const connectMs = performance.now() - started;
+  await Promise.all(workers.map((w) => ask(w, { type: 'join', rooms: 100 }, 'joined')));
+  return {
+    connectMs,
+    opened: opened.reduce((sum, o) => sum + o.opened, 0),
+    failures: opened.reduce((sum, o) => sum + o.failures, 0),
+    firstError: opened.find((o) => o.firstError)?.firstError,
+    close: () => Promise.all(workers.map((w) => new Promise((resolve) => (w.worker.once('exit', resolve), w.worker.send({ type: 'close' }))))),
+  };
+}
+
+/** Connect storm (sockets authenticated per second) and idle memory per joined socket, at `count` sockets. */
+async function idleSockets(key, count) {
+  const server = await startServer(key);
+  try {
+    // A few sockets first, so the baseline RSS includes what any first connection loads.
+    const warm = await holdSockets(server, 100);
+    await warm.close();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const before = processStats(server.pid).rssBytes;
+    const held = await holdSockets(server, count);
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const after = processStats(server.pid).rssBytes;
+    await held.close();
+    return { count, opened: held.opened, failures: held.failures, firstError: held.firstError, connectMs: held.connectMs, bytesPerSocket: (after - before) / held.opened, rss: after };
+  } finally {
+    await server.stop();
+  }
+}
+
+const median = (values) => {
+  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+// ---- the runs ----
+const runs = [];
+let postgres;
+const log = (line) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+try {
+  if (scenarios.has('durable')) postgres = await startPostgres();
+  for (let run = 0; run < RUNS; run++) {
+    const outcome = { fanOut: {}, durable: {}, idle: {}, maxIdle: {} };
+    for (const key of serverKeys) {
+      if (scenarios.has('fanout') || scenarios.has('ramp')) {
+        log(`run ${run + 1}/${RUNS}: fan-out on ${SERVERS[key].label}`);
+        outcome.fanOut[key] = await fanOut(key);
+      }
+      if (scenarios.has('sockets')) {
+        log(`run ${run + 1}/${RUNS}: ${args.idle} idle sockets on ${SERVERS[key].label}`);
+        outcome.idle[key] = await idleSockets(key, Number(args.idle));
+      }
+    }
+    if (scenarios.has('durable')) {
+      for (const database of ['sqlite', 'postgres']) {
+        log(`run ${run + 1}/${RUNS}: durable publish on ${database}`);
+        outcome.durable[database] = await durable(database, postgres?.url);
+      }
+    }
+    runs.push(outcome);
+  }
+  // The most sockets one process may hold: once, for Switchboard and the plain ws floor.
+  if (scenarios.has('sockets') && Number(args['max-idle']) > 0) {
+    for (const key of serverKeys.filter((k) => k === 'switchboard' || k === 'plain')) {
+      log(`${args['max-idle']} idle sockets on ${SERVERS[key].label}`);
+      runs[0].maxIdle[key] = await idleSockets(key, Number(args['max-idle']));
+    }
+  }
+} finally {
+  postgres?.stop();
+}
+
+// ---- the report ----
+const f = (n, digits = 1) => (Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : 'n/a');
+const ratio = (value, base) => (Number.isFinite(value) && Number.isFinite(base) && base !== 0 ? `${(value / base).toFixed(2)}x` : 'n/a');
+const pick = (key, get) => median(runs.map((run) => get(run, key)));
+const lines = [];
+const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Linux ${release()}, Node ${process.version}`;
+lines.push(`# Benchmark ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`, '');
+lines.push(`Machine: ${machine} (${hostname()}).`, '');
+lines.push(`Command: \`npm run bench -- ${process.argv.slice(2).join(' ')}\` (${RUNS} run${RUNS > 1 ? 's' : ''}; medians shown; servers on core ${args['server-core']}, load generator on the other).`, '');
+lines.push(`Switchboard runs with its defaults (SQLite history, synchronous commits, RBAC from the database), rate limits raised for the publishers.`, '');
+
+const figures = [];
+if (scenarios.has('fanout')) {
+  for (const deliveries of [20_000, 50_000]) {
+    const d = `${deliveries / 1000}k`;
+    figures.push({ name: `server CPU per delivery at ${d} deliveries/s (us)`, lowerIsBetter: true, get: (run, key) => run.fanOut[key]?.fixed[deliveries]?.cpuUsPerDelivery });
+    figures.push({ name: `p50 latency at ${d} deliveries/s (ms)`, lowerIsBetter: true, digits: 2, get: (run, key) => run.fanOut[key]?.fixed[deliveries]?.latencyMs.p50 });
+    figures.push({ name: `p99 latency at ${d} deliveries/s (ms)`, lowerIsBetter: true, digits: 2, get: (run, key) => run.fanOut[key]?.fixed[deliveries]?.latencyMs.p99 });
+    figures.push({ name: `lost of ${d}/s for ${SECONDS} s`, digits: 0, get: (run, key) => run.fanOut[key]?.fixed[deliveries]?.lost });
+  }
+}
+if (scenarios.has('ramp')) {
+  figures.push({
+    name: 'most deliveries/s keeping pace (p50 <= 50 ms, no loss)',
+    digits: 0,
+    get: (run, key) => run.fanOut[key]?.ramp?.deliveriesPerSecond,
+    mark: (key) => (runs.some((run) => run.fanOut[key]?.ramp?.generatorLimited) ? '>= ' : ''),
+  });
+}
+if (scenarios.has('sockets')) {
+  figures.push({ name: `connect storm: ${args.idle} sockets opened (s)`, lowerIsBetter: true, digits: 2, get: (run, key) => run.idle[key]?.connectMs / 1000 });
+  figures.push({ name: `sockets authenticated per second`, digits: 0, get: (run, key) => run.idle[key]?.opened / (run.idle[key]?.connectMs / 1000) });
+  figures.push({ name: `idle memory per joined socket (KB)`, lowerIsBetter: true, get: (run, key) => run.idle[key]?.bytesPerSocket / 1024 });
+}
+if (figures.length > 0) {
+  lines.push('## Fan-out and sockets', '');
+  lines.push(`Fan-out: ${args.sockets} sockets in 10 rooms of ${Number(args.sockets) / 10}, 10 publishers, 64-byte bodies; ${SECONDS} s measured per load after a 1 s warm-up.`, '');
+  const header = ['figure', ...serverKeys.map((key) => SERVERS[key].label)];
+  if (serverKeys.includes('switchboard')) header.push(...BASELINES.map((key) => `Switchboard / ${SERVERS[key].label}`));
+  lines.push(`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`);
+  for (const figure of figures) {
+    const values = Object.fromEntries(serverKeys.map((key) => [key, pick(key, figure.get)]));
+    const cells = serverKeys.map((key) => `${figure.mark?.(key) ?? ''}${f(values[key], figure.digits ?? 1)}`);
+    if (serverKeys.includes('switchboard')) cells.push(...BASELINES.map((key) => ratio(values.switchboard, values[key])));
+    lines.push(`| ${figure.name} | ${cells.join(' | ')} |`);
+  }
+  lines.push('');
+  if (scenarios.has('ramp')) lines.push('A maximum marked ">=" stopped because the load generator, not the server, ran out of CPU.', '');
+}
+if (scenarios.has('durable')) {
+  lines.push('## Durable publish rate (Switchboard)', '');
+  lines.push('50 senders, each keeping 20 sends in flight, into 50 rooms of 2 receivers; an ack means the message is committed.', '');
+  lines.push('| database | acked sends/s | ack p50 / p99 ms | server CPU per ack | delivered / expected |', '|---|---|---|---|---|');
+  for (const database of ['sqlite', 'postgres']) {
+    const get = (fn) => median(runs.map((run) => fn(run.durable[database])));
+    lines.push(
+      `| ${database === 'sqlite' ? 'SQLite (embedded)' : 'PostgreSQL 15 (local)'} | ${f(get((d) => d.ackedPerSecond), 0)} | ${f(get((d) => d.ackLatencyMs.p50), 2)} / ${f(get((d) => d.ackLatencyMs.p99), 2)} | ${f(get((d) => d.cpuUsPerAck))} us | ${f(get((d) => d.delivered), 0)} / ${f(get((d) => d.expectedDeliveries), 0)} |`,
+    );
+  }
+  lines.push('');
+}
+if (runs[0] && Object.keys(runs[0].maxIdle).length > 0) {
+  lines.push('## The most sockets one process holds', '');
+  lines.push('| server | sockets asked | opened | failed | first failure | memory per joined socket | RSS |', '|---|---|---|---|---|---|---|');
+  for (const [key, m] of Object.entries(runs[0].maxIdle)) {
+    lines.push(`| ${SERVERS[key].label} | ${m.count} | ${m.opened} | ${m.failures} | ${m.firstError ?? ''} | ${f(m.bytesPerSocket / 1024)} KB | ${f(m.rss / 2 ** 20, 0)} MiB |`);
+  }
+  lines.push('');
+}
+lines.push('<details><summary>Raw figures of every run (JSON)</summary>', '', '```json', JSON.stringify(runs, (k, v) => (typeof v === 'number' ? Math.round(v * 1000) / 1000 : v), 1), '```', '</details>', '');
+
+const report = lines.join('\n');
+mkdirSync(join(root, 'bench/results'), { recursive: true });
+const file = args.out ?? join(root, 'bench/results', `${new Date().toISOString().slice(0, 16).replace(/[T:]/g, '-')}.md`);
+writeFileSync(file, report);
+writeFileSync(join(root, 'bench/results/latest.md'), report);
+console.log(report.slice(0, report.indexOf('<details>')));
+log(`written to ${file}`);
