@@ -87,6 +87,8 @@ export interface RealtimeModuleOptions {
   websocket?: WebSocketOptions;
   /** Several nodes behind a load balancer, sharing PostgreSQL and Redis. */
   cluster?: ClusterOptions;
+  /** Serve the AsyncAPI document of the WebSocket protocol at `GET /asyncapi.json` (default true). */
+  asyncApi?: boolean;
 }
 
 /** Options with every default filled in: what the services read. */
@@ -97,6 +99,7 @@ export interface ResolvedRealtimeOptions {
   authorization: Required<AuthorizationOptions>;
   websocket: Required<WebSocketOptions>;
   cluster: Required<ClusterOptions> | null;
+  asyncApi: boolean;
 }
 
 export const REALTIME_OPTIONS = Symbol('REALTIME_OPTIONS');
@@ -151,5 +154,6 @@ export function resolveOptions(options: RealtimeModuleOptions): ResolvedRealtime
     cluster: cluster
       ? { redisUrl: cluster.redisUrl, keyPrefix: cluster.keyPrefix ?? 'switchboard:', nodeTtlMs: cluster.nodeTtlMs ?? 15_000 }
       : null,
+    asyncApi: options.asyncApi ?? true,
   };
 }

@@ -1,5 +1,6 @@
 import { Global, Module, type DynamicModule, type ModuleMetadata, type Provider, type Type } from '@nestjs/common';
 import { AdminModule } from './admin/admin.module.js';
+import { AsyncApiModule } from './asyncapi/asyncapi.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { ClaimsUserResolver, UserResolver } from './auth/user-resolver.js';
 import { AuthorizationModule } from './authorization/authorization.module.js';
@@ -79,6 +80,7 @@ export class RealtimeModule {
         PresenceModule,
         GatewayModule,
         AdminModule,
+        AsyncApiModule,
       ],
       exports: [MessagesModule, AuthModule, AuthorizationModule, DeliveryModule, MetricsModule],
     };

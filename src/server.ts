@@ -30,7 +30,9 @@ export async function createServer(variables?: Record<string, string | undefined
       app,
       new DocumentBuilder()
         .setTitle('Switchboard')
-        .setDescription('Admin and health REST API. The WebSocket protocol is described in docs/protocol.md.')
+        .setDescription(
+          'Admin and health REST API. The WebSocket protocol is described as AsyncAPI 3.0 at [/asyncapi.json](/asyncapi.json) and in docs/protocol.md.',
+        )
         .setVersion('1')
         .addBearerAuth()
         .build(),

@@ -92,6 +92,7 @@ export function loadServerSettings(variables: Record<string, string | undefined>
         maxBufferedBytes: env.WS_MAX_BUFFERED_BYTES,
         shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
       },
+      asyncApi: env.OPENAPI_DOCS,
       ...(env.REDIS_URL
         ? { cluster: { redisUrl: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX, nodeTtlMs: env.CLUSTER_NODE_TTL_MS } }
         : {}),

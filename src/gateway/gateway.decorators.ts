@@ -1,4 +1,4 @@
-import { createParamDecorator, SetMetadata, type ExecutionContext } from '@nestjs/common';
+import { createParamDecorator, SetMetadata, type ExecutionContext, type Type } from '@nestjs/common';
 import { MessageBody } from '@nestjs/websockets';
 import { connectionOf } from '../delivery/connection-registry.service.js';
 import { realtimeValidationPipe } from '../protocol/validation.pipe.js';
@@ -26,3 +26,15 @@ export const ALLOW_UNAUTHENTICATED = 'realtime:allow-unauthenticated';
 
 /** The one event a socket may send before first-frame authentication. */
 export const AllowUnauthenticated = () => SetMetadata(ALLOW_UNAUTHENTICATED, true);
+
+export const REPLY_DATA = 'realtime:reply-data';
+
+/**
+ * The class that describes the handler's reply `data` (in the AsyncAPI
+ * document); the compiler holds the handler to returning that shape.
+ */
+export function ReplyData<T>(type: Type<T>) {
+  return <Handler extends (...args: any[]) => T | Promise<T>>(target: object, key: string | symbol, descriptor: TypedPropertyDescriptor<Handler>) => {
+    SetMetadata(REPLY_DATA, type)(target, key, descriptor);
+  };
+}

@@ -17,9 +17,21 @@ import { DeleteMessageDto, EditMessageDto, FetchHistoryDto, SendMessageDto } fro
 import { MessagesService } from '../messages/messages.service.js';
 import { PresenceService } from '../presence/presence.service.js';
 import { ClientEvent } from '../protocol/events.js';
+import {
+  AuthReply,
+  EditAck,
+  HistoryPage,
+  JoinReply,
+  MessageDeletedPush,
+  Pong,
+  PresenceList,
+  RefreshReply,
+  RoomReply,
+  SendAck,
+} from '../protocol/wire.js';
 import { JoinRoomDto, RoomDto } from '../rooms/dto/room.dto.js';
 import type { FrameContext } from './frame-context.js';
-import { AllowUnauthenticated, CurrentConnection, Frame, FrameData } from './gateway.decorators.js';
+import { AllowUnauthenticated, CurrentConnection, Frame, FrameData, ReplyData } from './gateway.decorators.js';
 import { SocketSessionsService } from './socket-sessions.service.js';
 import { WsErrorFilter } from './ws-error.filter.js';
 import { WsPermissionGuard } from './ws-permission.guard.js';
@@ -51,22 +63,26 @@ export class RealtimeGateway implements OnGatewayConnection, OnGatewayDisconnect
 
   @SubscribeMessage(ClientEvent.AUTH)
   @AllowUnauthenticated()
+  @ReplyData(AuthReply)
   auth(@CurrentConnection() connection: Connection, @FrameData() { token }: TokenDto) {
     return this.sessions.authenticate(connection, token);
   }
 
   @SubscribeMessage(ClientEvent.AUTH_REFRESH)
+  @ReplyData(RefreshReply)
   refresh(@CurrentConnection() connection: Connection, @FrameData() { token }: TokenDto) {
     return this.sessions.refresh(connection, token);
   }
 
   @SubscribeMessage(ClientEvent.PING)
+  @ReplyData(Pong)
   ping() {
     return { time: Date.now() };
   }
 
   @SubscribeMessage(ClientEvent.ROOM_JOIN)
   @RequirePermission(Permission.ROOM_JOIN)
+  @ReplyData(JoinReply)
   async join(@CurrentConnection() connection: Connection, @FrameData() { room, since }: JoinRoomDto, @Frame() frame: FrameContext) {
     const { reply, afterReply } = await this.delivery.join(connection, room, since, frame.id);
     frame.afterReply(afterReply);
@@ -74,18 +90,21 @@ export class RealtimeGateway implements OnGatewayConnection, OnGatewayDisconnect
   }
 
   @SubscribeMessage(ClientEvent.ROOM_LEAVE)
+  @ReplyData(RoomReply)
   leave(@CurrentConnection() connection: Connection, @FrameData() { room }: RoomDto) {
     return this.delivery.leave(connection, room);
   }
 
   @SubscribeMessage(ClientEvent.MESSAGE_SEND)
   @RequirePermission(Permission.MESSAGE_SEND)
+  @ReplyData(SendAck)
   send(@CurrentConnection() connection: Connection, @FrameData() { room, text, payload, clientMsgId }: SendMessageDto) {
     return this.messages.send(connection.user!, room, { text, payload }, clientMsgId);
   }
 
   @SubscribeMessage(ClientEvent.MESSAGE_EDIT)
   @RequirePermission(Permission.MESSAGE_EDIT, Permission.MESSAGE_EDIT_ANY)
+  @ReplyData(EditAck)
   async edit(@CurrentConnection() connection: Connection, @FrameData() { room, seq, text }: EditMessageDto) {
     const { editedAt } = await this.messages.edit(connection.user!, room, seq, text);
     return { room, seq, editedAt };
@@ -93,24 +112,28 @@ export class RealtimeGateway implements OnGatewayConnection, OnGatewayDisconnect
 
   @SubscribeMessage(ClientEvent.MESSAGE_DELETE)
   @RequirePermission(Permission.MESSAGE_DELETE, Permission.MESSAGE_DELETE_ANY)
+  @ReplyData(MessageDeletedPush)
   delete(@CurrentConnection() connection: Connection, @FrameData() { room, seq }: DeleteMessageDto) {
     return this.messages.delete(connection.user!, room, seq);
   }
 
   @SubscribeMessage(ClientEvent.HISTORY_FETCH)
   @RequirePermission(Permission.HISTORY_READ)
+  @ReplyData(HistoryPage)
   history(@CurrentConnection() connection: Connection, @FrameData() { room, ...page }: FetchHistoryDto) {
     return this.messages.history(connection.user!, room, page);
   }
 
   @SubscribeMessage(ClientEvent.PRESENCE_LIST)
   @RequirePermission(Permission.PRESENCE_READ)
+  @ReplyData(PresenceList)
   presenceList(@CurrentConnection() connection: Connection, @FrameData() { room }: RoomDto) {
     return this.presence.list(connection.user!, room);
   }
 
   @SubscribeMessage(ClientEvent.TYPING)
   @RequirePermission(Permission.MESSAGE_SEND)
+  @ReplyData(RoomReply)
   typing(@CurrentConnection() connection: Connection, @FrameData() { room }: RoomDto) {
     return this.presence.typing(connection, room);
   }

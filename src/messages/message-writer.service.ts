@@ -143,15 +143,17 @@ export class MessageWriter implements BeforeApplicationShutdown {
     );
     const lastSeq = new Map(rooms.map((room) => [Number(room.id), Number(room.last_seq)]));
 
-    // Earlier sends of the same clientMsgIds, read under the rooms' locks; the three lists
-    // keep the unique index usable, and the exact triples are matched here.
+    // Earlier sends of the same clientMsgIds, read under the rooms' locks: each (room, sender,
+    // clientMsgId) of the batch is looked up in the unique index (IN lists on the three columns
+    // would make the planner probe every combination of them).
     const keyOf = (roomId: number, senderId: string, clientMsgId: string) => `${roomId}\n${senderId}\n${clientMsgId}`;
     const earlier = new Map<string, MessageEntity>();
     const lookup = new BatchSql(sql.isPostgres);
+    const keys = batch.map((p) => `(${lookup.value(p.room.id, 'integer')}, ${lookup.value(p.sender.id, 'varchar')}, ${lookup.value(p.clientMsgId, 'varchar')})`);
     const found: MessageRow[] = await manager.query(
-      `SELECT ${MESSAGE_COLUMNS} FROM switchboard_messages WHERE room_id IN (${lookup.list(roomIds)})` +
-        ` AND sender_id IN (${lookup.list([...new Set(batch.map((p) => p.sender.id))])})` +
-        ` AND client_msg_id IN (${lookup.list([...new Set(batch.map((p) => p.clientMsgId))])})`,
+      `WITH batch (room_id, sender_id, client_msg_id) AS (VALUES ${keys.join(', ')}) ` +
+        `SELECT ${MESSAGE_COLUMNS.map((column) => `m.${column}`).join(', ')} FROM batch JOIN switchboard_messages m ` +
+        'ON m.room_id = batch.room_id AND m.sender_id = batch.sender_id AND m.client_msg_id = batch.client_msg_id',
       lookup.params,
     );
     for (const row of found) {
@@ -213,7 +215,7 @@ export class MessageWriter implements BeforeApplicationShutdown {
   }
 }
 
-const MESSAGE_COLUMNS = 'id, room_id, seq, sender_id, sender_name, client_msg_id, text, payload, sent_at, edited_at, deleted_at';
+const MESSAGE_COLUMNS = ['id', 'room_id', 'seq', 'sender_id', 'sender_name', 'client_msg_id', 'text', 'payload', 'sent_at', 'edited_at', 'deleted_at'];
 
 interface MessageRow {
   id: string;

@@ -1,3 +1,5 @@
+import type { ErrorDetail } from './wire.js';
+
 /** The error codes of the wire contract; REST errors use the same names. */
 export const ErrorCode = {
   BAD_REQUEST: 'BAD_REQUEST',
@@ -10,6 +12,8 @@ export const ErrorCode = {
   INTERNAL: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+/** One failed constraint of one field, as listed in an error's `details` (a wire shape: see wire.ts). */
+export type { ErrorDetail };
 
 export const HTTP_STATUS_BY_ERROR_CODE: Record<ErrorCode, number> = {
   BAD_REQUEST: 400,
@@ -21,13 +25,6 @@ export const HTTP_STATUS_BY_ERROR_CODE: Record<ErrorCode, number> = {
   UNAVAILABLE: 503,
   INTERNAL: 500,
 };
-
-/** One failed constraint of one field, as listed in an error's `details`. */
-export interface ErrorDetail {
-  field: string;
-  constraint: string;
-  message: string;
-}
 
 /**
  * The one error type of the services: gateways turn it into an `error` frame,

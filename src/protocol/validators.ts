@@ -1,6 +1,8 @@
 import { registerDecorator, ValidateIf, type ValidationOptions } from 'class-validator';
+import { JSONSchema } from 'class-validator-jsonschema';
+import type { ISchemaConverters } from 'class-validator-jsonschema/build/defaultConverters.js';
 import { RealtimeError } from './error-codes.js';
-import { PAYLOAD_MAX_BYTES, ROOM_NAME_PATTERN } from './limits.js';
+import { PAYLOAD_MAX_BYTES, ROOM_NAME_MAX_LENGTH, ROOM_NAME_PATTERN } from './limits.js';
 
 /**
  * May be absent, but not null: `@IsOptional()` would let null through, and
@@ -79,6 +81,12 @@ export function IsPayload(options?: ValidationOptions): PropertyDecorator {
     });
 }
 
+/**
+ * On a class: it has `text`, `payload` or both. A rule over two fields, which only
+ * the class's JSON Schema can state; the validation itself is `text`'s `ValidateIf`.
+ */
+export const HasContent = () => JSONSchema({ anyOf: [{ required: ['text'] }, { required: ['payload'] }] });
+
 /** Whether JSON-like `value` nests objects or arrays deeper than `maxDepth`; iterative, so any depth is safe to ask about. */
 export function nestsDeeperThan(value: unknown, maxDepth: number): boolean {
   const stack: Array<[unknown, number]> = [[value, 0]];
@@ -92,3 +100,19 @@ export function nestsDeeperThan(value: unknown, maxDepth: number): boolean {
   }
   return false;
 }
+
+/**
+ * The JSON Schema of each validator above, by its name, for class-validator-jsonschema
+ * (the generated AsyncAPI document). JSON Schema lengths count code points, as `IsText` does.
+ */
+export const VALIDATOR_SCHEMAS: ISchemaConverters = {
+  text: ({ constraints: [minLength, maxLength] }) => ({
+    type: 'string',
+    minLength,
+    maxLength,
+    pattern: '^[^\\u0000]*$',
+    description: `${minLength} to ${maxLength} characters (code points) of well-formed Unicode, without NUL`,
+  }),
+  roomName: { type: 'string', minLength: 1, maxLength: ROOM_NAME_MAX_LENGTH, pattern: ROOM_NAME_PATTERN.source },
+  payload: { type: 'object', description: `any JSON object of at most ${PAYLOAD_MAX_BYTES} bytes serialised` },
+};

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsDefined, IsInt, Max, Min, ValidateIf } from 'class-validator';
 import { CLIENT_MSG_ID_MAX_LENGTH, HISTORY_MAX_LIMIT, TEXT_MAX_LENGTH } from '../../protocol/limits.js';
-import { IsPayload, IsRoomName, IsText, Optional } from '../../protocol/validators.js';
+import { HasContent, IsPayload, IsRoomName, IsText, Optional } from '../../protocol/validators.js';
 
 const NEEDS_CONTENT = 'a message has text, payload or both';
 
@@ -26,6 +26,7 @@ export class PublishMessageDto extends MessageContentDto {
   clientMsgId?: string;
 }
 
+@HasContent()
 export class SendMessageDto extends MessageContentDto {
   @IsRoomName()
   room!: string;
