@@ -135,9 +135,10 @@ export class MessageWriter implements BeforeApplicationShutdown {
    */
   private async store(manager: EntityManager, batch: PendingWrite[]): Promise<Array<StoredMessage | RealtimeError>> {
     const sql = new BatchSql(this.transactions.isPostgres);
+    const query = statementsOf(manager, sql.isPostgres);
     const roomIds = [...new Set(batch.map((p) => p.room.id))].sort((a, b) => a - b);
     // Rooms archived since the sender looked them up take no more messages.
-    const rooms: Array<{ id: number; last_seq: number | string }> = await manager.query(
+    const rooms: Array<{ id: number; last_seq: number | string }> = await query(
       `SELECT id, last_seq FROM switchboard_rooms WHERE id IN (${sql.list(roomIds)}) AND archived_at IS NULL ORDER BY id${sql.isPostgres ? ' FOR UPDATE' : ''}`,
       sql.params,
     );
@@ -150,7 +151,7 @@ export class MessageWriter implements BeforeApplicationShutdown {
     const earlier = new Map<string, MessageEntity>();
     const lookup = new BatchSql(sql.isPostgres);
     const keys = batch.map((p) => `(${lookup.value(p.room.id, 'integer')}, ${lookup.value(p.sender.id, 'varchar')}, ${lookup.value(p.clientMsgId, 'varchar')})`);
-    const found: MessageRow[] = await manager.query(
+    const found: MessageRow[] = await query(
       `WITH batch (room_id, sender_id, client_msg_id) AS (VALUES ${keys.join(', ')}) ` +
         `SELECT ${MESSAGE_COLUMNS.map((column) => `m.${column}`).join(', ')} FROM batch JOIN switchboard_messages m ` +
         'ON m.room_id = batch.room_id AND m.sender_id = batch.sender_id AND m.client_msg_id = batch.client_msg_id',
@@ -192,15 +193,21 @@ export class MessageWriter implements BeforeApplicationShutdown {
 
     if (inserts.length > 0) {
       const insert = new BatchSql(sql.isPostgres);
-      const rows = inserts.map((m) => `(${insert.list([m.id, m.roomId, m.seq, m.senderId, m.senderName, m.clientMsgId, m.text, m.payload, m.sentAt])})`);
-      await manager.query(
-        `INSERT INTO switchboard_messages (id, room_id, seq, sender_id, sender_name, client_msg_id, text, payload, sent_at) VALUES ${rows.join(', ')}`,
-        insert.params,
-      );
+      const values = (m: MessageEntity) => [m.id, m.roomId, m.seq, m.senderId, m.senderName, m.clientMsgId, m.text, m.payload, m.sentAt];
+      const into = 'INSERT INTO switchboard_messages (id, room_id, seq, sender_id, sender_name, client_msg_id, text, payload, sent_at) VALUES';
+      if (sql.isPostgres) {
+        // One round trip for the batch.
+        const rows = inserts.map((m) => `(${insert.list(values(m))})`);
+        await query(`${into} ${rows.join(', ')}`, insert.params);
+      } else {
+        // In-process: one prepared statement per row beats SQLite's multi-row VALUES.
+        const row = `${into} (${insert.list(values(inserts[0]))})`;
+        for (const m of inserts) await query(row, values(m));
+      }
       const update = new BatchSql(sql.isPostgres);
       const touched = [...new Set(inserts.map((m) => m.roomId))];
       const cases = touched.map((roomId) => `WHEN ${update.value(roomId)} THEN ${update.value(lastSeq.get(roomId)!, 'bigint')}`).join(' ');
-      await manager.query(`UPDATE switchboard_rooms SET last_seq = CASE id ${cases} END WHERE id IN (${update.list(touched)})`, update.params);
+      await query(`UPDATE switchboard_rooms SET last_seq = CASE id ${cases} END WHERE id IN (${update.list(touched)})`, update.params);
     }
     for (const [index, pending] of batch.entries()) {
       const result = results[index];
@@ -248,6 +255,40 @@ function messageFromRow(row: MessageRow): MessageEntity {
     editedAt: optionalNumber(row.edited_at),
     deletedAt: optionalNumber(row.deleted_at),
   });
+}
+
+type Query = (sql: string, params: unknown[]) => Promise<any>;
+
+/** Prepared statements of the SQLite connection, by SQL text; the writer's statements take few shapes. */
+const preparedStatements = new WeakMap<object, Map<string, SqliteStatement>>();
+const MAX_PREPARED = 512;
+
+interface SqliteStatement {
+  reader: boolean;
+  all(...params: unknown[]): unknown[];
+  run(...params: unknown[]): unknown;
+}
+
+/**
+ * How the batch's statements run: through TypeORM on PostgreSQL; on SQLite
+ * straight on the transaction's better-sqlite3 connection with cached
+ * prepared statements (TypeORM prepares each query anew, and its per-query
+ * cost was most of a batch's time).
+ */
+function statementsOf(manager: EntityManager, isPostgres: boolean): Query {
+  if (isPostgres) return (sql, params) => manager.query(sql, params);
+  const database = (manager.connection.driver as unknown as { databaseConnection: { prepare(sql: string): SqliteStatement } }).databaseConnection;
+  let cache = preparedStatements.get(database);
+  if (!cache) preparedStatements.set(database, (cache = new Map()));
+  const statements = cache;
+  return async (sql, params) => {
+    let statement = statements.get(sql);
+    if (!statement) {
+      if (statements.size >= MAX_PREPARED) statements.clear();
+      statements.set(sql, (statement = database.prepare(sql)));
+    }
+    return statement.reader ? statement.all(...params) : statement.run(...params);
+  };
 }
 
 /** Bound parameters of one statement, in the placeholder style of the database ($n or ?). */
