@@ -30,7 +30,7 @@ export async function createServer(variables?: Record<string, string | undefined
       app,
       new DocumentBuilder()
         .setTitle('Switchboard')
-        .setDescription('Admin and health REST API. The WebSocket protocol is described in docs/protocol.md.')
+        .setDescription('Admin, health and HTTP fallback (REST, Server-Sent Events, long poll) API. The WebSocket protocol is described in docs/protocol.md.')
         .setVersion('1')
         .addBearerAuth()
         .build(),
