@@ -8,6 +8,7 @@ import { BrokerModule } from './broker/broker.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { DeliveryModule } from './delivery/delivery.module.js';
 import { EventsModule } from './events/events.module.js';
+import { FallbackModule } from './fallback/fallback.module.js';
 import { GatewayModule } from './gateway/gateway.module.js';
 import { MessagesModule } from './messages/messages.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
@@ -79,6 +80,7 @@ export class RealtimeModule {
         DeliveryModule,
         PresenceModule,
         GatewayModule,
+        FallbackModule,
         AdminModule,
         AsyncApiModule,
       ],

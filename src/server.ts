@@ -31,7 +31,7 @@ export async function createServer(variables?: Record<string, string | undefined
       new DocumentBuilder()
         .setTitle('Switchboard')
         .setDescription(
-          'Admin and health REST API. The WebSocket protocol is described as AsyncAPI 3.0 at [/asyncapi.json](/asyncapi.json) and in docs/protocol.md.',
+          'Admin, health and HTTP fallback (REST, Server-Sent Events, long poll) API. The WebSocket protocol is described as AsyncAPI 3.0 at [/asyncapi.json](/asyncapi.json) and in docs/protocol.md.',
         )
         .setVersion('1')
         .addBearerAuth()

@@ -2,8 +2,11 @@ import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/com
 import { Reflector } from '@nestjs/core';
 import type { AuthenticatedRequest } from '../auth/bearer-auth.guard.js';
 import { RealtimeError } from '../protocol/error-codes.js';
+import { assertRoomName } from '../protocol/validators.js';
 import { AuthorizationService } from './authorization.service.js';
 import { REQUIRED_PERMISSIONS } from './require-permission.decorator.js';
+
+type GuardedRequest = AuthenticatedRequest & { params?: Record<string, string | undefined> };
 
 /** Runs after `BearerAuthGuard`; checks `@RequirePermission` tenant-wide (an unscoped grant is needed). */
 @Injectable()
@@ -18,10 +21,29 @@ export class HttpPermissionGuard implements CanActivate {
       context.getHandler(),
       context.getClass(),
     ]);
+    const request = context.switchToHttp().getRequest<GuardedRequest>();
+    const room = this.roomOf(request);
     if (!permissions?.length) return true;
-    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     if (!request.user) throw RealtimeError.unauthorized('an access token is required');
-    await this.authorization.assertAny(request.user, permissions);
+    await this.authorization.assertAny(request.user, permissions, room);
     return true;
+  }
+
+  /** Where the permission must be held; undefined: everywhere in the tenant. */
+  protected roomOf(_request: GuardedRequest): string | undefined {
+    return undefined;
+  }
+}
+
+/**
+ * Routes about one room (`/rooms/:room/...`): the permission in that room, as
+ * the socket's guard checks it per frame. A malformed name is refused first.
+ */
+@Injectable()
+export class RoomPermissionGuard extends HttpPermissionGuard {
+  protected override roomOf(request: GuardedRequest): string {
+    const room = request.params?.room;
+    assertRoomName(room);
+    return room;
   }
 }

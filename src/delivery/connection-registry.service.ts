@@ -5,11 +5,12 @@ import { tenantKeyPrefix, userKey, type AuthenticatedUser } from '../auth/authen
 import { RealtimeMetrics } from '../metrics/realtime-metrics.js';
 import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime-options.js';
 import { Connection } from './connection.js';
+import { WebSocketTransport, type Transport } from './transport.js';
 
 const CONNECTION = Symbol('realtime.connection');
 type TaggedSocket = WebSocket & { [CONNECTION]?: Connection };
 
-/** The open sockets of this node, by socket and by user. */
+/** The open sockets (and event streams) of this node, by socket and by user. */
 @Injectable()
 export class ConnectionRegistry {
   /** Connection ids stay unique across nodes and restarts. */
@@ -25,9 +26,15 @@ export class ConnectionRegistry {
   ) {}
 
   open(socket: WebSocket, user: AuthenticatedUser | null): Connection {
-    const id = `${this.nodePrefix}-${(++this.sequence).toString(36)}`;
-    const connection = new Connection(id, socket, user, this.options.websocket.maxBufferedBytes, this.metrics);
+    const connection = this.attach(new WebSocketTransport(socket), user);
     (socket as TaggedSocket)[CONNECTION] = connection;
+    return connection;
+  }
+
+  /** A connection over another transport (the event streams of src/fallback). */
+  attach(transport: Transport, user: AuthenticatedUser | null): Connection {
+    const id = `${this.nodePrefix}-${(++this.sequence).toString(36)}`;
+    const connection = new Connection(id, transport, user, this.options.websocket.maxBufferedBytes, this.metrics);
     this.all.add(connection);
     this.metrics.sockets.set(this.all.size);
     if (user) this.index(connection, user);

@@ -1,14 +1,10 @@
-import type { Socket } from 'node:net';
-import type { WebSocket } from 'ws';
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
 import type { RealtimeMetrics } from '../metrics/realtime-metrics.js';
 import type { ErrorCode, ErrorDetail } from '../protocol/error-codes.js';
 import { CloseCode, ServerEvent } from '../protocol/events.js';
 import type { RoomMembership } from './room-membership.js';
-import { writeFrame, type FrameTarget } from './socket-writes.js';
+import type { Transport } from './transport.js';
 
-const CONNECTING = 0;
-const OPEN = 1;
 /** setTimeout takes at most 2^31-1 ms; longer waits are re-armed. */
 const MAX_TIMER_MS = 2_147_483_647;
 /** How often a paced sender looks whether the socket's buffer has drained. */
@@ -18,7 +14,7 @@ const SLOW_CONSUMER_GRACE_MS = 1000;
 /** Past this multiple of the limit a socket is closed at once: memory comes first. */
 const HARD_LIMIT_FACTOR = 16;
 
-/** One client socket and what the server knows of it. */
+/** One client socket (or event stream, see Transport) and what the server knows of it. */
 export class Connection {
   /** null until a first-frame `auth` succeeds. */
   user: AuthenticatedUser | null;
@@ -33,52 +29,47 @@ export class Connection {
   private expiryTimer: NodeJS.Timeout | undefined;
   private backlogTimer: NodeJS.Timeout | undefined;
   private missedPongs = 0;
-  /** The TCP socket under the WebSocket, which frames are written to directly (see socket-writes.ts). */
-  private readonly frameTarget: FrameTarget | undefined;
 
   constructor(
     readonly id: string,
-    private readonly socket: WebSocket,
+    private readonly transport: Transport,
     user: AuthenticatedUser | null,
     /** Past this many queued bytes the socket is a slow consumer and is closed with 4009. */
     readonly maxBufferedBytes: number,
     private readonly metrics?: RealtimeMetrics,
   ) {
     this.user = user;
-    const transport = (socket as unknown as { _socket?: Socket })._socket;
-    if (transport) this.frameTarget = { transport, flushed: () => this.checkBacklog() };
-    this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
-    socket.on('pong', () => {
+    this.closed = new Promise((resolve) => transport.onClose(resolve));
+    transport.onPong(() => {
       this.missedPongs = 0;
     });
   }
 
   get isOpen(): boolean {
-    return this.socket.readyState === OPEN;
+    return this.transport.isOpen;
   }
 
   /**
-   * Sends an already serialised frame; a closing socket drops it. A socket
-   * whose unsent data stays over its limit (one big reply or a burst is
-   * fine; a reader that does not keep up is not) is closed with 4009 rather
-   * than left to grow, and at once far over it; the check runs once the
-   * frames of the turn were handed to the system.
+   * Sends an already serialised frame (`seq` when it stands at a room
+   * message's place); a closing socket drops it. A socket whose unsent data
+   * stays over its limit (one big reply or a burst is fine; a reader that
+   * does not keep up is not) is closed with 4009 rather than left to grow,
+   * and at once far over it.
    */
-  send(frame: string): void {
-    if (this.socket.readyState !== OPEN) return;
-    if (this.frameTarget) return writeFrame(this.frameTarget, frame);
-    this.socket.send(frame);
+  send(frame: string, seq?: number): void {
+    if (!this.transport.isOpen) return;
+    this.transport.send(frame, seq);
     this.checkBacklog();
   }
 
   /** Unsent data plus held frames, against the limit. */
   checkBacklog(): void {
-    const backlog = this.socket.bufferedAmount + this.heldBytes;
+    const backlog = this.transport.bufferedAmount + this.heldBytes;
     if (backlog <= this.maxBufferedBytes) return;
     if (backlog > this.maxBufferedBytes * HARD_LIMIT_FACTOR) return this.closeSlowConsumer();
     this.backlogTimer ??= setTimeout(() => {
       this.backlogTimer = undefined;
-      if (this.socket.bufferedAmount + this.heldBytes > this.maxBufferedBytes) this.closeSlowConsumer();
+      if (this.transport.bufferedAmount + this.heldBytes > this.maxBufferedBytes) this.closeSlowConsumer();
     }, SLOW_CONSUMER_GRACE_MS).unref();
   }
 
@@ -95,12 +86,12 @@ export class Connection {
   close(code: number, reason: string): void {
     this.clearExpiry();
     clearTimeout(this.backlogTimer);
-    if (this.socket.readyState === OPEN || this.socket.readyState === CONNECTING) this.socket.close(code, reason);
+    this.transport.close(code, reason);
   }
 
   /** Ends the socket without a closing handshake (a peer that stopped answering). */
   terminate(): void {
-    this.socket.terminate();
+    this.transport.terminate();
   }
 
   /** Pings the peer; false (and the socket terminated) when it missed the two pings before. */
@@ -110,7 +101,7 @@ export class Connection {
       return false;
     }
     this.missedPongs++;
-    if (this.socket.readyState === OPEN) this.socket.ping();
+    if (this.transport.isOpen) this.transport.ping();
     return true;
   }
 
@@ -120,13 +111,13 @@ export class Connection {
 
   /** Resolves once at most `bytes` wait to be written, or the socket is gone: for senders that can wait (replays). */
   async drained(bytes: number): Promise<void> {
-    while (this.socket.readyState === OPEN && this.socket.bufferedAmount > bytes) {
+    while (this.transport.isOpen && this.transport.bufferedAmount > bytes) {
       await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
     }
   }
 
   get bufferedAmount(): number {
-    return this.socket.bufferedAmount;
+    return this.transport.bufferedAmount;
   }
 
   /** Runs `onExpired` at `deadline` (milliseconds since the epoch), replacing any earlier schedule. */
@@ -139,6 +130,11 @@ export class Connection {
       this.expiryTimer.unref();
     };
     arm();
+  }
+
+  /** Closes with 4001 at the token's `exp`: tokens are accepted up to the clock tolerance past it, and so is the connection. */
+  closeAtTokenExpiry(expiresAt: number, clockToleranceSeconds: number): void {
+    this.scheduleExpiry((expiresAt + clockToleranceSeconds) * 1000, () => this.close(CloseCode.UNAUTHORIZED, 'token expired'));
   }
 
   clearExpiry(): void {

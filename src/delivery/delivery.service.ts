@@ -142,8 +142,33 @@ export class DeliveryService {
     await this.broker.publishControl({ type: 'user.disconnect', tenantId: actor.tenantId, userId });
   }
 
+  /** A closed socket or stream: out of every room and out of the registry. */
   disconnected(connection: Connection): void {
+    connection.ended = true;
+    connection.clearExpiry();
     for (const membership of [...connection.memberships.values()]) this.removeMembership(membership);
+    this.connections.remove(connection);
+  }
+
+  /**
+   * Calls `onMessage` with the `seq` of each of the room's messages that
+   * reaches this node from now on, sent on any node, in order (long polls).
+   * Resolves, with the function that stops it, once the node receives them.
+   */
+  async watchMessages(room: RoomRecord, onMessage: (seq: number) => void): Promise<() => void> {
+    const channel = this.channelFor(room);
+    channel.messageWatchers.add(onMessage);
+    const stop = () => {
+      channel.messageWatchers.delete(onMessage);
+      this.closeIfIdle(channel);
+    };
+    try {
+      await channel.ready;
+    } catch (error) {
+      stop();
+      throw error;
+    }
+    return stop;
   }
 
   /** Serialises the event once for all of this node's members of the room. */
@@ -236,14 +261,14 @@ export class DeliveryService {
     }
   }
 
-  /** Takes the socket out of the room and, given a reason, tells it why. */
+  /** Takes the socket out of the room and, given a reason, tells it why (first: an event stream ends when its membership does). */
   private remove(membership: RoomMembership, reason?: RoomRemovedPush['reason']): void {
     if (!membership.active) return;
-    this.removeMembership(membership);
     if (reason) {
       const push: RoomRemovedPush = { room: membership.room.name, reason };
       membership.connection.send(JSON.stringify({ event: ServerEvent.ROOM_REMOVED, data: push }));
     }
+    this.removeMembership(membership);
   }
 
   private removeMembership(membership: RoomMembership): void {
@@ -251,13 +276,19 @@ export class DeliveryService {
     membership.active = false;
     membership.connection.memberships.delete(membership.room.key);
     const channel = this.channels.get(membership.room.key);
-    channel?.members.delete(membership);
-    if (channel?.members.size === 0) {
-      channel.close();
-      this.channels.delete(membership.room.key);
-      this.broker.unwatchRoom(membership.room.key);
+    if (channel) {
+      channel.members.delete(membership);
+      this.closeIfIdle(channel);
     }
     this.notify('left', membership);
+  }
+
+  /** A channel nobody on this node listens to any more stops watching the room. */
+  private closeIfIdle(channel: RoomChannel): void {
+    if (channel.members.size > 0 || channel.messageWatchers.size > 0 || this.channels.get(channel.room.key) !== channel) return;
+    channel.close();
+    this.channels.delete(channel.room.key);
+    this.broker.unwatchRoom(channel.room.key);
   }
 
   private notify(change: MembershipChange, membership: RoomMembership): void {

@@ -27,6 +27,8 @@ const RETRY_MS = 1000;
  */
 export class RoomChannel {
   readonly members = new Set<RoomMembership>();
+  /** Told the `seq` of each message handed to the members (long polls waiting for the next one). */
+  readonly messageWatchers = new Set<(seq: number) => void>();
   /** Resolves once the channel knows where the room's live messages start. */
   readonly ready: Promise<void>;
   /** The highest seq handed to the members; null until ready. */
@@ -106,6 +108,7 @@ export class RoomChannel {
       this.waiting.delete(this.delivered + 1);
       this.delivered += 1;
       this.send(next, this.delivered);
+      for (const watcher of this.messageWatchers) watcher(this.delivered);
     }
     if (this.waiting.size > 0) this.scheduleGapFill();
     else clearTimeout(this.gapTimer);

@@ -82,6 +82,6 @@ export class RoomMembership {
       if (seq <= this.lastSeq) return;
       this.lastSeq = seq;
     }
-    this.connection.send(frame);
+    this.connection.send(frame, seq);
   }
 }

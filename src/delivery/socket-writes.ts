@@ -42,39 +42,28 @@ export function encodeTextFrame(text: string): Buffer {
   return frame;
 }
 
-/** A socket frames are written to, told when its frames of the turn have been handed to the system. */
-export interface FrameTarget {
-  readonly transport: Socket;
-  /** Called after the uncork: the backlog is only meaningful once the turn's frames have had their chance to leave. */
-  flushed(): void;
-}
-
 /**
  * Past this many unsent bytes a corked socket is flushed at once: a writev is
  * only counted as written when all of it is, so one huge writev would look
- * like a slow consumer's backlog while most of it already sits in the kernel.
+ * like a slow consumer's backlog (checked after each frame) while most of it
+ * already sits in the kernel.
  */
 const FLUSH_BYTES = 65_536;
 
-const corked: FrameTarget[] = [];
+const corked: Socket[] = [];
 let uncorkScheduled = false;
 
 function uncorkAll(): void {
   uncorkScheduled = false;
   // uncork() may run write callbacks that cork sockets again: take the list first.
-  const targets = corked.splice(0);
-  for (const target of targets) {
-    target.transport.uncork();
-    target.flushed();
-  }
+  for (const socket of corked.splice(0)) socket.uncork();
 }
 
 /** Writes a frame, coalescing it with the socket's other frames of this turn. */
-export function writeFrame(target: FrameTarget, text: string): void {
-  const socket = target.transport;
+export function writeFrame(socket: Socket, text: string): void {
   if (!socket.writableCorked) {
     socket.cork();
-    corked.push(target);
+    corked.push(socket);
     if (!uncorkScheduled) {
       uncorkScheduled = true;
       setImmediate(uncorkAll);

@@ -14,5 +14,6 @@ import { WsPermissionGuard } from './ws-permission.guard.js';
 @Module({
   imports: [AuthModule, AuthorizationModule, DeliveryModule, MessagesModule, PresenceModule],
   providers: [HandshakeService, SocketSessionsService, WsPermissionGuard, HeartbeatService, GracefulShutdown, RealtimeGateway],
+  exports: [GracefulShutdown],
 })
 export class GatewayModule {}

@@ -3,8 +3,9 @@ import { ConnectionRegistry } from '../delivery/connection-registry.service.js';
 import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime-options.js';
 
 /**
- * Protocol-level pings, one timer for every socket: a socket that left two
- * pings unanswered is terminated, and its presence goes with it.
+ * Protocol-level pings, one timer for every socket (and a comment for every
+ * event stream): a socket that left two pings unanswered is terminated, and
+ * its presence goes with it.
  */
 @Injectable()
 export class HeartbeatService implements OnApplicationBootstrap, OnModuleDestroy {

@@ -42,10 +42,7 @@ export class SocketSessionsService {
   }
 
   closed(connection: Connection, code: number | undefined): void {
-    connection.ended = true;
-    connection.clearExpiry();
     this.delivery.disconnected(connection);
-    this.connections.remove(connection);
     if (connection.user) {
       this.hostEvents.emit(RealtimeEvents.SOCKET_CLOSED, {
         connectionId: connection.id,
@@ -95,8 +92,6 @@ export class SocketSessionsService {
   }
 
   private scheduleExpiry(connection: Connection, expiresAt: number): void {
-    // Tokens are accepted up to the clock tolerance past `exp`; the socket lives as long.
-    const deadline = (expiresAt + this.options.auth.clockToleranceSeconds) * 1000;
-    connection.scheduleExpiry(deadline, () => connection.close(CloseCode.UNAUTHORIZED, 'token expired'));
+    connection.closeAtTokenExpiry(expiresAt, this.options.auth.clockToleranceSeconds);
   }
 }

@@ -1,3 +1,4 @@
+import { Transform } from 'class-transformer';
 import { registerDecorator, ValidateIf, type ValidationOptions } from 'class-validator';
 import { JSONSchema } from 'class-validator-jsonschema';
 import type { ISchemaConverters } from 'class-validator-jsonschema/build/defaultConverters.js';
@@ -116,3 +117,31 @@ export const VALIDATOR_SCHEMAS: ISchemaConverters = {
   roomName: { type: 'string', minLength: 1, maxLength: ROOM_NAME_MAX_LENGTH, pattern: ROOM_NAME_PATTERN.source },
   payload: { type: 'object', description: `any JSON object of at most ${PAYLOAD_MAX_BYTES} bytes serialised` },
 };
+
+const DECIMAL_INTEGER = /^(0|[1-9][0-9]{0,15})$/;
+
+/** Text that is a safe integer of at least 0 written in plain decimal (no sign, exponent, spaces or leading zeros), as a number. */
+export function parseDecimalInteger(value: unknown): number | undefined {
+  if (typeof value !== 'string' || !DECIMAL_INTEGER.test(value)) return undefined;
+  const parsed = Number(value);
+  return Number.isSafeInteger(parsed) ? parsed : undefined;
+}
+
+/**
+ * A query string parameter that holds an integer from `min` to `max`,
+ * written in plain decimal. Anything else (`abc`, an empty value, `1e3`,
+ * ` 7`, `07`, a repeated parameter) is refused, not coerced.
+ */
+export function QueryInteger(min: number, max: number): PropertyDecorator {
+  return (target, propertyKey) => {
+    Transform(({ value }: { value: unknown }) => parseDecimalInteger(value) ?? value)(target, propertyKey);
+    registerDecorator({
+      name: 'integer',
+      target: target.constructor,
+      propertyName: propertyKey as string,
+      constraints: [min, max],
+      options: { message: `$property must be an integer from ${min} to ${max}` },
+      validator: { validate: (value: unknown) => Number.isSafeInteger(value) && (value as number) >= min && (value as number) <= max },
+    });
+  };
+}

@@ -38,7 +38,7 @@ describeEachDatabase('admin REST API', (kind) => {
       key: 'message.send',
       description: expect.any(String),
       events: ['message.send', 'typing'],
-      routes: [],
+      routes: ['POST /rooms/:room/messages'],
     });
   });
 

@@ -1,4 +1,5 @@
 import WebSocket from 'ws';
+import { floodRoom } from '../support/firehose.js';
 import { http } from '../support/http.js';
 import { suiteServer } from '../support/suite-server.js';
 import { rejectedUpgrade, TestClient } from '../support/test-client.js';
@@ -119,12 +120,8 @@ describe('slow consumers', () => {
   it('closes a socket that stops reading with 4009 instead of buffering for it', async () => {
     const stalled = await suite.connect('slow');
     await stalled.ok('room.join', { room: 'firehose' });
-    const reader = await suite.connect('fast');
-    await reader.ok('room.join', { room: 'firehose' });
-    const publisher = await suite.connect('publisher');
     stalled.pauseReading();
-    for (let n = 0; n < 600; n++) publisher.sendRaw(JSON.stringify({ event: 'message.send', data: { room: 'firehose', payload: bulky, clientMsgId: `f${n}` } }));
-    await waitUntil(() => reader.pushes('message', 'firehose').length === 600, 20_000);
+    const reader = await floodRoom(suite, 'firehose');
     stalled.resumeReading();
     expect((await stalled.closed).code).toBe(4009);
     expect(reader.pushes('message', 'firehose').map((f) => f.data.seq)).toEqual(Array.from({ length: 600 }, (_, i) => i + 1));

@@ -1,0 +1,69 @@
+import type { Socket } from 'node:net';
+import type { WebSocket } from 'ws';
+import { writeFrame } from './socket-writes.js';
+
+/**
+ * Where a Connection's frames go: a WebSocket (the gateway) or an HTTP event
+ * stream (src/fallback). Delivery, replays, the slow-consumer limit, the
+ * heartbeat and token expiry work the same over either.
+ */
+export interface Transport {
+  /** Whether frames can still be sent. */
+  readonly isOpen: boolean;
+  /** Data written but not yet taken by the network, in bytes. */
+  readonly bufferedAmount: number;
+  /** An already serialised frame; `seq` is given for frames that stand at a room message's place (live or replayed). */
+  send(frame: string, seq?: number): void;
+  close(code: number, reason: string): void;
+  /** Ends it at once, without a closing handshake. */
+  terminate(): void;
+  /** A liveness probe; `onPong` hears that it got through. */
+  ping(): void;
+  onPong(listener: () => void): void;
+  onClose(listener: () => void): void;
+}
+
+const CONNECTING = 0;
+const OPEN = 1;
+
+export class WebSocketTransport implements Transport {
+  /** The TCP socket under the WebSocket, which frames are written to directly (see socket-writes.ts). */
+  private readonly tcp: Socket | undefined;
+
+  constructor(private readonly socket: WebSocket) {
+    this.tcp = (socket as unknown as { _socket?: Socket })._socket;
+  }
+
+  get isOpen(): boolean {
+    return this.socket.readyState === OPEN;
+  }
+
+  get bufferedAmount(): number {
+    return this.socket.bufferedAmount;
+  }
+
+  send(frame: string): void {
+    if (this.tcp) writeFrame(this.tcp, frame);
+    else this.socket.send(frame);
+  }
+
+  close(code: number, reason: string): void {
+    if (this.socket.readyState === OPEN || this.socket.readyState === CONNECTING) this.socket.close(code, reason);
+  }
+
+  terminate(): void {
+    this.socket.terminate();
+  }
+
+  ping(): void {
+    this.socket.ping();
+  }
+
+  onPong(listener: () => void): void {
+    this.socket.on('pong', () => listener());
+  }
+
+  onClose(listener: () => void): void {
+    this.socket.once('close', () => listener());
+  }
+}
