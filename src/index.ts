@@ -11,3 +11,5 @@ export { RealtimeEvents } from './events/realtime-events.js';
 export type * from './events/realtime-events.js';
 export { Permission, PERMISSION_CATALOGUE } from './authorization/permissions.js';
 export * from './protocol/index.js';
+export { RealtimeMetrics } from './metrics/realtime-metrics.js';
+export { MetricsEndpointModule } from './metrics/metrics-endpoint.module.js';
