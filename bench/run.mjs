@@ -32,12 +32,15 @@ const { values: args } = parseArgs({
     idle: { type: 'string', default: '10000' },
     'max-idle': { type: 'string', default: '19900' },
     'server-core': { type: 'string', default: '1' },
+    /** The fixed fan-out loads, in deliveries per second. */
+    loads: { type: 'string', default: '20000,50000' },
     out: { type: 'string' },
     /** Writes a V8 CPU profile of every server process into this folder (see bench/README.md). */
     'cpu-prof': { type: 'string' },
   },
 });
 const RUNS = Number(args.runs);
+const LOADS = args.loads.split(',').map(Number);
 const SECONDS = Number(args.seconds);
 const SECRET = 'bench-secret-that-is-long-enough-0123456789';
 const token = (sub) => hs256Token(SECRET, { sub });
@@ -110,7 +113,7 @@ async function fanOut(key) {
     if (scenarios.has('fanout')) {
       // A short warm-up load first: the JIT and the database settle.
       await fleet.measure({ rate: 100, durationMs: 2000, warmupMs: 500, settleMs: 500 });
-      for (const deliveries of [20_000, 50_000]) {
+      for (const deliveries of LOADS) {
         result.fixed[deliveries] = await measureLoad(fleet, server, deliveries / perMessage, SECONDS * 1000);
       }
     }
@@ -258,7 +261,7 @@ lines.push(`Switchboard runs with its defaults (SQLite history, synchronous comm
 
 const figures = [];
 if (scenarios.has('fanout')) {
-  for (const deliveries of [20_000, 50_000]) {
+  for (const deliveries of LOADS) {
     const d = `${deliveries / 1000}k`;
     figures.push({ name: `server CPU per delivery at ${d} deliveries/s (us)`, lowerIsBetter: true, get: (run, key) => run.fanOut[key]?.fixed[deliveries]?.cpuUsPerDelivery });
     figures.push({ name: `p50 latency at ${d} deliveries/s (ms)`, lowerIsBetter: true, digits: 2, get: (run, key) => run.fanOut[key]?.fixed[deliveries]?.latencyMs.p50 });

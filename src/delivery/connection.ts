@@ -24,8 +24,7 @@ export class Connection {
   ended = false;
   /** Frames its memberships hold for it (during replays and permission re-checks), in UTF-16 units. */
   heldBytes = 0;
-  /** Resolves when the socket has closed. */
-  readonly closed: Promise<void>;
+  private closedPromise: Promise<void> | undefined;
   private expiryTimer: NodeJS.Timeout | undefined;
   private backlogTimer: NodeJS.Timeout | undefined;
   private missedPongs = 0;
@@ -39,7 +38,6 @@ export class Connection {
     private readonly metrics?: RealtimeMetrics,
   ) {
     this.user = user;
-    this.closed = new Promise((resolve) => transport.onClose(resolve));
     transport.onPong(() => {
       this.missedPongs = 0;
     });
@@ -47,6 +45,15 @@ export class Connection {
 
   get isOpen(): boolean {
     return this.transport.isOpen;
+  }
+
+  /**
+   * Resolves when the socket has closed; for a connection still registered
+   * (its close not yet handled). Made on demand: only a shutdown waits for
+   * it, and idle sockets should not each carry a promise.
+   */
+  get closed(): Promise<void> {
+    return (this.closedPromise ??= new Promise((resolve) => this.transport.onClose(resolve)));
   }
 
   /**

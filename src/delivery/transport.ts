@@ -60,7 +60,7 @@ export class WebSocketTransport implements Transport {
   }
 
   onPong(listener: () => void): void {
-    this.socket.on('pong', () => listener());
+    this.socket.on('pong', listener);
   }
 
   onClose(listener: () => void): void {

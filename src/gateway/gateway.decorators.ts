@@ -1,6 +1,5 @@
 import { createParamDecorator, SetMetadata, type ExecutionContext, type Type } from '@nestjs/common';
 import { MessageBody } from '@nestjs/websockets';
-import { connectionOf } from '../delivery/connection-registry.service.js';
 import { realtimeValidationPipe } from '../protocol/validation.pipe.js';
 import type { FrameContext } from './frame-context.js';
 
@@ -12,9 +11,7 @@ export function frameContextOf(context: Pick<ExecutionContext, 'getArgByIndex'>)
 }
 
 /** The Connection of the socket that sent the frame. */
-export const CurrentConnection = createParamDecorator((_: unknown, context: ExecutionContext) =>
-  connectionOf(context.switchToWs().getClient()),
-);
+export const CurrentConnection = createParamDecorator((_: unknown, context: ExecutionContext) => frameContextOf(context).connection);
 
 /** The request being handled (its id, and what to do after replying). */
 export const Frame = createParamDecorator((_: unknown, context: ExecutionContext) => frameContextOf(context));

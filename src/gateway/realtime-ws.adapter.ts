@@ -85,13 +85,20 @@ export class RealtimeWsAdapter extends WsAdapter {
     return server;
   }
 
+  /**
+   * Nest binds every handler of the gateway to each new socket (a closure
+   * per event per socket, about a kilobyte per idle socket). The realtime
+   * gateway's handlers take their connection from the FrameContext, never
+   * from that binding, so the table made for the first socket serves all.
+   */
+  private protocolHandlers: Map<string, FrameHandler> | undefined;
+
   override bindMessageHandlers(
     socket: WebSocket,
     handlers: MessageMappingProperties[],
     _transform: (data: unknown) => Observable<unknown>,
   ): void {
-    const byEvent = new Map<string, FrameHandler>();
-    for (const handler of handlers) byEvent.set(handler.message as string, handler.callback as FrameHandler);
+    const byEvent = this.handlerTable(handlers);
     const connection = connectionOf(socket);
     const { rateLimitPerSecond, rateLimitBurst, floodCloseAfterMs } = this.options.websocket;
     const budget = new FrameBudget(rateLimitPerSecond, rateLimitBurst, floodCloseAfterMs, Date.now());
@@ -107,6 +114,16 @@ export class RealtimeWsAdapter extends WsAdapter {
         .catch((error: Error) => this.frameLogger.error(`dispatching a frame: ${error.message}`, error.stack))
         .finally(() => this.shutdown.frameFinished());
     });
+  }
+
+  private handlerTable(handlers: MessageMappingProperties[]): Map<string, FrameHandler> {
+    if (this.protocolHandlers) return this.protocolHandlers;
+    const byEvent = new Map<string, FrameHandler>();
+    for (const handler of handlers) byEvent.set(handler.message as string, handler.callback as FrameHandler);
+    // Only the realtime gateway's table is shared: another gateway's handlers may want their socket.
+    const isProtocol = byEvent.size === CLIENT_EVENTS.size && [...CLIENT_EVENTS].every((event) => byEvent.has(event));
+    if (isProtocol) this.protocolHandlers = byEvent;
+    return byEvent;
   }
 
   /** Answers a frame that is not processed, with its id and event when it has them (so clients can match it). */
@@ -131,7 +148,7 @@ export class RealtimeWsAdapter extends WsAdapter {
       ]);
       return;
     }
-    const context = new FrameContext(frame.event, frame.id);
+    const context = new FrameContext(connection, frame.event, frame.id);
     let result: unknown;
     try {
       result = await handler(frame.data, context);

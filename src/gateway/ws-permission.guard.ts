@@ -2,7 +2,7 @@ import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/com
 import { Reflector } from '@nestjs/core';
 import { AuthorizationService } from '../authorization/authorization.service.js';
 import { REQUIRED_PERMISSIONS } from '../authorization/require-permission.decorator.js';
-import { connectionOf } from '../delivery/connection-registry.service.js';
+import { frameContextOf } from './gateway.decorators.js';
 import { RealtimeError } from '../protocol/error-codes.js';
 import { isRoomName } from '../protocol/validators.js';
 import { ALLOW_UNAUTHENTICATED } from './gateway.decorators.js';
@@ -20,7 +20,7 @@ export class WsPermissionGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const connection = connectionOf(context.switchToWs().getClient());
+    const { connection } = frameContextOf(context);
     const handler = context.getHandler();
     if (!connection.user) {
       if (this.reflector.get<boolean>(ALLOW_UNAUTHENTICATED, handler)) return true;
