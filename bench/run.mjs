@@ -323,6 +323,7 @@ const report = lines.join('\n');
 mkdirSync(join(root, 'bench/results'), { recursive: true });
 const file = args.out ?? join(root, 'bench/results', `${new Date().toISOString().slice(0, 16).replace(/[T:]/g, '-')}.md`);
 writeFileSync(file, report);
-writeFileSync(join(root, 'bench/results/latest.md'), report);
+// A run written elsewhere (--out) is an experiment: the published latest table stays.
+if (!args.out) writeFileSync(join(root, 'bench/results/latest.md'), report);
 console.log(report.slice(0, report.indexOf('<details>')));
 log(`written to ${file}`);
