@@ -3,7 +3,6 @@ import { getDataSourceToken } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime-options.js';
 import { ownDataSourceOptions, REALTIME_CONNECTION } from './data-source-options.js';
-import { SqliteCheckpointer } from './sqlite-checkpointer.service.js';
 import { TransactionRunner } from './transaction-runner.service.js';
 
 const dataSourceToken = getDataSourceToken(REALTIME_CONNECTION);
@@ -66,7 +65,6 @@ async function migrate(dataSource: DataSource): Promise<void> {
       },
     },
     TransactionRunner,
-    SqliteCheckpointer,
   ],
   exports: [dataSourceToken, TransactionRunner],
 })
