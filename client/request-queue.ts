@@ -27,8 +27,8 @@ interface Pending {
  * repeated safely: `message.send` through its `clientMsgId`), and so is one
  * answered `UNAVAILABLE` (the server did nothing: storage down, or a restart
  * under way), after `retryDelay`. Each request fails with `TIMEOUT` if no
- * reply came within its own timeout, counted from the call (with the
- * `UNAVAILABLE` error if that was the last answer).
+ * reply came within its own timeout, counted from the call, or with
+ * `UNAVAILABLE` as soon as another try would not fit in it.
  */
 export class RequestQueue {
   private nextId = 1;

@@ -83,7 +83,7 @@ export type StateChange =
 /** What `on` can listen to: the server's pushes, connection state changes, and errors no call can catch. */
 export interface ClientEvents extends PushMap {
   state: StateChange;
-  /** A rejoin, a token refresh or `getToken` failed; the client keeps trying. */
+  /** Something no call of the app's can catch failed: a rejoin, a token refresh, `getToken`, a first-frame `auth`. */
   error: Error;
 }
 
@@ -373,12 +373,13 @@ export class SwitchboardClient {
   }
 
   private receive(text: string): void {
-    let frame: PushFrame | ReplyFrame;
+    let frame: PushFrame | ReplyFrame | null;
     try {
-      frame = JSON.parse(text) as PushFrame | ReplyFrame;
+      frame = JSON.parse(text) as PushFrame | ReplyFrame | null;
     } catch {
       return;
     }
+    if (typeof frame !== 'object' || frame === null) return;
     if (typeof frame.id === 'string') {
       if (!this.ready) {
         if (frame.id === AUTH_REQUEST_ID) this.authenticated(frame);

@@ -16,9 +16,6 @@ export interface WebSocketLike {
 /** A WebSocket class; the third argument (headers) is understood by `ws`, not by browsers. */
 export type WebSocketConstructor = new (url: string, protocols?: string | string[], options?: { headers?: Record<string, string> }) => WebSocketLike;
 
-/** `readyState` of an open socket. */
-export const OPEN = 1;
-
 /**
  * How the token reaches the server (section 2 of the contract):
  * - `query`: the `access_token` query parameter (works everywhere, browsers included);
