@@ -1,7 +1,7 @@
 /**
  * Jest runs in ESM mode (NestJS 12 is ESM-only): `npm test` starts it with
- * --experimental-vm-modules. Two projects: unit specs beside the services,
- * and e2e suites that start real servers (SQLite files, a throwaway
+ * --experimental-vm-modules. Two projects: unit specs beside the services
+ * and the client SDK's modules, and e2e suites that start real servers (SQLite files, a throwaway
  * PostgreSQL cluster started by the global setup).
  *
  * Type errors are left to `npm run typecheck` (part of `npm test`), so
@@ -21,7 +21,7 @@ const common = {
 
 export default {
   projects: [
-    { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/client/**/*.spec.ts'] },
     {
       ...common,
       displayName: 'e2e',

@@ -16,6 +16,7 @@ import { DeliveryService } from '../delivery/delivery.service.js';
 import { DeleteMessageDto, EditMessageDto, FetchHistoryDto, SendMessageDto } from '../messages/dto/message.dto.js';
 import { MessagesService } from '../messages/messages.service.js';
 import { PresenceService } from '../presence/presence.service.js';
+import type { ReplyOf } from '../protocol/event-map.js';
 import { ClientEvent } from '../protocol/events.js';
 import {
   AuthReply,
@@ -64,26 +65,30 @@ export class RealtimeGateway implements OnGatewayConnection, OnGatewayDisconnect
   @SubscribeMessage(ClientEvent.AUTH)
   @AllowUnauthenticated()
   @ReplyData(AuthReply)
-  auth(@CurrentConnection() connection: Connection, @FrameData() { token }: TokenDto) {
+  auth(@CurrentConnection() connection: Connection, @FrameData() { token }: TokenDto): Promise<ReplyOf<'auth'>> {
     return this.sessions.authenticate(connection, token);
   }
 
   @SubscribeMessage(ClientEvent.AUTH_REFRESH)
   @ReplyData(RefreshReply)
-  refresh(@CurrentConnection() connection: Connection, @FrameData() { token }: TokenDto) {
+  refresh(@CurrentConnection() connection: Connection, @FrameData() { token }: TokenDto): Promise<ReplyOf<'auth.refresh'>> {
     return this.sessions.refresh(connection, token);
   }
 
   @SubscribeMessage(ClientEvent.PING)
   @ReplyData(Pong)
-  ping() {
+  ping(): ReplyOf<'ping'> {
     return { time: Date.now() };
   }
 
   @SubscribeMessage(ClientEvent.ROOM_JOIN)
   @RequirePermission(Permission.ROOM_JOIN)
   @ReplyData(JoinReply)
-  async join(@CurrentConnection() connection: Connection, @FrameData() { room, since }: JoinRoomDto, @Frame() frame: FrameContext) {
+  async join(
+    @CurrentConnection() connection: Connection,
+    @FrameData() { room, since }: JoinRoomDto,
+    @Frame() frame: FrameContext,
+  ): Promise<ReplyOf<'room.join'>> {
     const { reply, afterReply } = await this.delivery.join(connection, room, since, frame.id);
     frame.afterReply(afterReply);
     return reply;
@@ -91,21 +96,21 @@ export class RealtimeGateway implements OnGatewayConnection, OnGatewayDisconnect
 
   @SubscribeMessage(ClientEvent.ROOM_LEAVE)
   @ReplyData(RoomReply)
-  leave(@CurrentConnection() connection: Connection, @FrameData() { room }: RoomDto) {
+  leave(@CurrentConnection() connection: Connection, @FrameData() { room }: RoomDto): ReplyOf<'room.leave'> {
     return this.delivery.leave(connection, room);
   }
 
   @SubscribeMessage(ClientEvent.MESSAGE_SEND)
   @RequirePermission(Permission.MESSAGE_SEND)
   @ReplyData(SendAck)
-  send(@CurrentConnection() connection: Connection, @FrameData() { room, text, payload, clientMsgId }: SendMessageDto) {
+  send(@CurrentConnection() connection: Connection, @FrameData() { room, text, payload, clientMsgId }: SendMessageDto): Promise<ReplyOf<'message.send'>> {
     return this.messages.send(connection.user!, room, { text, payload }, clientMsgId);
   }
 
   @SubscribeMessage(ClientEvent.MESSAGE_EDIT)
   @RequirePermission(Permission.MESSAGE_EDIT, Permission.MESSAGE_EDIT_ANY)
   @ReplyData(EditAck)
-  async edit(@CurrentConnection() connection: Connection, @FrameData() { room, seq, text }: EditMessageDto) {
+  async edit(@CurrentConnection() connection: Connection, @FrameData() { room, seq, text }: EditMessageDto): Promise<ReplyOf<'message.edit'>> {
     const { editedAt } = await this.messages.edit(connection.user!, room, seq, text);
     return { room, seq, editedAt };
   }
@@ -113,28 +118,28 @@ export class RealtimeGateway implements OnGatewayConnection, OnGatewayDisconnect
   @SubscribeMessage(ClientEvent.MESSAGE_DELETE)
   @RequirePermission(Permission.MESSAGE_DELETE, Permission.MESSAGE_DELETE_ANY)
   @ReplyData(MessageDeletedPush)
-  delete(@CurrentConnection() connection: Connection, @FrameData() { room, seq }: DeleteMessageDto) {
+  delete(@CurrentConnection() connection: Connection, @FrameData() { room, seq }: DeleteMessageDto): Promise<ReplyOf<'message.delete'>> {
     return this.messages.delete(connection.user!, room, seq);
   }
 
   @SubscribeMessage(ClientEvent.HISTORY_FETCH)
   @RequirePermission(Permission.HISTORY_READ)
   @ReplyData(HistoryPage)
-  history(@CurrentConnection() connection: Connection, @FrameData() { room, ...page }: FetchHistoryDto) {
+  history(@CurrentConnection() connection: Connection, @FrameData() { room, ...page }: FetchHistoryDto): Promise<ReplyOf<'history.fetch'>> {
     return this.messages.history(connection.user!, room, page);
   }
 
   @SubscribeMessage(ClientEvent.PRESENCE_LIST)
   @RequirePermission(Permission.PRESENCE_READ)
   @ReplyData(PresenceList)
-  presenceList(@CurrentConnection() connection: Connection, @FrameData() { room }: RoomDto) {
+  presenceList(@CurrentConnection() connection: Connection, @FrameData() { room }: RoomDto): Promise<ReplyOf<'presence.list'>> {
     return this.presence.list(connection.user!, room);
   }
 
   @SubscribeMessage(ClientEvent.TYPING)
   @RequirePermission(Permission.MESSAGE_SEND)
   @ReplyData(RoomReply)
-  typing(@CurrentConnection() connection: Connection, @FrameData() { room }: RoomDto) {
+  typing(@CurrentConnection() connection: Connection, @FrameData() { room }: RoomDto): Promise<ReplyOf<'typing'>> {
     return this.presence.typing(connection, room);
   }
 }

@@ -12,6 +12,7 @@ import { TransactionRunner } from '../database/transaction-runner.service.js';
 import { HostEvents } from '../events/host-events.service.js';
 import { RealtimeEvents } from '../events/realtime-events.js';
 import { RealtimeError } from '../protocol/error-codes.js';
+import type { HistoryQuery, MessageContent } from '../protocol/event-map.js';
 import { ServerEvent } from '../protocol/events.js';
 import { HISTORY_DEFAULT_LIMIT } from '../protocol/limits.js';
 import { SYSTEM_SENDER, type HistoryEntry, type HistoryPage, type MessageDeletedPush, type MessageUpdatedPush, type SendAck } from '../protocol/wire.js';
@@ -20,17 +21,6 @@ import { RoomsService } from '../rooms/rooms.service.js';
 import { MessageEntity } from './message.entity.js';
 import { toHistoryEntry, toIsoTime, toMessageView } from './message-view.js';
 import { MessageWriter, type StoredMessage } from './message-writer.service.js';
-
-export interface MessageContent {
-  text?: string;
-  payload?: Record<string, unknown>;
-}
-
-export interface HistoryQuery {
-  before?: number;
-  after?: number;
-  limit?: number;
-}
 
 @Injectable()
 export class MessagesService {

@@ -6,9 +6,9 @@ import { http } from '../support/http.js';
 import { freePort } from '../support/postgres-server.js';
 import { pauseRedis, resumeRedis, startRedis, stopRedis, type RedisServer } from '../support/redis-server.js';
 import { ResumingClient } from '../support/resuming-client.js';
-import { ServerProcess } from '../support/server-process.js';
+import { ServerProcess, testServerEnv } from '../support/server-process.js';
 import { TestClient } from '../support/test-client.js';
-import { TEST_AUDIENCE, TEST_ISSUER, TEST_SECRET, token } from '../support/tokens.js';
+import { token } from '../support/tokens.js';
 import { waitUntil } from '../support/wait.js';
 
 const missing = process.env.TEST_REDIS_MISSING ?? process.env.TEST_POSTGRES_MISSING;
@@ -33,19 +33,16 @@ describeCluster(`a cluster of three nodes on PostgreSQL and Redis${missing ? ` [
   const root = token('root');
 
   async function startNode(port: number): Promise<ServerProcess> {
-    const server = ServerProcess.start(workdir, {
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      JWT_SECRET: TEST_SECRET,
-      JWT_ISSUER: TEST_ISSUER,
-      JWT_AUDIENCE: TEST_AUDIENCE,
-      BOOTSTRAP_ADMINS: 'root',
-      REDIS_URL: redis.url,
-      CLUSTER_NODE_TTL_MS: String(NODE_TTL_MS),
-      SHUTDOWN_TIMEOUT_MS: '3000',
-      ...database.variables,
-    });
+    const server = ServerProcess.start(
+      workdir,
+      testServerEnv(port, {
+        BOOTSTRAP_ADMINS: 'root',
+        REDIS_URL: redis.url,
+        CLUSTER_NODE_TTL_MS: String(NODE_TTL_MS),
+        SHUTDOWN_TIMEOUT_MS: '3000',
+        ...database.variables,
+      }),
+    );
     await server.listening();
     return server;
   }

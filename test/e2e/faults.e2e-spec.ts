@@ -1,12 +1,8 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { describeEachDatabase, freshDatabase, type TestDatabase } from '../support/databases.js';
-import { freePort } from '../support/postgres-server.js';
+import { describeEachDatabase } from '../support/databases.js';
 import { ResumingClient } from '../support/resuming-client.js';
-import { ServerProcess } from '../support/server-process.js';
+import { restartableServer, type ServerProcess } from '../support/server-process.js';
 import { TestClient } from '../support/test-client.js';
-import { TEST_AUDIENCE, TEST_ISSUER, TEST_SECRET, token } from '../support/tokens.js';
+import { token } from '../support/tokens.js';
 import { waitUntil } from '../support/wait.js';
 
 const ROOMS = ['alpha', 'beta'];
@@ -19,39 +15,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * history.
  */
 describeEachDatabase('server faults', (kind) => {
-  let database: TestDatabase;
-  let port: number;
-  let workdir: string;
-  const servers: ServerProcess[] = [];
-
-  const start = async () => {
-    const server = ServerProcess.start(workdir, {
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      JWT_SECRET: TEST_SECRET,
-      JWT_ISSUER: TEST_ISSUER,
-      JWT_AUDIENCE: TEST_AUDIENCE,
-      SHUTDOWN_TIMEOUT_MS: '5000',
-      ...database.variables,
-    });
-    servers.push(server);
-    await server.listening();
-    return server;
-  };
-
-  beforeEach(async () => {
-    database = await freshDatabase(kind);
-    port = await freePort();
-    workdir = mkdtempSync(join(tmpdir(), 'switchboard-faults-'));
-  });
-  afterEach(async () => {
-    await Promise.all(servers.splice(0).map((server) => server.stop()));
-  });
+  const servers = restartableServer(kind);
 
   async function runThrough(fault: (server: ServerProcess) => Promise<void>) {
-    let server = await start();
-    const url = `ws://127.0.0.1:${port}/ws`;
+    let server = await servers.start();
+    const url = servers.wsUrl;
     const clients = ['ann', 'ben', 'cat', 'dan'].map((name) => new ResumingClient(url, token(name), name, ROOMS));
     clients.forEach((client) => client.start());
     let sending = true;
@@ -66,7 +34,7 @@ describeEachDatabase('server faults', (kind) => {
       await sleep(1200);
       await fault(server);
       await sleep(300);
-      server = await start();
+      server = await servers.start();
       await sleep(1200);
       sending = false;
       await traffic;

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { freshDatabase } from '../support/databases.js';
 import { FrameFuzzer, randomSource } from '../support/fuzz-frames.js';
 import { freePort } from '../support/postgres-server.js';
-import { ServerProcess } from '../support/server-process.js';
+import { ServerProcess, testServerEnv } from '../support/server-process.js';
 import { TestClient } from '../support/test-client.js';
-import { TEST_AUDIENCE, TEST_ISSUER, TEST_SECRET, token } from '../support/tokens.js';
+import { token } from '../support/tokens.js';
 import { waitUntil } from '../support/wait.js';
 
 const FRAMES_PER_SOCKET = 1500;
@@ -26,21 +26,18 @@ describe('fuzzing the WebSocket endpoint', () => {
     const port = await freePort();
     url = `ws://127.0.0.1:${port}/ws`;
     const database = await freshDatabase('sqlite');
-    server = ServerProcess.start(mkdtempSync(join(tmpdir(), 'switchboard-fuzz-')), {
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      JWT_SECRET: TEST_SECRET,
-      JWT_ISSUER: TEST_ISSUER,
-      JWT_AUDIENCE: TEST_AUDIENCE,
-      WS_MAX_PAYLOAD_BYTES: String(MAX_PAYLOAD),
-      // The fuzzers send as fast as they can and read in bursts (one test process drives them all):
-      // the point is what each frame does, not the flood and slow-consumer limits (see limits.e2e-spec.ts).
-      WS_RATE_LIMIT_PER_SECOND: '100000',
-      WS_RATE_LIMIT_BURST: '100000',
-      WS_MAX_BUFFERED_BYTES: String(256 * 1024 * 1024),
-      ...database.variables,
-    });
+    server = ServerProcess.start(
+      mkdtempSync(join(tmpdir(), 'switchboard-fuzz-')),
+      testServerEnv(port, {
+        WS_MAX_PAYLOAD_BYTES: String(MAX_PAYLOAD),
+        // The fuzzers send as fast as they can and read in bursts (one test process drives them all):
+        // the point is what each frame does, not the flood and slow-consumer limits (see limits.e2e-spec.ts).
+        WS_RATE_LIMIT_PER_SECOND: '100000',
+        WS_RATE_LIMIT_BURST: '100000',
+        WS_MAX_BUFFERED_BYTES: String(256 * 1024 * 1024),
+        ...database.variables,
+      }),
+    );
     await server.listening();
   });
   afterAll(async () => {

@@ -1,8 +1,26 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { resolve } from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freshDatabase, type DatabaseKind, type TestDatabase } from './databases.js';
+import { freePort } from './postgres-server.js';
+import { TEST_AUDIENCE, TEST_ISSUER, TEST_SECRET } from './tokens.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
+
+/** The environment of a compiled server on a loopback port that accepts the tokens of tokens.ts. */
+export function testServerEnv(port: number, variables: Record<string, string>): Record<string, string> {
+  return {
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    JWT_SECRET: TEST_SECRET,
+    JWT_ISSUER: TEST_ISSUER,
+    JWT_AUDIENCE: TEST_AUDIENCE,
+    ...variables,
+  };
+}
 
 /** The compiled server (`dist/src/main.js`, built by `npm test`) as a child process, with its output kept. */
 export class ServerProcess {
@@ -46,6 +64,38 @@ export class ServerProcess {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM');
     await this.exited;
   }
+}
+
+/**
+ * For tests that kill the compiled server and start it again: each test gets
+ * a fresh database, a free port and a working directory; `start()` starts a
+ * server on them (again after a kill), and every server started is stopped
+ * after the test.
+ */
+export function restartableServer(kind: DatabaseKind) {
+  let database: TestDatabase;
+  let port: number;
+  let workdir: string;
+  const servers: ServerProcess[] = [];
+  beforeEach(async () => {
+    database = await freshDatabase(kind);
+    port = await freePort();
+    workdir = mkdtempSync(join(tmpdir(), 'switchboard-restarts-'));
+  });
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((server) => server.stop()));
+  });
+  return {
+    get wsUrl() {
+      return `ws://127.0.0.1:${port}/ws`;
+    },
+    async start(): Promise<ServerProcess> {
+      const server = ServerProcess.start(workdir, testServerEnv(port, { SHUTDOWN_TIMEOUT_MS: '5000', ...database.variables }));
+      servers.push(server);
+      await server.listening();
+      return server;
+    },
+  };
 }
 
 export interface ToolRun {

@@ -1,12 +1,13 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsDefined, IsInt, Max, Min, ValidateIf } from 'class-validator';
 import { CLIENT_MSG_ID_MAX_LENGTH, HISTORY_MAX_LIMIT, TEXT_MAX_LENGTH } from '../../protocol/limits.js';
+import type { DeleteMessageRequest, EditMessageRequest, FetchHistoryRequest, MessageContent, SendMessageRequest } from '../../protocol/event-map.js';
 import { HasContent, IsPayload, IsRoomName, IsText, Optional } from '../../protocol/validators.js';
 
 const NEEDS_CONTENT = 'a message has text, payload or both';
 
 /** The content of a message, as the publisher and the admin API take it. */
-export class MessageContentDto {
+export class MessageContentDto implements MessageContent {
   @ApiPropertyOptional({ description: `1 to ${TEXT_MAX_LENGTH} characters`, example: 'Hello' })
   @ValidateIf((o: MessageContentDto) => o.text !== undefined || o.payload === undefined || o.payload === null)
   @IsDefined({ message: NEEDS_CONTENT })
@@ -27,7 +28,7 @@ export class PublishMessageDto extends MessageContentDto {
 }
 
 @HasContent()
-export class SendMessageDto extends MessageContentDto {
+export class SendMessageDto extends MessageContentDto implements SendMessageRequest {
   @IsRoomName()
   room!: string;
 
@@ -37,7 +38,7 @@ export class SendMessageDto extends MessageContentDto {
 
 const SEQ = { max: Number.MAX_SAFE_INTEGER };
 
-export class EditMessageDto {
+export class EditMessageDto implements EditMessageRequest {
   @IsRoomName()
   room!: string;
 
@@ -50,7 +51,7 @@ export class EditMessageDto {
   text!: string;
 }
 
-export class DeleteMessageDto {
+export class DeleteMessageDto implements DeleteMessageRequest {
   @IsRoomName()
   room!: string;
 
@@ -60,7 +61,7 @@ export class DeleteMessageDto {
   seq!: number;
 }
 
-export class FetchHistoryDto {
+export class FetchHistoryDto implements FetchHistoryRequest {
   @IsRoomName()
   room!: string;
 

@@ -1,13 +1,14 @@
 import { IsInt, Max, Min } from 'class-validator';
+import type { JoinRoomRequest, RoomRequest } from '../../protocol/event-map.js';
 import { IsRoomName, Optional } from '../../protocol/validators.js';
 
 /** `room.leave`, `presence.list`, `typing`: just a room. */
-export class RoomDto {
+export class RoomDto implements RoomRequest {
   @IsRoomName()
   room!: string;
 }
 
-export class JoinRoomDto extends RoomDto {
+export class JoinRoomDto extends RoomDto implements JoinRoomRequest {
   /** Replay every stored message after this `seq` before live ones. */
   @Optional()
   @IsInt()

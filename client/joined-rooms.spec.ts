@@ -1,0 +1,62 @@
+import { JoinedRooms } from './joined-rooms.js';
+
+/** Feeds `message` pushes and returns the seqs let through. */
+function passed(rooms: JoinedRooms, room: string, seqs: number[]): number[] {
+  return seqs.filter((seq) => rooms.acceptMessage(room, seq));
+}
+
+describe('JoinedRooms', () => {
+  it('lets each seq through once and never one lower than the last, as a reconnect replays what was already seen', () => {
+    const rooms = new JoinedRooms();
+    rooms.want('general');
+    rooms.joined('general', 4);
+    expect(passed(rooms, 'general', [5, 6, 7])).toEqual([5, 6, 7]);
+    expect(rooms.since('general')).toBe(7);
+    // The resume after a reconnect: since 7; the server replays from 8, a late live push repeats 7 and 8.
+    expect(passed(rooms, 'general', [7, 8, 8, 9, 3, 10])).toEqual([8, 9, 10]);
+  });
+
+  it('starts a first join after the lastSeq of its reply, and resumes from the last seq seen afterwards', () => {
+    const rooms = new JoinedRooms();
+    rooms.want('general');
+    expect(rooms.since('general')).toBeUndefined();
+    rooms.joined('general', 12);
+    expect(rooms.since('general')).toBe(12);
+    expect(passed(rooms, 'general', [11, 12, 13])).toEqual([13]);
+    // A rejoin's reply does not move the cursor: its replay does.
+    rooms.joined('general', 20);
+    expect(rooms.since('general')).toBe(13);
+  });
+
+  it('replays on purpose when the app joins with an explicit since', () => {
+    const rooms = new JoinedRooms();
+    rooms.want('general');
+    rooms.joined('general', 0);
+    expect(passed(rooms, 'general', [1, 2, 3])).toEqual([1, 2, 3]);
+    rooms.want('general');
+    expect(rooms.since('general')).toBe(3);
+    rooms.want('general', 1);
+    expect(passed(rooms, 'general', [2, 3, 4])).toEqual([2, 3, 4]);
+  });
+
+  it('counts a replayed deletion as seen, and passes live deletions of older messages on', () => {
+    const rooms = new JoinedRooms();
+    rooms.want('general', 2);
+    expect(rooms.acceptDeletion('general', 3)).toBe(true);
+    expect(passed(rooms, 'general', [3, 4])).toEqual([4]);
+    expect(rooms.acceptDeletion('general', 1)).toBe(true);
+    expect(rooms.since('general')).toBe(4);
+  });
+
+  it('keeps rooms apart and drops pushes for rooms it does not want', () => {
+    const rooms = new JoinedRooms();
+    rooms.want('a', 0);
+    rooms.want('b', 5);
+    expect(passed(rooms, 'a', [1, 2])).toEqual([1, 2]);
+    expect(passed(rooms, 'b', [2, 6])).toEqual([6]);
+    rooms.forget('a');
+    expect(passed(rooms, 'a', [3])).toEqual([]);
+    expect(rooms.acceptDeletion('a', 3)).toBe(false);
+    expect(rooms.names()).toEqual(['b']);
+  });
+});

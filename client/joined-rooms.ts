@@ -1,0 +1,57 @@
+/**
+ * The rooms the client wants to be in and, for each, the highest `seq` it
+ * has passed on to the app. That number is the `since` of every rejoin, and
+ * the filter that lets each `seq` through once and in order, whatever a
+ * reconnect replays twice.
+ */
+export class JoinedRooms {
+  private readonly lastSeen = new Map<string, number | undefined>();
+
+  /** Wants the room; an explicit `since` asks for everything after it again. */
+  want(room: string, since?: number): void {
+    if (since !== undefined || !this.lastSeen.has(room)) this.lastSeen.set(room, since ?? this.lastSeen.get(room));
+  }
+
+  forget(room: string): void {
+    this.lastSeen.delete(room);
+  }
+
+  has(room: string): boolean {
+    return this.lastSeen.has(room);
+  }
+
+  names(): string[] {
+    return [...this.lastSeen.keys()];
+  }
+
+  /** The `since` to join with: undefined for a room whose first join has not been answered. */
+  since(room: string): number | undefined {
+    return this.lastSeen.get(room);
+  }
+
+  /** A join reply: a first join (without `since`) receives what comes after the room's `lastSeq`. */
+  joined(room: string, lastSeq: number): void {
+    if (this.lastSeen.has(room) && this.lastSeen.get(room) === undefined) this.lastSeen.set(room, lastSeq);
+  }
+
+  /** A `message` push: true when the app should see it, false for a room not joined or a `seq` already seen. */
+  acceptMessage(room: string, seq: number): boolean {
+    if (!this.lastSeen.has(room)) return false;
+    const last = this.lastSeen.get(room);
+    if (last !== undefined && seq <= last) return false;
+    this.lastSeen.set(room, seq);
+    return true;
+  }
+
+  /**
+   * A `message.deleted` push: a live deletion of an older message, or a replayed
+   * one that stands in for a message deleted before the app saw it (its `seq`
+   * counts as seen).
+   */
+  acceptDeletion(room: string, seq: number): boolean {
+    if (!this.lastSeen.has(room)) return false;
+    const last = this.lastSeen.get(room);
+    if (last === undefined || seq > last) this.lastSeen.set(room, seq);
+    return true;
+  }
+}
