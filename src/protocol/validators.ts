@@ -6,6 +6,25 @@ import { RealtimeError } from './error-codes.js';
 import { PAYLOAD_MAX_BYTES, ROOM_NAME_MAX_LENGTH, ROOM_NAME_PATTERN } from './limits.js';
 
 /**
+ * UTF-8 bytes of a string, without Node's Buffer: this file is also compiled
+ * for browsers (the client SDK's types come from here). JSON.stringify leaves
+ * no lone surrogates, so a surrogate pair is four bytes.
+ */
+function utf8ByteLength(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) bytes += 1;
+    else if (code < 0x800) bytes += 2;
+    else if (code >= 0xd800 && code < 0xdc00) {
+      bytes += 4;
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
+/**
  * May be absent, but not null: `@IsOptional()` would let null through, and
  * the contract coerces nothing.
  */
@@ -76,7 +95,7 @@ export function IsPayload(options?: ValidationOptions): PropertyDecorator {
       validator: {
         validate(value: unknown) {
           if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
-          return Buffer.byteLength(JSON.stringify(value)) <= PAYLOAD_MAX_BYTES;
+          return utf8ByteLength(JSON.stringify(value)) <= PAYLOAD_MAX_BYTES;
         },
       },
     });
