@@ -6,6 +6,7 @@ import { redactTokenFromUrl } from './auth/token-extraction.js';
 import { loadServerSettings, type ServerSettings } from './config/server-settings.js';
 import { HealthModule } from './health/health.module.js';
 import { MetricsEndpointModule } from './metrics/metrics-endpoint.module.js';
+import { DevTokensModule } from './web-ui/web-ui.module.js';
 import { RealtimeModule } from './realtime.module.js';
 
 /**
@@ -55,6 +56,7 @@ export class AppModule {
         }),
         HealthModule,
         ...(settings?.metrics.enabled ? [MetricsEndpointModule.register({ token: settings.metrics.token })] : []),
+        ...(settings?.devTokens ? [DevTokensModule.register(settings.realtime.auth)] : []),
       ],
     };
   }

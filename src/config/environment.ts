@@ -155,6 +155,16 @@ export class Environment {
   @IsOptional()
   @MinLength(16, { message: 'METRICS_TOKEN must be at least 16 characters' })
   METRICS_TOKEN?: string;
+
+  /** Unset: on except in production. */
+  @IsOptional()
+  @Transform(toBoolean)
+  @IsBoolean()
+  WEB_UI?: boolean;
+
+  @Transform(toBoolean)
+  @IsBoolean()
+  DEV_TOKENS = false;
 }
 
 /** Reads and checks the settings; throws one error that lists every bad variable. */

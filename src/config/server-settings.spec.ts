@@ -193,6 +193,16 @@ describe('loadServerSettings', () => {
     expect(settings.realtime.auth.secret).toBe(SECRET);
   });
 
+  it('serves the chat page except in production, and dev tokens only when asked, never in production or with a public key', () => {
+    expect(loadServerSettings({ JWT_SECRET: SECRET })).toMatchObject({ webUi: true, devTokens: false });
+    expect(loadServerSettings({ NODE_ENV: 'production', JWT_SECRET: SECRET })).toMatchObject({ webUi: false, devTokens: false });
+    expect(loadServerSettings({ NODE_ENV: 'production', JWT_SECRET: SECRET, WEB_UI: 'true' }).webUi).toBe(true);
+    expect(loadServerSettings({ JWT_SECRET: SECRET, DEV_TOKENS: 'true' }).devTokens).toBe(true);
+    expect(errorOf(() => loadServerSettings({ NODE_ENV: 'production', JWT_SECRET: SECRET, DEV_TOKENS: 'true' })).message).toMatch(/DEV_TOKENS.*production/);
+    expect(errorOf(() => loadServerSettings({ JWT_PUBLIC_KEY: PUBLIC_KEY, DEV_TOKENS: 'true' })).message).toMatch(/DEV_TOKENS.*JWT_PUBLIC_KEY/);
+    expect(errorOf(() => loadServerSettings({ JWT_SECRET: SECRET, DEV_TOKENS: 'yes' })).message).toMatch(/DEV_TOKENS/);
+  });
+
   it('accepts a public key with escaped newlines', () => {
     const settings = loadServerSettings({ NODE_ENV: 'production', JWT_PUBLIC_KEY: PUBLIC_KEY.replace(/\n/g, '\\n') });
     expect(settings.realtime.auth.publicKey).toBe(PUBLIC_KEY);

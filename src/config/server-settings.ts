@@ -13,6 +13,10 @@ export interface ServerSettings {
   host: string;
   logLevel: string;
   openApiDocs: boolean;
+  /** Serve the chat page at `/` (and the client SDK at `/client/`). */
+  webUi: boolean;
+  /** `POST /dev/token` mints a token for any name: development only. */
+  devTokens: boolean;
   /** Serve Prometheus metrics at /metrics; with a token, only to `Authorization: Bearer <token>`. */
   metrics: { enabled: boolean; token?: string };
   /** Set when no JWT setting was given and a development secret is in use. */
@@ -37,6 +41,12 @@ export function loadServerSettings(variables: Record<string, string | undefined>
   if (env.REDIS_URL && !env.DATABASE_URL) {
     throw new Error('invalid configuration:\n  REDIS_URL: a cluster needs PostgreSQL (DATABASE_URL); SQLite serves a single node');
   }
+  if (env.DEV_TOKENS && production) {
+    throw new Error('invalid configuration:\n  DEV_TOKENS: hands out a token for any name, so it is refused when NODE_ENV=production');
+  }
+  if (env.DEV_TOKENS && publicKey) {
+    throw new Error('invalid configuration:\n  DEV_TOKENS: the server verifies with JWT_PUBLIC_KEY and cannot sign tokens; use JWT_SECRET in development');
+  }
   let devSecretFile: string | null = null;
   if (!secret && !publicKey) {
     if (production) {
@@ -52,6 +62,8 @@ export function loadServerSettings(variables: Record<string, string | undefined>
     logLevel: env.LOG_LEVEL,
     openApiDocs: env.OPENAPI_DOCS,
     metrics: { enabled: env.METRICS_ENABLED, token: env.METRICS_TOKEN },
+    webUi: env.WEB_UI ?? !production,
+    devTokens: env.DEV_TOKENS,
     devSecretFile,
     realtime: {
       database: env.DATABASE_URL
