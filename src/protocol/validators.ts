@@ -65,6 +65,9 @@ export function IsRoomName(options?: ValidationOptions): PropertyDecorator {
     });
 }
 
+// TextEncoder rather than Buffer: the client SDK type-checks this module for browsers.
+const utf8 = new TextEncoder();
+
 /** A JSON object (not an array) whose serialised form fits in the payload limit (its depth is bounded by the validation pipe). */
 export function IsPayload(options?: ValidationOptions): PropertyDecorator {
   return (target, propertyKey) =>
@@ -76,7 +79,7 @@ export function IsPayload(options?: ValidationOptions): PropertyDecorator {
       validator: {
         validate(value: unknown) {
           if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
-          return Buffer.byteLength(JSON.stringify(value)) <= PAYLOAD_MAX_BYTES;
+          return utf8.encode(JSON.stringify(value)).byteLength <= PAYLOAD_MAX_BYTES;
         },
       },
     });
