@@ -25,6 +25,9 @@ export async function createServer(variables?: Record<string, string | undefined
       `JWT_SECRET is not set: using the development secret in ${settings.devSecretFile} (refused when NODE_ENV=production)`,
     );
   }
+  if (settings.devTokens) {
+    new NestLogger('Switchboard').warn('DEV_TOKENS is on: POST /dev/token signs anyone in as any user they name (refused when NODE_ENV=production)');
+  }
   if (settings.openApiDocs) {
     const document = SwaggerModule.createDocument(
       app,
