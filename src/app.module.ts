@@ -4,14 +4,16 @@ import { EventEmitterModule } from '@nestjs/event-emitter';
 import { LoggerModule } from 'nestjs-pino';
 import { redactTokenFromUrl } from './auth/token-extraction.js';
 import { loadServerSettings, type ServerSettings } from './config/server-settings.js';
+import { DevTokensModule } from './dev-tokens/dev-tokens.module.js';
 import { HealthModule } from './health/health.module.js';
 import { MetricsEndpointModule } from './metrics/metrics-endpoint.module.js';
-import { DevTokensModule } from './web-ui/web-ui.module.js';
 import { RealtimeModule } from './realtime.module.js';
+import { WebUiModule } from './web-ui/web-ui.module.js';
 
 /**
  * The runnable server: the realtime module inside a minimal host with
- * configuration, JSON logs and health checks. Without `variables` it reads
+ * configuration, JSON logs, health checks, metrics and, in development, the
+ * chat page and its sign-in by name. Without `variables` it reads
  * `.env` and the process environment; tests pass their own.
  */
 @Module({})
@@ -57,6 +59,9 @@ export class AppModule {
         HealthModule,
         ...(settings?.metrics.enabled ? [MetricsEndpointModule.register({ token: settings.metrics.token })] : []),
         ...(settings?.devTokens ? [DevTokensModule.register(settings.realtime.auth)] : []),
+        ...(settings?.webUi
+          ? [WebUiModule.register({ wsPath: settings.realtime.websocket?.path ?? '/ws', devTokens: settings.devTokens })]
+          : []),
       ],
     };
   }

@@ -1,18 +1,16 @@
 import { Logger as NestLogger, type INestApplication } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
 import type { ServerSettings } from './config/server-settings.js';
 import { RealtimeWsAdapter } from './gateway/realtime-ws.adapter.js';
 import { HttpErrorFilter } from './protocol/http-error.filter.js';
-import { serveWebUi } from './web-ui/web-ui.module.js';
 
 /** Builds the server (not yet listening): what `main.ts` runs and what the e2e tests start. */
 export async function createServer(variables?: Record<string, string | undefined>): Promise<INestApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(await AppModule.register(variables), {
+  const app = await NestFactory.create(await AppModule.register(variables), {
     bufferLogs: true,
     // Keep-alive HTTP connections must not hold a shutdown open.
     forceCloseConnections: true,
@@ -27,7 +25,9 @@ export async function createServer(variables?: Record<string, string | undefined
       `JWT_SECRET is not set: using the development secret in ${settings.devSecretFile} (refused when NODE_ENV=production)`,
     );
   }
-  if (settings.webUi) serveWebUi(app);
+  if (settings.devTokens) {
+    new NestLogger('Switchboard').warn('DEV_TOKENS is on: POST /dev/token signs anyone in as any user they name (refused when NODE_ENV=production)');
+  }
   if (settings.openApiDocs) {
     const document = SwaggerModule.createDocument(
       app,

@@ -1,297 +1,413 @@
-// The chat page: everything real-time goes through the client SDK (/client/), which
-// reconnects, resumes with `since`, drops duplicates and resends unacknowledged sends.
-import { connect } from '/client/index.js';
+// @ts-check
+/**
+ * The chat page: sign in, then rooms, messages, presence and typing through
+ * the client SDK, which reconnects, resumes and de-duplicates by itself; the
+ * page renders what it emits. Served by the server when WEB_UI is on, with
+ * the SDK at /client/ (this file's `../client/` is that folder, both here and
+ * in the repository, where TypeScript checks this file against the SDK's types).
+ */
+import { SwitchboardClient, SwitchboardError } from '../client/index.js';
+import { PAGE_SIZE, RoomView, element } from './room-view.js';
+import { DEV_TOKENS_OFF, SignInError, fetchSettings, identityOf, mintDevToken, saved, webSocketUrl } from './session.js';
 
-const $ = (id) => document.getElementById(id);
-const DEFAULT_ROOMS = ['general', 'random'];
-const NAME_KEY = 'switchboard.name';
-const ROOM_KEY = 'switchboard.room';
-const PAGE = 50;
-const TYPING_SHOWN_MS = 3000;
-const TYPING_EVERY_MS = 2000;
+/**
+ * @typedef {import('../client/index.js').StateChange} StateChange
+ * @typedef {import('../client/index.js').TokenSource} TokenSource
+ * @typedef {import('./session.js').Identity} Identity
+ * @typedef {import('./session.js').PageSettings} PageSettings
+ */
 
-let client;
-let connectionState = 'idle';
-let me;
-let current = null;
-let lastTyping = 0;
-/** Per room: rendered messages by seq, own sends waiting for their ack, paging, presence, typists. */
-const rooms = new Map();
+/** Offered in the room list before the user joins anything else. */
+const SUGGESTED_ROOMS = ['general', 'random'];
+/** `typing` is sent at most this often while the user types. */
+const TYPING_EVERY_MS = 2500;
+/** A send waits this long for its ack, reconnects included, before it is shown as failed. */
+const SEND_TIMEOUT_MS = 60_000;
+const NOTICE_SHOWN_MS = 10_000;
 
-function roomState(name) {
-  if (!rooms.has(name)) {
-    rooms.set(name, { joined: false, messages: new Map(), pending: new Map(), oldest: null, hasMore: false, loading: false, presence: new Map(), typists: new Map() });
-  }
-  return rooms.get(name);
-}
-
-async function mintToken(name) {
-  const response = await fetch('/dev/token', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name }) });
-  if (response.status === 404) throw new Error('Sign-in uses the development token endpoint: start the server with DEV_TOKENS=true.');
-  const body = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(body.message ?? `Sign-in failed (HTTP ${response.status}).`);
-  return body.token;
-}
-
-const STATE_TEXT = {
-  idle: () => 'Not connected',
-  connecting: () => 'Connecting…',
-  open: (change) => (change.resumed ? 'Reconnected' : 'Connected'),
-  reconnecting: (change) =>
-    `Reconnecting${change.attempt ? ` (attempt ${change.attempt + 1})` : ''}…${change.reason ? ` — ${change.reason}` : ''}`,
-  closed: (change) => `Disconnected${change.reason ? `: ${change.reason}` : ''}`,
+const page = {
+  connection: byId('connection'),
+  reconnect: /** @type {HTMLButtonElement} */ (byId('reconnect')),
+  account: byId('account'),
+  accountName: byId('account-name'),
+  signOut: byId('sign-out'),
+  signInView: byId('sign-in-view'),
+  nameForm: /** @type {HTMLFormElement} */ (byId('name-form')),
+  tokenForm: /** @type {HTMLFormElement} */ (byId('token-form')),
+  noDevTokens: byId('no-dev-tokens'),
+  signInError: byId('sign-in-error'),
+  chatView: byId('chat-view'),
+  roomList: byId('room-list'),
+  joinForm: /** @type {HTMLFormElement} */ (byId('join-form')),
+  roomTitle: byId('room-title'),
+  panes: byId('message-panes'),
+  typing: byId('typing'),
+  composer: /** @type {HTMLFormElement} */ (byId('composer')),
+  messageInput: /** @type {HTMLTextAreaElement} */ (byId('message-input')),
+  presenceList: byId('presence-list'),
+  notices: byId('notices'),
 };
 
-function showState(change) {
-  connectionState = change.state;
-  const status = $('connection');
-  status.dataset.state = change.state;
-  status.textContent = STATE_TEXT[change.state](change);
-  updateCompose();
-}
+/** One signed-in user's client and rooms, from sign-in to sign-out. */
+class ChatSession {
+  /** @type {Map<string, RoomView>} */
+  views = new Map();
+  /** Rooms whose join the server answered (the SDK rejoins those after reconnects). */
+  joined = new Set();
+  /** @type {string | null} */
+  active = null;
+  lastTypingSent = 0;
 
-/** Writing is possible in a room while connected; sends made while reconnecting would wait anyway. */
-function updateCompose() {
-  const usable = connectionState === 'open' && current !== null;
-  $('text').disabled = !usable;
-  $('compose').querySelector('button').disabled = !usable;
-}
-
-async function signIn(name) {
-  const first = await mintToken(name);
-  let fresh = first;
-  client = await connect({
-    url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`,
-    // The first token was just minted; later connections and refreshes get new ones.
-    getToken: async () => {
-      const token = fresh ?? (await mintToken(name));
-      fresh = undefined;
-      return token;
-    },
-  });
-  me = name;
-  sessionStorage.setItem(NAME_KEY, name);
-  client.on('state', showState);
-  client.on('message', onMessage);
-  client.on('message.updated', (update) => {
-    const entry = roomState(update.room).messages.get(update.seq);
-    if (entry) Object.assign(entry, { text: update.text, editedAt: update.editedAt });
-    if (update.room === current) renderMessages();
-  });
-  client.on('message.deleted', ({ room, seq }) => {
-    roomState(room).messages.set(seq, { room, seq, deleted: true });
-    if (room === current) renderMessages();
-  });
-  client.on('presence.join', ({ room, user }) => {
-    roomState(room).presence.set(user.id, user.name);
-    if (room === current) renderPresence();
-  });
-  client.on('presence.leave', ({ room, user }) => {
-    roomState(room).presence.delete(user.id);
-    if (room === current) renderPresence();
-  });
-  client.on('typing', ({ room, user }) => {
-    const state = roomState(room);
-    clearTimeout(state.typists.get(user.id)?.timer);
-    const timer = setTimeout(() => {
-      state.typists.delete(user.id);
-      if (room === current) renderTyping();
-    }, TYPING_SHOWN_MS);
-    state.typists.set(user.id, { name: user.name, timer });
-    if (room === current) renderTyping();
-  });
-  client.on('room.removed', ({ room, reason }) => {
-    roomState(room).joined = false;
-    if (room === current) $('typing').textContent = `You were removed from ${room} (${reason}).`;
-  });
-  showState({ state: 'open', resumed: false });
-  $('who').textContent = `Signed in as ${name}`;
-  $('who').hidden = false;
-  $('sign-in').hidden = true;
-  $('chat').hidden = false;
-  renderRooms();
-  await openRoom(sessionStorage.getItem(ROOM_KEY) ?? DEFAULT_ROOMS[0]);
-}
-
-function onMessage(message) {
-  const state = roomState(message.room);
-  const pending = state.pending.get(message.clientMsgId);
-  if (pending && message.sender.id === me) state.pending.delete(message.clientMsgId);
-  state.messages.set(message.seq, message);
-  if (message.room === current) renderMessages({ follow: true });
-}
-
-async function openRoom(name) {
-  current = name;
-  sessionStorage.setItem(ROOM_KEY, name);
-  const state = roomState(name);
-  $('room-title').textContent = `# ${name}`;
-  renderRooms();
-  renderMessages();
-  if (!state.joined) {
-    await client.join(name);
-    state.joined = true;
-    const [page, presence] = await Promise.all([client.history(name, { limit: PAGE }), client.presence(name)]);
-    addPage(state, page);
-    state.presence = new Map(presence.users.map((user) => [user.id, user.name]));
+  /**
+   * @param {SwitchboardClient} client
+   * @param {Identity} me
+   */
+  constructor(client, me) {
+    this.client = client;
+    this.me = me;
+    client.on('state', (change) => this.stateChanged(change));
+    client.on('error', (error) => {
+      // While not connected the connection line says what failed.
+      if (client.state === 'open') notice(error.message);
+    });
+    client.on('message', (message) => this.views.get(message.room)?.addMessage(message));
+    client.on('message.updated', (update) => this.views.get(update.room)?.edited(update));
+    client.on('message.deleted', ({ room, seq }) => this.views.get(room)?.deleted(seq));
+    client.on('presence.join', ({ room, user }) => this.views.get(room)?.joinedBy(user));
+    client.on('presence.leave', ({ room, user }) => this.views.get(room)?.leftBy(user));
+    client.on('typing', ({ room, user }) => this.views.get(room)?.typingBy(user));
+    client.on('room.removed', ({ room, reason }) => {
+      notice(reason === 'archived' ? `The room ${room} was archived.` : `You may no longer be in ${room}.`);
+      this.removeRoom(room);
+    });
   }
-  renderMessages({ follow: true });
-  renderPresence();
-  renderTyping();
-  updateCompose();
-  $('text').focus();
-}
 
-function addPage(state, page) {
-  for (const entry of page.messages) if (!state.messages.has(entry.seq)) state.messages.set(entry.seq, entry);
-  const seqs = page.messages.map((entry) => entry.seq);
-  if (seqs.length > 0) state.oldest = Math.min(state.oldest ?? Infinity, ...seqs);
-  state.hasMore = page.hasMore;
-}
-
-/** Older messages when the list is scrolled to its top. */
-async function loadOlder() {
-  const state = roomState(current);
-  if (!state.hasMore || state.loading || state.oldest === null) return;
-  state.loading = true;
-  const list = $('messages');
-  const before = list.scrollHeight;
-  try {
-    addPage(state, await client.history(current, { before: state.oldest, limit: PAGE }));
-    renderMessages();
-    list.scrollTop = list.scrollHeight - before;
-  } finally {
-    state.loading = false;
+  /** Joins the rooms (they wait for the connection) and connects. */
+  start(/** @type {string[]} */ rooms, /** @type {string | null} */ activeRoom) {
+    for (const room of rooms) void this.join(room);
+    this.open(activeRoom && this.views.has(activeRoom) ? activeRoom : rooms[0] ?? null);
+    this.client.connect().catch(() => {
+      // Closed for good before a connection opened: the connection line says why.
+    });
   }
-}
 
-function messageItem(entry) {
-  const item = document.createElement('li');
-  item.dataset.seq = String(entry.seq ?? '');
-  if (entry.deleted) {
-    item.className = 'deleted';
-    item.textContent = 'message deleted';
+  /** After a close for good: connects again and rejoins what the SDK forgot. */
+  async reconnect() {
+    await this.client.connect();
+    for (const room of this.views.keys()) if (!this.joined.has(room)) void this.join(room);
+  }
+
+  async join(/** @type {string} */ room) {
+    let view = this.views.get(room);
+    if (!view) {
+      view = new RoomView(room, {
+        me: this.me,
+        fetchOlder: (before) => this.client.history(room, { before, limit: PAGE_SIZE }),
+        changed: () => this.render(),
+        failed: (what, error) => notice(`${what}: ${describe(error)}`),
+      });
+      this.views.set(room, view);
+      page.panes.append(view.pane);
+      this.saveRooms();
+      this.render();
+    }
+    try {
+      // No timeout: a join made while reconnecting happens once connected.
+      const { lastSeq } = await this.client.join(room, { timeoutMs: 0 });
+      this.joined.add(room);
+      await Promise.all([view.loadOlder(lastSeq + 1), this.refreshPresence(room)]);
+    } catch (error) {
+      if (error instanceof SwitchboardError && error.code === 'CLOSED') return;
+      notice(`Could not join ${room}: ${describe(error)}`);
+      this.removeRoom(room);
+    }
+  }
+
+  async leave(/** @type {string} */ room) {
+    this.removeRoom(room);
+    await this.client.leave(room).catch((error) => notice(`Could not leave ${room}: ${describe(error)}`));
+  }
+
+  removeRoom(/** @type {string} */ room) {
+    this.views.get(room)?.dispose();
+    this.views.delete(room);
+    this.joined.delete(room);
+    this.saveRooms();
+    if (this.active === room) this.open(this.views.keys().next().value ?? null);
+    else this.render();
+  }
+
+  open(/** @type {string | null} */ room) {
+    this.active = room;
+    saved.activeRoom = room;
+    for (const [name, view] of this.views) view.show(name === room);
+    this.render();
+  }
+
+  send(/** @type {string} */ text) {
+    const room = this.active;
+    const view = room && this.views.get(room);
+    if (!room || !view) return;
+    const clientMsgId = newClientMsgId();
+    view.addPending(clientMsgId, text);
+    // Sent again, with the same clientMsgId, by "Send again": stored once whatever happened to the first.
+    const send = () =>
+      this.client.send(room, text, { clientMsgId, timeoutMs: SEND_TIMEOUT_MS }).then(
+        (ack) => view.acknowledge(clientMsgId, ack),
+        (error) => view.sendFailed(clientMsgId, describe(error), send),
+      );
+    void send();
+    this.lastTypingSent = 0;
+  }
+
+  typing() {
+    const room = this.active;
+    if (!room || this.client.state !== 'open' || Date.now() - this.lastTypingSent < TYPING_EVERY_MS) return;
+    this.lastTypingSent = Date.now();
+    this.client.typing(room).catch(() => {
+      // Typing is a hint: a lost one does not matter.
+    });
+  }
+
+  async refreshPresence(/** @type {string} */ room) {
+    try {
+      const { users } = await this.client.presence(room);
+      this.views.get(room)?.setPresent(users);
+    } catch (error) {
+      notice(`Who is in ${room} could not be loaded: ${describe(error)}`);
+    }
+  }
+
+  /** @param {StateChange} change */
+  stateChanged(change) {
+    showConnection(change);
+    // Presence pushes missed while away: ask again.
+    if (change.state === 'open' && change.resumed) for (const room of this.joined) void this.refreshPresence(room);
+  }
+
+  saveRooms() {
+    saved.rooms = [...this.views.keys()];
+  }
+
+  render() {
+    const rooms = [...new Set([...this.views.keys(), ...SUGGESTED_ROOMS])];
+    // The list is rebuilt on every change: a keyboard user's focus in it stays on the same button.
+    const focused = page.roomList.contains(document.activeElement) ? /** @type {HTMLElement} */ (document.activeElement).dataset.key : undefined;
+    page.roomList.replaceChildren(...rooms.map((room) => this.roomItem(room)));
+    if (focused) /** @type {HTMLElement | null} */ (page.roomList.querySelector(`[data-key="${CSS.escape(focused)}"]`))?.focus();
+    const view = this.active ? this.views.get(this.active) : undefined;
+    page.roomTitle.textContent = view ? view.room : 'No room open';
+    page.typing.textContent = view?.typingText ?? '';
+    page.presenceList.replaceChildren(
+      ...(view?.present ?? []).map((user) =>
+        element('li', { textContent: user.id === this.me.id ? `${user.name} (you)` : user.name }),
+      ),
+    );
+    for (const control of page.composer.elements) /** @type {HTMLButtonElement} */ (control).disabled = !view;
+  }
+
+  roomItem(/** @type {string} */ room) {
+    const view = this.views.get(room);
+    const item = element('li', { className: view ? 'room joined' : 'room' });
+    const button = element('button', { type: 'button', className: 'room-button', textContent: room });
+    button.dataset.key = `open ${room}`;
+    if (room === this.active) button.setAttribute('aria-current', 'true');
+    if (!view) button.append(element('span', { className: 'hint', textContent: ' (join)' }));
+    if (view && view.unread > 0) {
+      const badge = element('span', { className: 'badge', textContent: String(view.unread) });
+      badge.append(element('span', { className: 'visually-hidden', textContent: ' unread' }));
+      button.append(' ', badge);
+    }
+    button.addEventListener('click', () => {
+      if (!this.views.has(room)) void this.join(room);
+      this.open(room);
+      page.messageInput.focus();
+    });
+    item.append(button);
+    if (view) {
+      const leave = element('button', { type: 'button', className: 'leave', textContent: '×', title: `Leave ${room}` });
+      leave.setAttribute('aria-label', `Leave ${room}`);
+      leave.dataset.key = `leave ${room}`;
+      leave.addEventListener('click', () => void this.leave(room));
+      item.append(leave);
+    }
     return item;
   }
-  const sender = document.createElement('span');
-  sender.className = 'sender';
-  sender.textContent = entry.sender.name;
-  const text = document.createElement('span');
-  text.className = 'text';
-  text.textContent = entry.text ?? JSON.stringify(entry.payload);
-  item.append(sender, text);
-  if (entry.sentAt) {
-    const time = document.createElement('time');
-    time.dateTime = entry.sentAt;
-    time.textContent = new Date(entry.sentAt).toLocaleTimeString() + (entry.editedAt ? ' (edited)' : '');
-    item.append(time);
+
+  async stop() {
+    for (const view of this.views.values()) view.dispose();
+    await this.client.close();
   }
-  if (entry.pending) item.classList.add('pending');
-  return item;
 }
 
-function renderMessages({ follow = false } = {}) {
-  const list = $('messages');
-  const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
-  const state = current ? roomState(current) : null;
-  const entries = state ? [...state.messages.values()].sort((a, b) => a.seq - b.seq) : [];
-  const pending = state ? [...state.pending.values()] : [];
-  list.replaceChildren(...entries.map(messageItem), ...pending.map(messageItem));
-  if (follow && (atBottom || pending.length > 0)) list.scrollTop = list.scrollHeight;
+/** @type {ChatSession | null} */
+let session = null;
+
+/** @param {StateChange} change */
+function showConnection(change) {
+  page.connection.dataset.state = change.state;
+  page.reconnect.hidden = change.state !== 'closed';
+  const why = 'reason' in change && change.reason ? change.reason : 'the connection was lost';
+  const code = 'closeCode' in change && change.closeCode !== undefined ? `, code ${change.closeCode}` : '';
+  switch (change.state) {
+    case 'connecting':
+      page.connection.textContent =
+        change.attempt === 0 ? 'Connecting…' : `Cannot connect (${why}${code}). Trying again in ${seconds(change.delayMs)}, attempt ${change.attempt}.`;
+      break;
+    case 'reconnecting':
+      page.connection.textContent = `Reconnecting (${why}${code}): next attempt in ${seconds(change.delayMs)}, attempt ${change.attempt}.`;
+      break;
+    case 'open':
+      page.connection.textContent = change.resumed ? 'Connected again' : 'Connected';
+      break;
+    case 'closed':
+      page.connection.textContent = `Disconnected: ${why}${code}.`;
+      break;
+  }
 }
 
-function renderRooms() {
-  const names = [...new Set([...DEFAULT_ROOMS, ...rooms.keys()])];
-  $('rooms').replaceChildren(
-    ...names.map((name) => {
-      const item = document.createElement('li');
-      const button = document.createElement('button');
-      button.type = 'button';
-      button.textContent = `# ${name}`;
-      button.setAttribute('aria-current', String(name === current));
-      button.addEventListener('click', () => openRoom(name).catch(showError));
-      item.append(button);
-      return item;
-    }),
-  );
+/**
+ * @param {Identity} me
+ * @param {TokenSource} tokens
+ * @param {PageSettings} settings
+ */
+function startSession(me, tokens, settings) {
+  const client = new SwitchboardClient({ url: webSocketUrl(settings.wsPath), ...tokens });
+  session = new ChatSession(client, me);
+  page.accountName.textContent = me.name;
+  page.account.hidden = false;
+  page.signInView.hidden = true;
+  page.chatView.hidden = false;
+  page.signInError.textContent = '';
+  const rooms = saved.rooms;
+  session.start(rooms.length > 0 ? rooms : [SUGGESTED_ROOMS[0]], saved.activeRoom);
+  page.messageInput.focus();
 }
 
-function renderPresence() {
-  const state = roomState(current);
-  $('presence').replaceChildren(
-    ...[...state.presence.entries()].map(([id, name]) => {
-      const item = document.createElement('li');
-      item.textContent = id === me ? `${name} (you)` : name;
-      return item;
-    }),
-  );
+/** @param {string} name @param {PageSettings} settings */
+async function signInWithName(name, settings) {
+  const firstToken = await mintDevToken(name);
+  /** @type {string | undefined} */
+  let unused = firstToken;
+  const getToken = async () => {
+    const token = unused ?? (await mintDevToken(name));
+    unused = undefined;
+    return token;
+  };
+  saved.name = name;
+  startSession(identityOf(firstToken), { getToken }, settings);
 }
 
-function renderTyping() {
-  const names = [...roomState(current).typists.values()].map((typist) => typist.name);
-  $('typing').textContent = names.length === 0 ? '' : `${names.join(', ')} ${names.length === 1 ? 'is' : 'are'} typing…`;
+async function signOut() {
+  const ending = session;
+  session = null;
+  saved.clear();
+  page.chatView.hidden = true;
+  page.account.hidden = true;
+  page.signInView.hidden = false;
+  page.connection.dataset.state = 'idle';
+  page.connection.textContent = 'Not signed in';
+  page.reconnect.hidden = true;
+  await ending?.stop();
+  /** @type {HTMLInputElement} */ (page.nameForm.elements.namedItem('name')).focus();
 }
 
-function showError(error) {
-  $('typing').textContent = error.message;
-}
-
-async function send(text) {
-  const room = current;
-  const state = roomState(room);
-  const clientMsgId = crypto.randomUUID();
-  state.pending.set(clientMsgId, { room, pending: true, text, sender: { id: me, name: me } });
-  renderMessages({ follow: true });
+/** Runs a sign-in, showing what went wrong in the form. */
+async function signingIn(/** @type {() => Promise<void>} */ attempt) {
+  page.signInError.textContent = '';
   try {
-    await client.send(room, { text }, { clientMsgId });
+    await attempt();
   } catch (error) {
-    state.pending.delete(clientMsgId);
-    renderMessages();
-    showError(error);
+    page.signInError.textContent = error instanceof SignInError ? error.message : `Sign-in failed: ${describe(error)}`;
+    if (error instanceof SignInError && error.message === DEV_TOKENS_OFF) offerTokenSignIn();
   }
 }
 
-$('sign-in').addEventListener('submit', (event) => {
-  event.preventDefault();
-  const error = $('sign-in-error');
-  error.hidden = true;
-  signIn($('name').value.trim()).catch((failure) => {
-    error.textContent = failure.message;
-    error.hidden = false;
-  });
-});
-
-$('join').addEventListener('submit', (event) => {
-  event.preventDefault();
-  const name = $('room-name').value.trim();
-  $('room-name').value = '';
-  openRoom(name).catch(showError);
-});
-
-$('compose').addEventListener('submit', (event) => {
-  event.preventDefault();
-  const text = $('text').value.trim();
-  if (!text || !current) return;
-  $('text').value = '';
-  send(text);
-});
-
-$('text').addEventListener('input', () => {
-  if (!current || Date.now() - lastTyping < TYPING_EVERY_MS) return;
-  lastTyping = Date.now();
-  client.typing(current).catch(() => undefined);
-});
-
-$('messages').addEventListener('scroll', () => {
-  if ($('messages').scrollTop === 0) loadOlder().catch(showError);
-});
-
-// A reload keeps the session's name (and room): sign in again at once.
-const remembered = sessionStorage.getItem(NAME_KEY);
-if (remembered) {
-  $('name').value = remembered;
-  signIn(remembered).catch((failure) => {
-    $('sign-in-error').textContent = failure.message;
-    $('sign-in-error').hidden = false;
-  });
+/** Without development tokens, an access token is the way in. */
+function offerTokenSignIn() {
+  page.nameForm.hidden = true;
+  page.noDevTokens.hidden = false;
 }
+
+async function main() {
+  /** @type {PageSettings} */
+  let settings;
+  try {
+    settings = await fetchSettings();
+  } catch (error) {
+    page.signInError.textContent = `The page cannot start: ${describe(error)}`;
+    return;
+  }
+  if (!settings.devTokens) offerTokenSignIn();
+
+  page.nameForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const name = /** @type {HTMLInputElement} */ (page.nameForm.elements.namedItem('name')).value.trim();
+    void signingIn(() => signInWithName(name, settings));
+  });
+  page.tokenForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const token = /** @type {HTMLTextAreaElement} */ (page.tokenForm.elements.namedItem('token')).value.trim();
+    void signingIn(async () => startSession(identityOf(token), { token }, settings));
+  });
+  page.signOut.addEventListener('click', () => void signOut());
+  page.reconnect.addEventListener('click', () => void session?.reconnect().catch(() => {}));
+  page.joinForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const input = /** @type {HTMLInputElement} */ (page.joinForm.elements.namedItem('room'));
+    const room = input.value.trim();
+    if (!session || !room) return;
+    if (!session.views.has(room)) void session.join(room);
+    session.open(room);
+    input.value = '';
+    page.messageInput.focus();
+  });
+  page.composer.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const text = page.messageInput.value.trim();
+    if (!session || !text) return;
+    session.send(text);
+    page.messageInput.value = '';
+  });
+  page.messageInput.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      page.composer.requestSubmit();
+    }
+  });
+  page.messageInput.addEventListener('input', () => session?.typing());
+
+  // A reload signs the same name in again, into the same rooms.
+  const name = saved.name;
+  if (settings.devTokens && name) await signingIn(() => signInWithName(name, settings));
+}
+
+function notice(/** @type {string} */ text) {
+  const item = element('p', { className: 'notice', textContent: text });
+  const dismiss = element('button', { type: 'button', className: 'link', textContent: 'Dismiss' });
+  dismiss.addEventListener('click', () => item.remove());
+  item.append(' ', dismiss);
+  page.notices.append(item);
+  setTimeout(() => item.remove(), NOTICE_SHOWN_MS);
+}
+
+function describe(/** @type {unknown} */ error) {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function seconds(/** @type {number} */ ms) {
+  return ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`;
+}
+
+/** 128 random bits in hex (`crypto.randomUUID` needs a secure context, which a plain-HTTP page on a LAN address is not). */
+function newClientMsgId() {
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (byte) => byte.toString(16).padStart(2, '0')).join('');
+}
+
+function byId(/** @type {string} */ id) {
+  const found = document.getElementById(id);
+  if (!found) throw new Error(`the page has no #${id}`);
+  return found;
+}
+
+void main();

@@ -156,15 +156,17 @@ export class Environment {
   @MinLength(16, { message: 'METRICS_TOKEN must be at least 16 characters' })
   METRICS_TOKEN?: string;
 
-  /** Unset: on except in production. */
+  /** Unset: on when NODE_ENV=development (see loadServerSettings). */
   @IsOptional()
   @Transform(toBoolean)
   @IsBoolean()
   WEB_UI?: boolean;
 
+  /** Unset: on when NODE_ENV=development and the generated development secret is in use. */
+  @IsOptional()
   @Transform(toBoolean)
   @IsBoolean()
-  DEV_TOKENS = false;
+  DEV_TOKENS?: boolean;
 }
 
 /** Reads and checks the settings; throws one error that lists every bad variable. */

@@ -219,6 +219,39 @@ describe('loadServerSettings', () => {
     expect(() => loadServerSettings({ NODE_ENV: 'production', JWT_SECRET: 'too-short' })).toThrow(/JWT_SECRET/);
   });
 
+  describe('WEB_UI and DEV_TOKENS', () => {
+    it('serves the page by default in development only', () => {
+      expect(loadServerSettings({ JWT_SECRET: SECRET }).webUi).toBe(true);
+      expect(loadServerSettings({ JWT_SECRET: SECRET, NODE_ENV: 'test' }).webUi).toBe(false);
+      expect(loadServerSettings({ JWT_SECRET: SECRET, NODE_ENV: 'production' }).webUi).toBe(false);
+      expect(loadServerSettings({ JWT_SECRET: SECRET, NODE_ENV: 'production', WEB_UI: 'true' }).webUi).toBe(true);
+      expect(loadServerSettings({ JWT_SECRET: SECRET, WEB_UI: 'false' }).webUi).toBe(false);
+    });
+
+    it('keeps development tokens off unless set, where a secret was configured', () => {
+      expect(loadServerSettings({ JWT_SECRET: SECRET }).devTokens).toBe(false);
+      expect(loadServerSettings({ JWT_SECRET: SECRET, DEV_TOKENS: 'true' }).devTokens).toBe(true);
+      expect(loadServerSettings({ JWT_SECRET: SECRET, NODE_ENV: 'test', DEV_TOKENS: 'true' }).devTokens).toBe(true);
+    });
+
+    it('refuses development tokens in production, even with a secret', () => {
+      const error = errorOf(() => loadServerSettings({ NODE_ENV: 'production', JWT_SECRET: SECRET, DEV_TOKENS: 'true' }));
+      expect(error.message).toMatch(/^\s*DEV_TOKENS: refused when NODE_ENV=production/m);
+      expect(loadServerSettings({ NODE_ENV: 'production', JWT_SECRET: SECRET, DEV_TOKENS: 'false' }).devTokens).toBe(false);
+    });
+
+    it('refuses development tokens where the server verifies with a public key: it has nothing to sign with', () => {
+      const error = errorOf(() => loadServerSettings({ JWT_PUBLIC_KEY: PUBLIC_KEY, DEV_TOKENS: 'true' }));
+      expect(error.message).toMatch(/^\s*DEV_TOKENS: the server verifies tokens with JWT_PUBLIC_KEY and cannot sign any/m);
+      expect(loadServerSettings({ JWT_PUBLIC_KEY: PUBLIC_KEY }).devTokens).toBe(false);
+    });
+
+    it.each(['yes', 'on', '2'])('refuses %s as a boolean, naming the variable', (value) => {
+      expect(() => loadServerSettings({ JWT_SECRET: SECRET, WEB_UI: value })).toThrow(/WEB_UI/);
+      expect(() => loadServerSettings({ JWT_SECRET: SECRET, DEV_TOKENS: value })).toThrow(/DEV_TOKENS/);
+    });
+  });
+
   describe('development secret', () => {
     const repositoryDirectory = process.cwd();
     let directory: string;
@@ -259,6 +292,12 @@ describe('loadServerSettings', () => {
     it('is not created when a secret is given', () => {
       loadServerSettings({ JWT_SECRET: SECRET });
       expect(existsSync(join(directory, DEV_SECRET_FILE))).toBe(false);
+    });
+
+    it('turns development tokens on by default in development, with the secret generated on this machine', () => {
+      expect(loadServerSettings({}).devTokens).toBe(true);
+      expect(loadServerSettings({ NODE_ENV: 'test' }).devTokens).toBe(false);
+      expect(loadServerSettings({ DEV_TOKENS: 'false' }).devTokens).toBe(false);
     });
 
     it('is not created in production', () => {

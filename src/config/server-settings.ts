@@ -13,14 +13,14 @@ export interface ServerSettings {
   host: string;
   logLevel: string;
   openApiDocs: boolean;
-  /** Serve the chat page at `/` (and the client SDK at `/client/`). */
-  webUi: boolean;
-  /** `POST /dev/token` mints a token for any name: development only. */
-  devTokens: boolean;
   /** Serve Prometheus metrics at /metrics; with a token, only to `Authorization: Bearer <token>`. */
   metrics: { enabled: boolean; token?: string };
   /** Set when no JWT setting was given and a development secret is in use. */
   devSecretFile: string | null;
+  /** Serve the chat page (web/) at `/` and the client SDK (dist/client) at `/client/`. */
+  webUi: boolean;
+  /** `POST /dev/token` mints a token for any name: development only. */
+  devTokens: boolean;
   realtime: RealtimeModuleOptions;
 }
 
@@ -42,10 +42,12 @@ export function loadServerSettings(variables: Record<string, string | undefined>
     throw new Error('invalid configuration:\n  REDIS_URL: a cluster needs PostgreSQL (DATABASE_URL); SQLite serves a single node');
   }
   if (env.DEV_TOKENS && production) {
-    throw new Error('invalid configuration:\n  DEV_TOKENS: hands out a token for any name, so it is refused when NODE_ENV=production');
+    throw new Error('invalid configuration:\n  DEV_TOKENS: refused when NODE_ENV=production (it lets anyone sign in as any user)');
   }
   if (env.DEV_TOKENS && publicKey) {
-    throw new Error('invalid configuration:\n  DEV_TOKENS: the server verifies with JWT_PUBLIC_KEY and cannot sign tokens; use JWT_SECRET in development');
+    throw new Error(
+      'invalid configuration:\n  DEV_TOKENS: the server verifies tokens with JWT_PUBLIC_KEY and cannot sign any; use JWT_SECRET, or mint tokens with the private key',
+    );
   }
   let devSecretFile: string | null = null;
   if (!secret && !publicKey) {
@@ -55,6 +57,7 @@ export function loadServerSettings(variables: Record<string, string | undefined>
     secret = developmentSecret();
     devSecretFile = DEV_SECRET_FILE;
   }
+  const development = env.NODE_ENV === 'development';
   return {
     production,
     port: env.PORT,
@@ -62,9 +65,10 @@ export function loadServerSettings(variables: Record<string, string | undefined>
     logLevel: env.LOG_LEVEL,
     openApiDocs: env.OPENAPI_DOCS,
     metrics: { enabled: env.METRICS_ENABLED, token: env.METRICS_TOKEN },
-    webUi: env.WEB_UI ?? !production,
-    devTokens: env.DEV_TOKENS,
     devSecretFile,
+    webUi: env.WEB_UI ?? development,
+    // On by default only where nothing but this machine's generated secret is at stake.
+    devTokens: env.DEV_TOKENS ?? (development && devSecretFile !== null),
     realtime: {
       database: env.DATABASE_URL
         ? {

@@ -12,7 +12,8 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startServer(database: TestDatabase, variables: Record<string, string> = {}): Promise<TestServer> {
+/** `port`: 0 for a free one, or the port of a server just closed, to start it again where its clients reconnect. */
+export async function startServer(database: TestDatabase, variables: Record<string, string> = {}, port = 0): Promise<TestServer> {
   const app = await createServer({
     NODE_ENV: 'test',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'fatal',
@@ -24,12 +25,12 @@ export async function startServer(database: TestDatabase, variables: Record<stri
     ...database.variables,
     ...variables,
   });
-  await app.listen(0, '127.0.0.1');
-  const { port } = app.getHttpServer().address() as AddressInfo;
+  await app.listen(port, '127.0.0.1');
+  const address = app.getHttpServer().address() as AddressInfo;
   return {
     app,
-    httpUrl: `http://127.0.0.1:${port}`,
-    wsUrl: `ws://127.0.0.1:${port}${variables.WS_PATH ?? '/ws'}`,
+    httpUrl: `http://127.0.0.1:${address.port}`,
+    wsUrl: `ws://127.0.0.1:${address.port}${variables.WS_PATH ?? '/ws'}`,
     close: () => app.close(),
   };
 }

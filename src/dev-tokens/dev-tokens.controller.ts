@@ -1,0 +1,21 @@
+import { Body, Controller, Post, UsePipes } from '@nestjs/common';
+import { ApiCreatedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { realtimeValidationPipe } from '../protocol/validation.pipe.js';
+import { DevTokenDto, DevTokenRequestDto } from './dto/dev-token.dto.js';
+import { DEV_TOKEN_TTL_SECONDS, DevTokensService } from './dev-tokens.service.js';
+
+@Controller('dev')
+@ApiTags('development')
+@UsePipes(realtimeValidationPipe)
+export class DevTokensController {
+  constructor(private readonly devTokens: DevTokensService) {}
+
+  @Post('token')
+  @ApiOperation({
+    summary: `Development only (DEV_TOKENS=true): a ${DEV_TOKEN_TTL_SECONDS / 60}-minute token for the user of this name, no password asked`,
+  })
+  @ApiCreatedResponse({ type: DevTokenDto })
+  mint(@Body() body: DevTokenRequestDto): DevTokenDto {
+    return this.devTokens.mint(body.name);
+  }
+}
