@@ -10,6 +10,7 @@ import { token } from '../support/tokens.js';
  * server. Where PostgreSQL is missing (and CI is unset) this says it skipped.
  */
 const binaries = findPostgresBinaries();
+// Skipped only where PostgreSQL is absent and CI is unset; with CI=true global-setup fails instead.
 const describeWithPostgres = binaries && process.env.TEST_DATABASES !== 'sqlite' ? describe : describe.skip;
 
 describeWithPostgres('a storage outage [postgres]', () => {

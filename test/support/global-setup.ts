@@ -7,6 +7,10 @@ import { findPostgresBinaries, startPostgres } from './postgres-server';
  * it say they skipped, except with CI=true, where a missing server fails the run.
  */
 export default async function globalSetup(): Promise<void> {
+  // TEST_DATABASES=sqlite is a local shortcut; in CI it would silently skip the PostgreSQL and cluster suites.
+  if (process.env.TEST_DATABASES === 'sqlite' && process.env.CI === 'true') {
+    throw new Error('CI=true and TEST_DATABASES=sqlite: CI runs every suite; unset TEST_DATABASES');
+  }
   if (process.env.TEST_DATABASES === 'sqlite') return;
   // The cluster suites start their own redis-server processes: here it only must exist.
   if (!existsSync('/usr/bin/redis-server')) {
