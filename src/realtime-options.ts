@@ -3,7 +3,20 @@ import type { DataSource } from 'typeorm';
 /** Where the module keeps its tables. */
 export type DatabaseOptions =
   /** An embedded SQLite file (better-sqlite3, WAL); created on first start. */
-  | { type: 'sqlite'; path: string; runMigrations?: boolean }
+  | {
+      type: 'sqlite';
+      path: string;
+      runMigrations?: boolean;
+      /** Commit messages on a worker thread with its own connection, so that syncs to disk never stall the sockets (default true). */
+      writerThread?: boolean;
+      /**
+       * 'full' (default): each commit is synced to disk before the ack, so an ack survives
+       * a power loss. 'normal': commits reach the operating system, not the disk; an ack
+       * survives a crash of the server process but not of the machine (SQLite's
+       * synchronous=NORMAL in WAL mode), and the disk's sync latency leaves the delivery path.
+       */
+      synchronous?: 'full' | 'normal';
+    }
   /** A PostgreSQL server; the module opens its own pool. */
   | {
       type: 'postgres';

@@ -48,6 +48,13 @@ export class Environment {
   @IsBoolean()
   DATABASE_RUN_MIGRATIONS = true;
 
+  @Transform(toBoolean)
+  @IsBoolean()
+  DATABASE_WRITER_THREAD = true;
+
+  @IsIn(['full', 'normal'])
+  DATABASE_SQLITE_SYNCHRONOUS: 'full' | 'normal' = 'full';
+
   @IntegerSetting(1, 1000)
   DATABASE_POOL_SIZE = 10;
 

@@ -92,6 +92,10 @@ describe('parseEnvironment', () => {
   it('refuses a DATABASE_URL that is not postgres', () => {
     expect(() => parseEnvironment({ DATABASE_URL: 'mysql://localhost/db' })).toThrow(/DATABASE_URL/);
   });
+
+  it('refuses a DATABASE_SQLITE_SYNCHRONOUS other than full or normal', () => {
+    expect(() => parseEnvironment({ DATABASE_SQLITE_SYNCHRONOUS: 'off' })).toThrow(/DATABASE_SQLITE_SYNCHRONOUS/);
+  });
 });
 
 describe('commaList', () => {
@@ -134,10 +138,14 @@ describe('loadServerSettings', () => {
       type: 'sqlite',
       path: 'data/switchboard.sqlite',
       runMigrations: true,
+      writerThread: true,
+      synchronous: 'full',
     });
-    expect(loadServerSettings({ JWT_SECRET: SECRET, DATABASE_PATH: '/var/lib/sb.sqlite' }).realtime.database).toMatchObject({
+    expect(loadServerSettings({ JWT_SECRET: SECRET, DATABASE_PATH: '/var/lib/sb.sqlite', DATABASE_WRITER_THREAD: 'false', DATABASE_SQLITE_SYNCHRONOUS: 'normal' }).realtime.database).toMatchObject({
       type: 'sqlite',
       path: '/var/lib/sb.sqlite',
+      writerThread: false,
+      synchronous: 'normal',
     });
   });
 

@@ -78,7 +78,13 @@ export function loadServerSettings(variables: Record<string, string | undefined>
             poolSize: env.DATABASE_POOL_SIZE,
             statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
           }
-        : { type: 'sqlite', path: env.DATABASE_PATH, runMigrations: env.DATABASE_RUN_MIGRATIONS },
+        : {
+            type: 'sqlite',
+            path: env.DATABASE_PATH,
+            runMigrations: env.DATABASE_RUN_MIGRATIONS,
+            writerThread: env.DATABASE_WRITER_THREAD,
+            synchronous: env.DATABASE_SQLITE_SYNCHRONOUS,
+          },
       auth: {
         secret,
         publicKey,

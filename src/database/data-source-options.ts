@@ -7,6 +7,14 @@ export const REALTIME_CONNECTION = 'switchboard';
 
 type OwnDatabaseOptions = Exclude<DatabaseOptions, { dataSource: unknown }>;
 
+/**
+ * An ack means stored: by default each commit is synced to disk (better-sqlite3
+ * defaults to NORMAL in WAL mode, which a power loss may undo).
+ */
+export function sqliteSynchronous(database: { synchronous?: 'full' | 'normal' }): 'FULL' | 'NORMAL' {
+  return database.synchronous === 'normal' ? 'NORMAL' : 'FULL';
+}
+
 /** Options of a DataSource the module opens itself (server, CLI, tests). */
 export function ownDataSourceOptions(database: OwnDatabaseOptions): DataSourceOptions {
   const common = {
@@ -25,9 +33,8 @@ export function ownDataSourceOptions(database: OwnDatabaseOptions): DataSourceOp
       type: 'better-sqlite3',
       database: database.path,
       enableWAL: true,
-      // An ack means stored: each commit is synced to disk (better-sqlite3 defaults to NORMAL in WAL mode).
       prepareDatabase: (db: { pragma(statement: string): unknown }) => {
-        db.pragma('synchronous = FULL');
+        db.pragma(`synchronous = ${sqliteSynchronous(database)}`);
       },
       // better-sqlite3 waits for a lock by blocking the whole event loop: it does not wait
       // at all here, and TransactionRunner retries a busy transaction asynchronously instead.

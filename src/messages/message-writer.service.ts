@@ -1,14 +1,16 @@
-import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationShutdown } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { AuditService } from '../audit/audit.service.js';
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
+import { sqliteSynchronous } from '../database/data-source-options.js';
+import { withStorage } from '../database/storage-failure.js';
 import { TransactionRunner } from '../database/transaction-runner.service.js';
 import { RealtimeMetrics } from '../metrics/realtime-metrics.js';
 import { RealtimeError } from '../protocol/error-codes.js';
 import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime-options.js';
 import type { RoomRecord } from '../rooms/rooms.service.js';
 import { MessageEntity } from './message.entity.js';
+import { sqliteQuery, storeBatch, type BatchEntry, type BatchOutcome, type MessageRow, type Query, type SqliteConnection } from './message-batch.js';
+import { SqliteWriterThread } from './sqlite-writer-thread.js';
 
 export interface NewMessage {
   room: RoomRecord;
@@ -38,27 +40,34 @@ interface PendingWrite extends NewMessage {
 const MAX_BATCH = 256;
 /** Sends waiting for the database beyond this are refused at once (UNAVAILABLE) instead of queuing without bound. */
 const MAX_QUEUE = 10_000;
+/** How long a batch waits for another connection's write lock on SQLite (the writer thread may block; the event loop may not). */
+const SQLITE_BUSY_TIMEOUT_MS = 5000;
 
 /**
  * Group commit: sends that arrive while a transaction is in flight are stored
- * together by the next one, and each is acknowledged only after its batch is
- * committed. In each batch the rooms' rows are locked (PostgreSQL) in id order,
- * so nodes sharing the database hand out each room's `seq` without collision
- * or gap, and look for an earlier send of the same `clientMsgId` under the lock.
+ * together by the next one (see message-batch.ts), and each is acknowledged
+ * only after its batch is committed. On the module's own SQLite file the
+ * batches are committed by a writer thread, off the event loop.
  */
 @Injectable()
-export class MessageWriter implements BeforeApplicationShutdown {
+export class MessageWriter implements BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger('RealtimeMessageWriter');
   private queue: PendingWrite[] = [];
   private flushing: Promise<void> | null = null;
   private readonly committedListeners: Array<(messages: StoredMessage[]) => void> = [];
+  private readonly thread: SqliteWriterThread | null;
 
   constructor(
     private readonly transactions: TransactionRunner,
-    private readonly audit: AuditService,
     @Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
     private readonly metrics: RealtimeMetrics,
-  ) {}
+  ) {
+    const database = options.database;
+    this.thread =
+      'type' in database && database.type === 'sqlite' && database.writerThread !== false
+        ? new SqliteWriterThread({ path: database.path, synchronous: sqliteSynchronous(database), busyTimeoutMs: SQLITE_BUSY_TIMEOUT_MS })
+        : null;
+  }
 
   write(message: NewMessage): Promise<StoredMessage> {
     if (this.queue.length >= MAX_QUEUE) {
@@ -87,6 +96,10 @@ export class MessageWriter implements BeforeApplicationShutdown {
     }
   }
 
+  async onApplicationShutdown(): Promise<void> {
+    await this.thread?.close();
+  }
+
   private async flush(): Promise<void> {
     // Let the sends already read from sockets in this turn join the batch.
     await new Promise<void>((resolve) => setImmediate(resolve));
@@ -102,7 +115,7 @@ export class MessageWriter implements BeforeApplicationShutdown {
     this.metrics.batchSize.observe(batch.length);
     const timer = this.metrics.batchSeconds.startTimer();
     try {
-      results = await this.transactions.run((manager) => this.store(manager, batch));
+      results = await this.store(batch);
       timer();
     } catch (error) {
       if (batch.length > 1) {
@@ -128,114 +141,39 @@ export class MessageWriter implements BeforeApplicationShutdown {
     });
   }
 
-  /**
-   * One batch in a transaction: a handful of statements whatever its size
-   * (plain SQL: the query builder's cost grew with the batch and dominated
-   * the profile of the publish path).
-   */
-  private async store(manager: EntityManager, batch: PendingWrite[]): Promise<Array<StoredMessage | RealtimeError>> {
-    const sql = new BatchSql(this.transactions.isPostgres);
-    const query = statementsOf(manager, sql.isPostgres);
-    const roomIds = [...new Set(batch.map((p) => p.room.id))].sort((a, b) => a - b);
-    // Rooms archived since the sender looked them up take no more messages.
-    const rooms: Array<{ id: number; last_seq: number | string }> = await query(
-      `SELECT id, last_seq FROM switchboard_rooms WHERE id IN (${sql.list(roomIds)}) AND archived_at IS NULL ORDER BY id${sql.isPostgres ? ' FOR UPDATE' : ''}`,
-      sql.params,
-    );
-    const lastSeq = new Map(rooms.map((room) => [Number(room.id), Number(room.last_seq)]));
-
-    // Earlier sends of the same clientMsgIds, read under the rooms' locks: each (room, sender,
-    // clientMsgId) of the batch is looked up in the unique index (IN lists on the three columns
-    // would make the planner probe every combination of them).
-    const keyOf = (roomId: number, senderId: string, clientMsgId: string) => `${roomId}\n${senderId}\n${clientMsgId}`;
-    const earlier = new Map<string, MessageEntity>();
-    const lookup = new BatchSql(sql.isPostgres);
-    const keys = batch.map((p) => `(${lookup.value(p.room.id, 'integer')}, ${lookup.value(p.sender.id, 'varchar')}, ${lookup.value(p.clientMsgId, 'varchar')})`);
-    const found: MessageRow[] = await query(
-      `WITH batch (room_id, sender_id, client_msg_id) AS (VALUES ${keys.join(', ')}) ` +
-        `SELECT ${MESSAGE_COLUMNS.map((column) => `m.${column}`).join(', ')} FROM batch JOIN switchboard_messages m ` +
-        'ON m.room_id = batch.room_id AND m.sender_id = batch.sender_id AND m.client_msg_id = batch.client_msg_id',
-      lookup.params,
-    );
-    for (const row of found) {
-      const message = messageFromRow(row);
-      earlier.set(keyOf(message.roomId, message.senderId, message.clientMsgId), message);
-    }
-
+  private async store(batch: PendingWrite[]): Promise<Array<StoredMessage | RealtimeError>> {
+    const entries = batch.map(toBatchEntry);
     const now = Date.now();
-    const inserts: MessageEntity[] = [];
-    const results = batch.map((pending): StoredMessage | RealtimeError => {
-      const key = keyOf(pending.room.id, pending.sender.id, pending.clientMsgId);
-      const original = earlier.get(key);
-      if (original) {
-        return { room: pending.room, message: original, payload: null, duplicate: true };
-      }
-      const previous = lastSeq.get(pending.room.id);
-      if (previous === undefined) return RealtimeError.notFound(`room ${pending.room.name} is archived`);
-      const message = Object.assign(new MessageEntity(), {
-        id: randomUUID(),
-        roomId: pending.room.id,
-        seq: previous + 1,
-        senderId: pending.sender.id,
-        senderName: pending.sender.name,
-        clientMsgId: pending.clientMsgId,
-        text: pending.text,
-        payload: pending.payload === null ? null : JSON.stringify(pending.payload),
-        sentAt: now,
-        editedAt: null,
-        deletedAt: null,
-      });
-      lastSeq.set(pending.room.id, message.seq);
-      earlier.set(key, message);
-      inserts.push(message);
-      return { room: pending.room, message, payload: pending.payload, duplicate: false };
+    const thread = this.thread;
+    const outcomes: BatchOutcome[] = thread
+      ? await withStorage(this.logger, () => thread.store(entries, now))
+      : await this.transactions.run((manager) => storeBatch(this.queryOn(manager), this.transactions.isPostgres ? 'postgres' : 'sqlite', entries, now));
+    return outcomes.map((outcome, index) => {
+      const { room, payload } = batch[index];
+      if ('archived' in outcome) return RealtimeError.notFound(`room ${room.name} is archived`);
+      return { room, message: messageFromRow(outcome.row), payload: outcome.duplicate ? null : payload, duplicate: outcome.duplicate };
     });
+  }
 
-    if (inserts.length > 0) {
-      const insert = new BatchSql(sql.isPostgres);
-      const values = (m: MessageEntity) => [m.id, m.roomId, m.seq, m.senderId, m.senderName, m.clientMsgId, m.text, m.payload, m.sentAt];
-      const into = 'INSERT INTO switchboard_messages (id, room_id, seq, sender_id, sender_name, client_msg_id, text, payload, sent_at) VALUES';
-      if (sql.isPostgres) {
-        // One round trip for the batch.
-        const rows = inserts.map((m) => `(${insert.list(values(m))})`);
-        await query(`${into} ${rows.join(', ')}`, insert.params);
-      } else {
-        // In-process: one prepared statement per row beats SQLite's multi-row VALUES.
-        const row = `${into} (${insert.list(values(inserts[0]))})`;
-        for (const m of inserts) await query(row, values(m));
-      }
-      const update = new BatchSql(sql.isPostgres);
-      const touched = [...new Set(inserts.map((m) => m.roomId))];
-      const cases = touched.map((roomId) => `WHEN ${update.value(roomId)} THEN ${update.value(lastSeq.get(roomId)!, 'bigint')}`).join(' ');
-      await query(`UPDATE switchboard_rooms SET last_seq = CASE id ${cases} END WHERE id IN (${update.list(touched)})`, update.params);
-    }
-    for (const [index, pending] of batch.entries()) {
-      const result = results[index];
-      if (pending.publishedBy && !(result instanceof RealtimeError) && !result.duplicate) {
-        await this.audit.record(manager, pending.publishedBy, 'message.publish', `room:${pending.room.name}`, {
-          seq: result.message.seq,
-          messageId: result.message.id,
-        });
-      }
-    }
-    return results;
+  /** PostgreSQL through TypeORM; SQLite straight on the transaction's better-sqlite3 connection, with cached prepared statements. */
+  private queryOn(manager: EntityManager): Query {
+    if (this.transactions.isPostgres) return (sql, params) => manager.query(sql, params);
+    return sqliteQuery((manager.connection.driver as unknown as { databaseConnection: SqliteConnection }).databaseConnection);
   }
 }
 
-const MESSAGE_COLUMNS = ['id', 'room_id', 'seq', 'sender_id', 'sender_name', 'client_msg_id', 'text', 'payload', 'sent_at', 'edited_at', 'deleted_at'];
-
-interface MessageRow {
-  id: string;
-  room_id: number;
-  seq: number | string;
-  sender_id: string;
-  sender_name: string;
-  client_msg_id: string;
-  text: string | null;
-  payload: string | null;
-  sent_at: number | string;
-  edited_at: number | string | null;
-  deleted_at: number | string | null;
+function toBatchEntry(pending: PendingWrite): BatchEntry {
+  const entry: BatchEntry = {
+    roomId: pending.room.id,
+    roomName: pending.room.name,
+    senderId: pending.sender.id,
+    senderName: pending.sender.name,
+    clientMsgId: pending.clientMsgId,
+    text: pending.text,
+    payload: pending.payload === null ? null : JSON.stringify(pending.payload),
+  };
+  if (pending.publishedBy) entry.publishedBy = { id: pending.publishedBy.id, tenantId: pending.publishedBy.tenantId };
+  return entry;
 }
 
 /** PostgreSQL returns bigint columns as strings. */
@@ -255,56 +193,4 @@ function messageFromRow(row: MessageRow): MessageEntity {
     editedAt: optionalNumber(row.edited_at),
     deletedAt: optionalNumber(row.deleted_at),
   });
-}
-
-type Query = (sql: string, params: unknown[]) => Promise<any>;
-
-/** Prepared statements of the SQLite connection, by SQL text; the writer's statements take few shapes. */
-const preparedStatements = new WeakMap<object, Map<string, SqliteStatement>>();
-const MAX_PREPARED = 512;
-
-interface SqliteStatement {
-  reader: boolean;
-  all(...params: unknown[]): unknown[];
-  run(...params: unknown[]): unknown;
-}
-
-/**
- * How the batch's statements run: through TypeORM on PostgreSQL; on SQLite
- * straight on the transaction's better-sqlite3 connection with cached
- * prepared statements (TypeORM prepares each query anew, and its per-query
- * cost was most of a batch's time).
- */
-function statementsOf(manager: EntityManager, isPostgres: boolean): Query {
-  if (isPostgres) return (sql, params) => manager.query(sql, params);
-  const database = (manager.connection.driver as unknown as { databaseConnection: { prepare(sql: string): SqliteStatement } }).databaseConnection;
-  let cache = preparedStatements.get(database);
-  if (!cache) preparedStatements.set(database, (cache = new Map()));
-  const statements = cache;
-  return async (sql, params) => {
-    let statement = statements.get(sql);
-    if (!statement) {
-      if (statements.size >= MAX_PREPARED) statements.clear();
-      statements.set(sql, (statement = database.prepare(sql)));
-    }
-    return statement.reader ? statement.all(...params) : statement.run(...params);
-  };
-}
-
-/** Bound parameters of one statement, in the placeholder style of the database ($n or ?). */
-class BatchSql {
-  readonly params: unknown[] = [];
-
-  constructor(readonly isPostgres: boolean) {}
-
-  /** A placeholder for `value`; PostgreSQL is told the type where the context leaves it open. */
-  value(value: unknown, pgType?: string): string {
-    this.params.push(value);
-    if (!this.isPostgres) return '?';
-    return pgType ? `$${this.params.length}::${pgType}` : `$${this.params.length}`;
-  }
-
-  list(values: unknown[]): string {
-    return values.map((value) => this.value(value)).join(', ');
-  }
 }

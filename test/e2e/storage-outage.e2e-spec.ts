@@ -1,3 +1,5 @@
+import Database from 'better-sqlite3';
+import { freshDatabase, type TestDatabase } from '../support/databases.js';
 import { http } from '../support/http.js';
 import { findPostgresBinaries, pausePostgres, resumePostgres, startPostgres, stopPostgres, type PostgresServer } from '../support/postgres-server.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
@@ -93,6 +95,52 @@ describeWithPostgres('a storage outage [postgres]', () => {
     expect(ack?.seq).toBe(2);
     await bob.next((f) => f.event === 'message' && f.data.seq === 2);
     expect((await alice.ok('history.fetch', { room: 'frozen' })).messages.map((m: { text: string }) => m.text)).toEqual(['before', 'during']);
+    await Promise.all([alice.close(), bob.close()]);
+  });
+});
+
+/**
+ * SQLite: another process holds the file's write lock (a backup, a migration
+ * CLI, an operator's sqlite3 shell) for longer than a send waits for it.
+ */
+describe.each([
+  ['commits on the writer thread', 'true'],
+  ['commits on the event loop', 'false'],
+])('a storage outage [sqlite, %s]', (_, writerThread) => {
+  let database: TestDatabase;
+  let server: TestServer;
+  let operator: Database.Database;
+
+  beforeAll(async () => {
+    database = await freshDatabase('sqlite');
+    server = await startServer(database, { DATABASE_WRITER_THREAD: writerThread });
+    operator = new Database(database.sqlitePath!);
+  });
+  afterAll(async () => {
+    operator?.close();
+    await server?.close();
+  });
+
+  it('answers UNAVAILABLE while the file is locked (nothing stored, nothing delivered), keeps serving, and recovers when the lock goes', async () => {
+    const alice = await TestClient.connect(server.wsUrl, { token: token('alice') });
+    const bob = await TestClient.connect(server.wsUrl, { token: token('bob') });
+    await bob.ok('room.join', { room: 'ops' });
+    expect((await alice.ok('message.send', { room: 'ops', text: 'before', clientMsgId: 'l1' })).seq).toBe(1);
+
+    operator.exec('BEGIN IMMEDIATE');
+    // Refused once the writer has waited its 5 s for the lock.
+    const refused = alice.error('message.send', { room: 'ops', text: 'during', clientMsgId: 'l2' }, 15_000);
+    // The send waits for the lock without blocking the event loop: the sockets keep answering meanwhile.
+    expect((await alice.request('ping')).event).toBe('pong');
+    expect((await bob.ok('history.fetch', { room: 'ops' })).messages).toHaveLength(1);
+    expect(await refused).toMatchObject({ code: 'UNAVAILABLE', event: 'message.send' });
+    operator.exec('ROLLBACK');
+
+    expect((await alice.ok('message.send', { room: 'ops', text: 'after', clientMsgId: 'l3' })).seq).toBe(2);
+    await bob.next((f) => f.event === 'message' && f.data.seq === 2);
+    await bob.settle();
+    expect(bob.pushes('message', 'ops').map((f) => f.data.text)).toEqual(['before', 'after']);
+    expect((await alice.ok('history.fetch', { room: 'ops' })).messages.map((m: { text: string }) => m.text)).toEqual(['before', 'after']);
     await Promise.all([alice.close(), bob.close()]);
   });
 });

@@ -57,9 +57,9 @@ export class TestClient {
   }
 
   /** Sends a request and resolves with the frame that answers it (reply or error). */
-  request(event: string, data?: unknown): Promise<Frame> {
+  request(event: string, data?: unknown, timeoutMs?: number): Promise<Frame> {
     const id = `r${++requestCounter}`;
-    const answer = this.next((frame) => frame.id === id);
+    const answer = this.next((frame) => frame.id === id, timeoutMs);
     this.socket.send(JSON.stringify({ event, id, data }));
     return answer;
   }
@@ -72,8 +72,8 @@ export class TestClient {
   }
 
   /** A request that must fail: resolves with the error's data. */
-  async error(event: string, data?: unknown): Promise<{ code: string; message: string; event?: string; details?: any[] }> {
-    const frame = await this.request(event, data);
+  async error(event: string, data?: unknown, timeoutMs?: number): Promise<{ code: string; message: string; event?: string; details?: any[] }> {
+    const frame = await this.request(event, data, timeoutMs);
     if (frame.event !== 'error') throw new Error(`${event} should have failed but answered ${JSON.stringify(frame)}`);
     return frame.data;
   }

@@ -1,0 +1,84 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { DataSource } from 'typeorm';
+import { ownDataSourceOptions } from '../database/data-source-options.js';
+import type { BatchEntry, BatchOutcome, MessageRow } from './message-batch.js';
+import { SqliteWriterThread } from './sqlite-writer-thread.js';
+
+// The writer thread on a real SQLite file with the module's migrations (the worker runs from the build).
+describe('SqliteWriterThread', () => {
+  let folder: string;
+  let path: string;
+  let thread: SqliteWriterThread;
+  let reader: Database.Database;
+
+  const entry = (roomId: number, clientMsgId: string, text = 'hi'): BatchEntry => ({
+    roomId,
+    roomName: `room-${roomId}`,
+    senderId: 'alice',
+    senderName: 'Alice',
+    clientMsgId,
+    text,
+    payload: null,
+  });
+  const rowOf = (outcome: BatchOutcome): MessageRow => {
+    if ('archived' in outcome) throw new Error('archived');
+    return outcome.row;
+  };
+
+  beforeEach(async () => {
+    folder = mkdtempSync(join(tmpdir(), 'switchboard-writer-'));
+    path = join(folder, 'db.sqlite');
+    const dataSource = await new DataSource(ownDataSourceOptions({ type: 'sqlite', path })).initialize();
+    await dataSource.runMigrations();
+    await dataSource.destroy();
+    reader = new Database(path);
+    const insertRoom = reader.prepare("INSERT INTO switchboard_rooms (tenant_id, name, created_at, archived_at) VALUES ('', ?, 0, ?)");
+    insertRoom.run('room-1', null);
+    insertRoom.run('room-2', null);
+    insertRoom.run('room-3', 1);
+    thread = new SqliteWriterThread({ path, synchronous: 'FULL', busyTimeoutMs: 200 });
+  });
+
+  afterEach(async () => {
+    await thread.close();
+    reader.close();
+    rmSync(folder, { recursive: true, force: true });
+  });
+
+  it('stores a batch with gap-free seq per room, finds resends, and refuses archived rooms', async () => {
+    const outcomes = await thread.store([entry(1, 'a'), entry(2, 'b'), entry(1, 'c'), entry(1, 'a'), entry(3, 'd')], 1000);
+    expect(outcomes.slice(0, 3).map((o) => Number(rowOf(o).seq))).toEqual([1, 1, 2]);
+    expect(outcomes[3]).toMatchObject({ duplicate: true, row: { id: rowOf(outcomes[0]).id } });
+    expect(outcomes[4]).toEqual({ archived: true });
+
+    const next = await thread.store([entry(1, 'a'), entry(1, 'e')], 2000);
+    expect(next[0]).toMatchObject({ duplicate: true, row: { id: rowOf(outcomes[0]).id, seq: 1 } });
+    expect(rowOf(next[1])).toMatchObject({ seq: 3, sent_at: 2000 });
+
+    // Committed: another connection reads them.
+    expect(reader.prepare('SELECT seq FROM switchboard_messages WHERE room_id = 1 ORDER BY seq').all()).toEqual([{ seq: 1 }, { seq: 2 }, { seq: 3 }]);
+    expect(reader.prepare('SELECT last_seq FROM switchboard_rooms WHERE id = 1').get()).toEqual({ last_seq: 3 });
+  });
+
+  it('fails a batch while another connection holds the write lock, stores nothing of it, and works once the lock is gone', async () => {
+    reader.exec('BEGIN IMMEDIATE');
+    await expect(thread.store([entry(1, 'a')], 1000)).rejects.toMatchObject({ code: 'SQLITE_BUSY' });
+    reader.exec('ROLLBACK');
+    expect(reader.prepare('SELECT count(*) AS n FROM switchboard_messages').get()).toEqual({ n: 0 });
+
+    const [outcome] = await thread.store([entry(1, 'a')], 1000);
+    expect(rowOf(outcome).seq).toBe(1);
+  });
+
+  it('starts a new thread for the next batch when the thread has died', async () => {
+    await thread.store([entry(1, 'a')], 1000);
+    // Only while it idles: a thread stopped inside better-sqlite3 takes the process with it.
+    await (thread as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+
+    const [outcome] = await thread.store([entry(1, 'b')], 1000);
+    expect(rowOf(outcome).seq).toBe(2);
+  });
+});

@@ -1,0 +1,91 @@
+import { Worker } from 'node:worker_threads';
+import type { BatchEntry, BatchOutcome } from './message-batch.js';
+
+export interface WriterSettings {
+  /** The database file; the thread opens its own connection to it (WAL lets the server's connection read meanwhile). */
+  path: string;
+  synchronous: 'FULL' | 'NORMAL';
+  /** How long a batch waits for the write lock another connection holds before it fails. */
+  busyTimeoutMs: number;
+}
+
+export interface WriterRequest {
+  id: number;
+  batch: BatchEntry[];
+  now: number;
+}
+
+export type WriterResponse = { id: number; outcomes: BatchOutcome[] } | { id: number; error: { message: string; code?: string } };
+
+interface PendingBatch {
+  resolve(outcomes: BatchOutcome[]): void;
+  reject(error: Error): void;
+}
+
+/**
+ * Stores message batches on a worker thread with its own SQLite connection:
+ * better-sqlite3 is synchronous, and a commit's sync to disk (milliseconds,
+ * hundreds of them when the disk is busy) would otherwise stall every socket
+ * of the server. A thread that dies fails its batches and is started again
+ * for the next one.
+ */
+export class SqliteWriterThread {
+  private worker: Worker | null = null;
+  private readonly pending = new Map<number, PendingBatch>();
+  private nextId = 1;
+
+  constructor(private readonly settings: WriterSettings) {}
+
+  store(batch: BatchEntry[], now: number): Promise<BatchOutcome[]> {
+    const worker = (this.worker ??= this.start());
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      worker.postMessage({ id, batch, now } satisfies WriterRequest);
+    });
+  }
+
+  /**
+   * Lets the thread finish the batches it has (each bounded by the busy
+   * timeout), closes its connection and waits for it to end. Never
+   * `terminate()`: stopping a thread inside better-sqlite3 aborts the process.
+   */
+  async close(): Promise<void> {
+    const worker = this.worker;
+    if (!worker) return;
+    const exited = new Promise((resolve) => worker.once('exit', resolve));
+    worker.postMessage('close');
+    await exited;
+  }
+
+  private start(): Worker {
+    const worker = new Worker(workerFile(), { workerData: this.settings satisfies WriterSettings });
+    worker.on('message', (response: WriterResponse) => {
+      const batch = this.pending.get(response.id);
+      if (!batch) return;
+      this.pending.delete(response.id);
+      if ('outcomes' in response) batch.resolve(response.outcomes);
+      else batch.reject(Object.assign(new Error(response.error.message), { code: response.error.code }));
+    });
+    const stopped = (reason: string) => {
+      if (this.worker === worker) this.worker = null;
+      for (const batch of this.pending.values()) batch.reject(new Error(`the SQLite writer thread stopped: ${reason}`));
+      this.pending.clear();
+    };
+    worker.on('error', (error) => stopped(error.message));
+    worker.on('exit', (code) => stopped(`exit code ${code}`));
+    // The server may exit while the thread idles; close() ends it cleanly on shutdown.
+    worker.unref();
+    return worker;
+  }
+}
+
+/**
+ * The compiled worker beside this file; under ts-jest, which runs the
+ * TypeScript sources, the build's copy (`npm test` builds first).
+ */
+function workerFile(): URL {
+  return import.meta.url.endsWith('.ts')
+    ? new URL('../../dist/src/messages/sqlite-writer.worker.js', import.meta.url)
+    : new URL('./sqlite-writer.worker.js', import.meta.url);
+}

@@ -1,0 +1,47 @@
+/**
+ * The SQLite writer thread: stores batches of messages on its own connection
+ * to the database file, so that each commit's sync to disk blocks this thread
+ * instead of the server's event loop. Started by SqliteWriterThread.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+import { sqliteQuery, storeBatch } from './message-batch.js';
+import type { WriterRequest, WriterResponse, WriterSettings } from './sqlite-writer-thread.js';
+
+const { path, synchronous, busyTimeoutMs } = workerData as WriterSettings;
+// Waiting for a lock another connection holds blocks only this thread.
+const database = new Database(path, { timeout: busyTimeoutMs });
+database.pragma('journal_mode = WAL');
+database.pragma(`synchronous = ${synchronous}`);
+const query = sqliteQuery(database);
+const port = parentPort!;
+
+async function store({ id, batch, now }: WriterRequest): Promise<WriterResponse> {
+  try {
+    // IMMEDIATE: take the write lock up front, so the transaction never fails half-way to upgrade it.
+    database.exec('BEGIN IMMEDIATE');
+    try {
+      const outcomes = await storeBatch(query, 'sqlite', batch, now);
+      database.exec('COMMIT');
+      return { id, outcomes };
+    } finally {
+      if (database.inTransaction) database.exec('ROLLBACK');
+    }
+  } catch (error) {
+    const { message, code } = error as { message: string; code?: string };
+    return { id, error: { message, code } };
+  }
+}
+
+// One batch at a time, in the order they came.
+let tail = Promise.resolve();
+port.on('message', (request: WriterRequest | 'close') => {
+  tail = tail.then(async () => {
+    if (request === 'close') {
+      database.close();
+      port.close();
+      return;
+    }
+    port.postMessage(await store(request));
+  });
+});
