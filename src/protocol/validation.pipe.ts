@@ -1,6 +1,7 @@
 import { ValidationPipe, type ArgumentMetadata, type ValidationError } from '@nestjs/common';
 import { RealtimeError, type ErrorDetail } from './error-codes.js';
 import { MAX_NESTING_DEPTH } from './limits.js';
+import { quickAcceptanceFor } from './quick-acceptance.js';
 import { nestsDeeperThan } from './validators.js';
 
 function flatten(errors: ValidationError[], prefix = ''): ErrorDetail[] {
@@ -15,7 +16,8 @@ function flatten(errors: ValidationError[], prefix = ''): ErrorDetail[] {
  * Validation for every frame's `data` and every REST body and query: no type
  * coercion (a string where a number belongs is refused), unknown properties
  * stripped, each failed constraint listed in the error's details, and input
- * nested too deeply refused before class-transformer recurses into it.
+ * nested too deeply refused before class-transformer recurses into it. A
+ * valid input usually takes the quick path (quick-acceptance.ts).
  */
 class RealtimeValidationPipe extends ValidationPipe {
   override transform(value: unknown, metadata: ArgumentMetadata) {
@@ -23,7 +25,9 @@ class RealtimeValidationPipe extends ValidationPipe {
       const message = `objects and arrays may be nested at most ${MAX_NESTING_DEPTH} deep`;
       throw RealtimeError.badRequest(message, [{ field: metadata.data ?? metadata.type, constraint: 'nesting', message }]);
     }
-    return super.transform(value, metadata);
+    // Custom parameter decorators are not validated by the pipe (validateCustomDecorators is off).
+    const accepted = metadata.metatype && metadata.type !== 'custom' ? quickAcceptanceFor(metadata.metatype)?.(value) : undefined;
+    return accepted ? Promise.resolve(accepted) : super.transform(value, metadata);
   }
 }
 
