@@ -2,15 +2,23 @@
  * Summarises a V8 CPU profile (from `npm run bench -- --cpu-prof <dir>`):
  * self time by function and by package, the top entries first.
  *
- *   node bench/profile-summary.mjs bench/profiles/switchboard-1234.cpuprofile [top]
+ *   node bench/profile-summary.mjs [--from <seconds>] bench/profiles/switchboard-1234.cpuprofile [top]
  */
 import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 
-const [file, top = '40'] = process.argv.slice(2);
+const { values: options, positionals } = parseArgs({ allowPositionals: true, options: { from: { type: 'string', default: '0' } } });
+const [file, top = '40'] = positionals;
 const profile = JSON.parse(readFileSync(file, 'utf8'));
 const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+// --from skips the start-up (module loading, migrations) so the summary shows the steady state.
+const fromUs = Number(options.from) * 1e6;
+let elapsed = 0;
+const dt = profile.timeDeltas.map((delta) => {
+  elapsed += delta;
+  return elapsed < fromUs ? 0 : delta;
+});
 const self = new Map();
-const dt = profile.timeDeltas;
 profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (dt[i] ?? 0)));
 const total = [...self.values()].reduce((a, b) => a + b, 0);
 const byFunction = new Map();
@@ -24,7 +32,7 @@ for (const [id, time] of self) {
   byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + time);
 }
 const show = (title, map) => {
-  console.log(`\n${title}`);
+  console.log(`\n${title} (of ${(total / 1e6).toFixed(2)} s sampled)`);
   for (const [key, time] of [...map].sort((a, b) => b[1] - a[1]).slice(0, Number(top))) console.log(`${((time / total) * 100).toFixed(1).padStart(5)}%  ${key}`);
 };
 show('self time by package', byPackage);

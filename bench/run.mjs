@@ -11,10 +11,9 @@
  * See bench/README.md for what each figure means.
  */
 import { fork } from 'node:child_process';
-import { cpus, hostname, release, totalmem } from 'node:os';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { closeSync, fdatasyncSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { cpus, hostname, release, tmpdir, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openFleet, runDurable } from './lib/load.mjs';
 import { processStats } from './lib/proc.mjs';
@@ -24,7 +23,7 @@ import { hs256Token } from './lib/tokens.mjs';
 const { values: args } = parseArgs({
   options: {
     scenarios: { type: 'string', default: 'fanout,ramp,durable,sockets' },
-    servers: { type: 'string', default: 'plain,socketio,nestws,switchboard' },
+    servers: { type: 'string', default: 'plain,socketio,nestws,switchboard,switchboard-normal' },
     runs: { type: 'string', default: '3' },
     seconds: { type: 'string', default: '10' },
     'ramp-seconds': { type: 'string', default: '4' },
@@ -45,15 +44,27 @@ const SECONDS = Number(args.seconds);
 const SECRET = 'bench-secret-that-is-long-enough-0123456789';
 const token = (sub) => hs256Token(SECRET, { sub });
 const scenarios = new Set(args.scenarios.split(','));
+const DURABLE_DATABASES = ['sqlite', 'sqlite-normal', 'postgres'];
+const DATABASE_LABELS = { sqlite: 'SQLite (embedded)', 'sqlite-normal': 'SQLite, synchronous=NORMAL', postgres: 'PostgreSQL 15 (local)' };
 
 const SERVERS = {
   plain: { label: 'plain ws', protocol: 'plain', script: 'bench/baselines/plain-ws.mjs', path: '/ws' },
   socketio: { label: 'Socket.IO on Nest', protocol: 'socketio', script: 'bench/baselines/nest-socketio.mjs', path: '/socket.io/' },
   nestws: { label: 'naive Nest ws gateway', protocol: 'plain', script: 'bench/baselines/nest-ws.mjs', path: '/ws' },
   switchboard: { label: 'Switchboard', protocol: 'switchboard', script: 'dist/src/main.js', path: '/ws' },
+  // Commits reach the operating system, not the disk: what the disk's sync latency costs.
+  'switchboard-normal': {
+    label: 'Switchboard, synchronous=NORMAL',
+    protocol: 'switchboard',
+    script: 'dist/src/main.js',
+    path: '/ws',
+    env: { DATABASE_SQLITE_SYNCHRONOUS: 'normal' },
+  },
 };
 const serverKeys = args.servers.split(',');
-const BASELINES = serverKeys.filter((key) => key !== 'switchboard');
+const isSwitchboard = (key) => key.startsWith('switchboard');
+const SUBJECTS = serverKeys.filter(isSwitchboard);
+const BASELINES = serverKeys.filter((key) => !isSwitchboard(key));
 
 /** Limits a benchmark publisher would be given in production too: publishers here send hundreds of frames a second. */
 const SWITCHBOARD_ENV = {
@@ -70,8 +81,8 @@ async function startServer(key, { database = 'sqlite', postgresUrl } = {}) {
   const port = await freePort();
   const env = { PORT: String(port), HOST: '127.0.0.1' };
   let directory;
-  if (key === 'switchboard') {
-    Object.assign(env, SWITCHBOARD_ENV);
+  if (isSwitchboard(key)) {
+    Object.assign(env, SWITCHBOARD_ENV, server.env);
     if (database === 'postgres') env.DATABASE_URL = postgresUrl;
     else {
       directory = mkdtempSync(join(tmpdir(), 'switchboard-bench-'));
@@ -134,9 +145,9 @@ async function fanOut(key) {
   return result;
 }
 
-/** Acked sends per second with many senders in small rooms, on SQLite and on PostgreSQL. */
+/** Acked sends per second with many senders in small rooms, on SQLite (synchronous FULL and NORMAL) and on PostgreSQL. */
 async function durable(database, postgresUrl) {
-  const server = await startServer('switchboard', { database, postgresUrl });
+  const server = database === 'sqlite-normal' ? await startServer('switchboard-normal') : await startServer('switchboard', { database, postgresUrl });
   try {
     const window = {};
     const result = await runDurable({
@@ -204,6 +215,29 @@ async function idleSockets(key, count) {
   }
 }
 
+/** The floor under a synced commit: a 4 KB append and fdatasync, 200 times a second, in the folder the SQLite files go to. */
+async function syncLatency(folder, seconds = 5) {
+  const file = join(mkdtempSync(join(folder, 'switchboard-disk-')), 'sync.bin');
+  const fd = openSync(file, 'w');
+  const block = Buffer.alloc(4096, 1);
+  const latencies = [];
+  try {
+    for (const end = Date.now() + seconds * 1000; Date.now() < end; ) {
+      const started = performance.now();
+      writeSync(fd, block);
+      fdatasyncSync(fd);
+      latencies.push(performance.now() - started);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  } finally {
+    closeSync(fd);
+    rmSync(dirname(file), { recursive: true, force: true });
+  }
+  latencies.sort((a, b) => a - b);
+  const at = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];
+  return { syncs: latencies.length, p50: at(0.5), p99: at(0.99), max: latencies.at(-1) };
+}
+
 const median = (values) => {
   const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
   if (sorted.length === 0) return NaN;
@@ -224,13 +258,18 @@ try {
         log(`run ${run + 1}/${RUNS}: fan-out on ${SERVERS[key].label}`);
         outcome.fanOut[key] = await fanOut(key);
       }
-      if (scenarios.has('sockets')) {
+      // Memory and connecting do not depend on how commits are synced: the variant is left out.
+      if (scenarios.has('sockets') && !SERVERS[key].env) {
         log(`run ${run + 1}/${RUNS}: ${args.idle} idle sockets on ${SERVERS[key].label}`);
         outcome.idle[key] = await idleSockets(key, Number(args.idle));
       }
     }
+    if (scenarios.has('durable') || scenarios.has('fanout')) {
+      log(`run ${run + 1}/${RUNS}: the disk's sync latency`);
+      outcome.disk = await syncLatency(tmpdir());
+    }
     if (scenarios.has('durable')) {
-      for (const database of ['sqlite', 'postgres']) {
+      for (const database of DURABLE_DATABASES) {
         log(`run ${run + 1}/${RUNS}: durable publish on ${database}`);
         outcome.durable[database] = await durable(database, postgres?.url);
       }
@@ -257,7 +296,7 @@ const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, $
 lines.push(`# Benchmark ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`, '');
 lines.push(`Machine: ${machine} (${hostname()}).`, '');
 lines.push(`Command: \`npm run bench -- ${process.argv.slice(2).join(' ')}\` (${RUNS} run${RUNS > 1 ? 's' : ''}; medians shown; servers on core ${args['server-core']}, load generator on the other).`, '');
-lines.push(`Switchboard runs with its defaults (SQLite history, synchronous commits, RBAC from the database), rate limits raised for the publishers.`, '');
+lines.push(`Switchboard runs with its defaults (SQLite history, each commit synced to disk before the ack, on a writer thread; RBAC from the database), rate limits raised for the publishers. "Switchboard, synchronous=NORMAL" is the same with \`DATABASE_SQLITE_SYNCHRONOUS=normal\` (commits reach the operating system, not the disk: an ack survives a crash of the server, not of the machine).`, '');
 
 const figures = [];
 if (scenarios.has('fanout')) {
@@ -286,12 +325,14 @@ if (figures.length > 0) {
   lines.push('## Fan-out and sockets', '');
   lines.push(`Fan-out: ${args.sockets} sockets in 10 rooms of ${Number(args.sockets) / 10}, 10 publishers, 64-byte bodies; ${SECONDS} s measured per load after a 1 s warm-up.`, '');
   const header = ['figure', ...serverKeys.map((key) => SERVERS[key].label)];
-  if (serverKeys.includes('switchboard')) header.push(...BASELINES.map((key) => `Switchboard / ${SERVERS[key].label}`));
+  // Switchboard against every baseline; its variants against the floor only.
+  const ratios = SUBJECTS.flatMap((subject) => BASELINES.filter((base) => subject === 'switchboard' || base === 'plain').map((base) => [subject, base]));
+  header.push(...ratios.map(([subject, base]) => `${SERVERS[subject].label} / ${SERVERS[base].label}`));
   lines.push(`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`);
   for (const figure of figures) {
     const values = Object.fromEntries(serverKeys.map((key) => [key, pick(key, figure.get)]));
     const cells = serverKeys.map((key) => `${figure.mark?.(key) ?? ''}${f(values[key], figure.digits ?? 1)}`);
-    if (serverKeys.includes('switchboard')) cells.push(...BASELINES.map((key) => ratio(values.switchboard, values[key])));
+    cells.push(...ratios.map(([subject, base]) => ratio(values[subject], values[base])));
     lines.push(`| ${figure.name} | ${cells.join(' | ')} |`);
   }
   lines.push('');
@@ -300,14 +341,25 @@ if (figures.length > 0) {
 if (scenarios.has('durable')) {
   lines.push('## Durable publish rate (Switchboard)', '');
   lines.push('50 senders, each keeping 20 sends in flight, into 50 rooms of 2 receivers; an ack means the message is committed.', '');
-  lines.push('| database | acked sends/s | ack p50 / p99 ms | server CPU per ack | delivered / expected |', '|---|---|---|---|---|');
-  for (const database of ['sqlite', 'postgres']) {
+  lines.push('| database | acked sends/s | ack p50 / p99 ms | server CPU per ack | load generator busy | delivered / expected |', '|---|---|---|---|---|---|');
+  for (const database of DURABLE_DATABASES) {
     const get = (fn) => median(runs.map((run) => fn(run.durable[database])));
     lines.push(
-      `| ${database === 'sqlite' ? 'SQLite (embedded)' : 'PostgreSQL 15 (local)'} | ${f(get((d) => d.ackedPerSecond), 0)} | ${f(get((d) => d.ackLatencyMs.p50), 2)} / ${f(get((d) => d.ackLatencyMs.p99), 2)} | ${f(get((d) => d.cpuUsPerAck))} us | ${f(get((d) => d.delivered), 0)} / ${f(get((d) => d.expectedDeliveries), 0)} |`,
+      `| ${DATABASE_LABELS[database]} | ${f(get((d) => d.ackedPerSecond), 0)} | ${f(get((d) => d.ackLatencyMs.p50), 2)} / ${f(get((d) => d.ackLatencyMs.p99), 2)} | ${f(get((d) => d.cpuUsPerAck))} us | ${f(get((d) => d.generatorBusy * 100), 0)}% | ${f(get((d) => d.delivered), 0)} / ${f(get((d) => d.expectedDeliveries), 0)} |`,
     );
   }
   lines.push('');
+}
+if (runs[0]?.disk) {
+  const get = (fn) => median(runs.map((run) => fn(run.disk)));
+  lines.push("## The disk's sync latency", '');
+  lines.push(
+    'A synced commit waits for the disk at least this long: a 4 KB append and `fdatasync` 200 times a second for 5 s, in the folder the SQLite files go to, with no other load.',
+    'With `synchronous=FULL` (the default) every message is delivered after such a sync, so the disk sets a floor under the latency figures above.',
+    '',
+  );
+  lines.push('| syncs | p50 ms | p99 ms | max ms |', '|---|---|---|---|');
+  lines.push(`| ${f(get((d) => d.syncs), 0)} | ${f(get((d) => d.p50), 2)} | ${f(get((d) => d.p99), 2)} | ${f(get((d) => d.max), 1)} |`, '');
 }
 if (runs[0] && Object.keys(runs[0].maxIdle).length > 0) {
   lines.push('## The most sockets one process holds', '');

@@ -230,8 +230,10 @@ export async function runDurable({ urls, token = () => '', senders, window: inFl
   measuring = true;
   onWindow('open');
   const measureStart = performance.now();
+  const cpuAtOpen = process.cpuUsage();
   await new Promise((resolve) => setTimeout(resolve, durationMs));
   measuring = false;
+  const generatorCpu = process.cpuUsage(cpuAtOpen);
   onWindow('close');
   const measuredMs = performance.now() - measureStart;
   stopping = true;
@@ -248,6 +250,7 @@ export async function runDurable({ urls, token = () => '', senders, window: inFl
     expectedDeliveries: acked * roomSize,
     delivered,
     measuredMs,
+    generatorBusy: (generatorCpu.user + generatorCpu.system) / 1000 / measuredMs,
   };
 }
 
