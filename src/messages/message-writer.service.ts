@@ -40,6 +40,8 @@ interface PendingWrite extends NewMessage {
 const MAX_BATCH = 256;
 /** Sends waiting for the database beyond this are refused at once (UNAVAILABLE) instead of queuing without bound. */
 const MAX_QUEUE = 10_000;
+/** PostgreSQL transactions of message batches at once, per node. */
+const POSTGRES_BATCHES_IN_FLIGHT = 3;
 /** How long a batch waits for another connection's write lock on SQLite (the writer thread may block; the event loop may not). */
 const SQLITE_BUSY_TIMEOUT_MS = 5000;
 
@@ -47,13 +49,16 @@ const SQLITE_BUSY_TIMEOUT_MS = 5000;
  * Group commit: sends that arrive while a transaction is in flight are stored
  * together by the next one (see message-batch.ts), and each is acknowledged
  * only after its batch is committed. On the module's own SQLite file the
- * batches are committed by a writer thread, off the event loop.
+ * batches are committed by a writer thread, off the event loop; on
+ * PostgreSQL a few batches are committed at once.
  */
 @Injectable()
 export class MessageWriter implements BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger('RealtimeMessageWriter');
   private queue: PendingWrite[] = [];
-  private flushing: Promise<void> | null = null;
+  /** Loops that take batches from the queue and commit them, each one batch at a time. */
+  private readonly lanes = new Set<Promise<void>>();
+  private readonly maxLanes: number;
   private readonly committedListeners: Array<(messages: StoredMessage[]) => void> = [];
   private readonly thread: SqliteWriterThread | null;
 
@@ -67,6 +72,14 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
       'type' in database && database.type === 'sqlite' && database.writerThread !== false
         ? new SqliteWriterThread({ path: database.path, synchronous: sqliteSynchronous(database), busyTimeoutMs: SQLITE_BUSY_TIMEOUT_MS })
         : null;
+    // Batches in flight at once. The writer thread commits one while the next is gathered and
+    // handed over; PostgreSQL commits several on pooled connections, each waiting for the disk
+    // (batches that share a room queue on its row lock, and members get each room's messages
+    // in seq order whatever order the commits end in: see RoomChannel). On TypeORM's single
+    // SQLite connection transactions run one at a time anyway.
+    // A connection of the pool stays free for everything else.
+    const poolSize = 'type' in database && database.type === 'postgres' ? (database.poolSize ?? 10) : 10;
+    this.maxLanes = this.thread ? 2 : this.transactions.isPostgres ? Math.max(1, Math.min(POSTGRES_BATCHES_IN_FLIGHT, poolSize - 1)) : 1;
   }
 
   write(message: NewMessage): Promise<StoredMessage> {
@@ -75,7 +88,7 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
     }
     return new Promise<StoredMessage>((resolve, reject) => {
       this.queue.push({ ...message, resolve, reject });
-      this.flushing ??= this.flush();
+      if (this.lanes.size < this.maxLanes) this.startLane();
     });
   }
 
@@ -91,8 +104,8 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
   /** Waits until everything accepted so far is stored (or refused), for at most the shutdown timeout. */
   async beforeApplicationShutdown(): Promise<void> {
     const deadline = Date.now() + this.options.websocket.shutdownTimeoutMs;
-    while (this.flushing && Date.now() < deadline) {
-      await Promise.race([this.flushing, new Promise((resolve) => setTimeout(resolve, deadline - Date.now()).unref())]);
+    while (this.lanes.size > 0 && Date.now() < deadline) {
+      await Promise.race([Promise.all(this.lanes), new Promise((resolve) => setTimeout(resolve, deadline - Date.now()).unref())]);
     }
   }
 
@@ -100,14 +113,22 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
     await this.thread?.close();
   }
 
-  private async flush(): Promise<void> {
+  private startLane(): void {
+    const lane: Promise<void> = this.drain().finally(() => {
+      this.lanes.delete(lane);
+      // A send queued while the last lanes were finishing.
+      if (this.queue.length > 0 && this.lanes.size < this.maxLanes) this.startLane();
+    });
+    this.lanes.add(lane);
+  }
+
+  private async drain(): Promise<void> {
     // Let the sends already read from sockets in this turn join the batch.
     await new Promise<void>((resolve) => setImmediate(resolve));
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, MAX_BATCH);
       await this.commit(batch);
     }
-    this.flushing = null;
   }
 
   private async commit(batch: PendingWrite[]): Promise<void> {

@@ -60,6 +60,25 @@ describeEachDatabase('messaging', (kind) => {
     expect(watcher.pushes('message', 'busy').map((f) => f.data.seq)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
   });
 
+  it('keeps every room in seq order while batches for several rooms commit at once', async () => {
+    const rooms = ['mixed-a', 'mixed-b', 'mixed-c'];
+    const watcher = await connect('mixed-watcher');
+    for (const room of rooms) await watcher.ok('room.join', { room });
+    const senders = await Promise.all(['m1', 'm2', 'm3'].map((s) => connect(s)));
+    const acks = await Promise.all(
+      senders.flatMap((sender, i) =>
+        Array.from({ length: 60 }, (_, n) => sender.ok('message.send', { room: rooms[(i + n) % 3], text: `${i}:${n}`, clientMsgId: `m${n}` })),
+      ),
+    );
+    for (const room of rooms) {
+      expect(acks.filter((a) => a.room === room).map((a) => a.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+    }
+    await waitUntil(() => rooms.every((room) => watcher.pushes('message', room).length >= 60));
+    for (const room of rooms) {
+      expect(watcher.pushes('message', room).map((f) => f.data.seq)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+    }
+  });
+
   it('answers a resend of the same clientMsgId with the original seq and does not deliver it again', async () => {
     const alice = await connect('alice');
     const bob = await connect('bob');
