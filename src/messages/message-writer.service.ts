@@ -42,6 +42,8 @@ const MAX_BATCH = 256;
 const MAX_QUEUE = 10_000;
 /** PostgreSQL transactions of message batches at once, per node. */
 const POSTGRES_BATCHES_IN_FLIGHT = 3;
+/** After the SQLite writer thread dies, sends answer UNAVAILABLE for this long before a new thread is started. */
+const WRITER_THREAD_RESTART_DELAY_MS = 1000;
 /** How long a batch waits for another connection's write lock on SQLite (the writer thread may block; the event loop may not). */
 const SQLITE_BUSY_TIMEOUT_MS = 5000;
 
@@ -70,7 +72,12 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
     const database = options.database;
     this.thread =
       'type' in database && database.type === 'sqlite' && database.writerThread !== false
-        ? new SqliteWriterThread({ path: database.path, synchronous: sqliteSynchronous(database), busyTimeoutMs: SQLITE_BUSY_TIMEOUT_MS })
+        ? new SqliteWriterThread({
+            path: database.path,
+            synchronous: sqliteSynchronous(database),
+            busyTimeoutMs: SQLITE_BUSY_TIMEOUT_MS,
+            restartDelayMs: WRITER_THREAD_RESTART_DELAY_MS,
+          })
         : null;
     // Batches in flight at once. The writer thread commits one while the next is gathered and
     // handed over; PostgreSQL commits several on pooled connections, each waiting for the disk

@@ -39,7 +39,7 @@ describe('SqliteWriterThread', () => {
     insertRoom.run('room-1', null);
     insertRoom.run('room-2', null);
     insertRoom.run('room-3', 1);
-    thread = new SqliteWriterThread({ path, synchronous: 'FULL', busyTimeoutMs: 200 });
+    thread = new SqliteWriterThread({ path, synchronous: 'FULL', busyTimeoutMs: 200, restartDelayMs: 300 });
   });
 
   afterEach(async () => {
@@ -73,12 +73,21 @@ describe('SqliteWriterThread', () => {
     expect(rowOf(outcome).seq).toBe(1);
   });
 
-  it('starts a new thread for the next batch when the thread has died', async () => {
+  it('fails batches for a moment after the thread died, then starts a new one', async () => {
     await thread.store([entry(1, 'a')], 1000);
     // Only while it idles: a thread stopped inside better-sqlite3 takes the process with it.
     await (thread as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
 
+    await expect(thread.store([entry(1, 'b')], 1000)).rejects.toThrow(/restarting/);
+    await new Promise((resolve) => setTimeout(resolve, 350));
     const [outcome] = await thread.store([entry(1, 'b')], 1000);
     expect(rowOf(outcome).seq).toBe(2);
+  });
+
+  it('fails the batch, not the server, when the thread cannot open the database', async () => {
+    const broken = new SqliteWriterThread({ path: join(folder, 'missing-folder', 'db.sqlite'), synchronous: 'FULL', busyTimeoutMs: 200, restartDelayMs: 10_000 });
+    await expect(broken.store([entry(1, 'a')], 1000)).rejects.toThrow(/writer thread stopped/);
+    await expect(broken.store([entry(1, 'a')], 1000)).rejects.toThrow(/restarting/);
+    await broken.close();
   });
 });

@@ -7,6 +7,8 @@ export interface WriterSettings {
   synchronous: 'FULL' | 'NORMAL';
   /** How long a batch waits for the write lock another connection holds before it fails. */
   busyTimeoutMs: number;
+  /** After a thread dies, batches fail for this long before another is started (a thread that cannot open the file must not be restarted for every batch). */
+  restartDelayMs: number;
 }
 
 export interface WriterRequest {
@@ -33,10 +35,12 @@ export class SqliteWriterThread {
   private worker: Worker | null = null;
   private readonly pending = new Map<number, PendingBatch>();
   private nextId = 1;
+  private restartAt = 0;
 
   constructor(private readonly settings: WriterSettings) {}
 
   store(batch: BatchEntry[], now: number): Promise<BatchOutcome[]> {
+    if (!this.worker && Date.now() < this.restartAt) return Promise.reject(new Error('the SQLite writer thread is restarting'));
     const worker = (this.worker ??= this.start());
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
@@ -59,7 +63,7 @@ export class SqliteWriterThread {
   }
 
   private start(): Worker {
-    const worker = new Worker(workerFile(), { workerData: this.settings satisfies WriterSettings });
+    const worker = new Worker(workerFile(), { workerData: this.settings });
     worker.on('message', (response: WriterResponse) => {
       const batch = this.pending.get(response.id);
       if (!batch) return;
@@ -68,7 +72,10 @@ export class SqliteWriterThread {
       else batch.reject(Object.assign(new Error(response.error.message), { code: response.error.code }));
     });
     const stopped = (reason: string) => {
-      if (this.worker === worker) this.worker = null;
+      if (this.worker === worker) {
+        this.worker = null;
+        this.restartAt = Date.now() + this.settings.restartDelayMs;
+      }
       for (const batch of this.pending.values()) batch.reject(new Error(`the SQLite writer thread stopped: ${reason}`));
       this.pending.clear();
     };
