@@ -1,8 +1,16 @@
 import type { MessageView, HistoryEntry } from '../protocol/wire.js';
 import type { MessageEntity } from './message.entity.js';
 
+let lastEpochMs = NaN;
+let lastIsoTime = '';
+
+/** ISO 8601 of a time in ms; the last one is kept, as a batch's acks and pushes all carry its commit time. */
 export function toIsoTime(epochMs: number): string {
-  return new Date(epochMs).toISOString();
+  if (epochMs !== lastEpochMs) {
+    lastIsoTime = new Date(epochMs).toISOString();
+    lastEpochMs = epochMs;
+  }
+  return lastIsoTime;
 }
 
 /** The wire shape of a stored message; `payload` may be passed to skip parsing it again. */

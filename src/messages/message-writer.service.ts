@@ -31,7 +31,8 @@ export interface StoredMessage {
   duplicate: boolean;
 }
 
-interface PendingWrite extends NewMessage {
+interface PendingWrite {
+  message: NewMessage;
   resolve(stored: StoredMessage): void;
   reject(error: Error): void;
 }
@@ -94,7 +95,7 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
       return Promise.reject(RealtimeError.unavailable('storage is not keeping up; the message was not stored'));
     }
     return new Promise<StoredMessage>((resolve, reject) => {
-      this.queue.push({ ...message, resolve, reject });
+      this.queue.push({ message, resolve, reject });
       if (this.lanes.size < this.maxLanes) this.startLane();
     });
   }
@@ -177,7 +178,7 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
       ? await withStorage(this.logger, () => thread.store(entries, now))
       : await this.transactions.run((manager) => storeBatch(this.queryOn(manager), this.transactions.isPostgres ? 'postgres' : 'sqlite', entries, now));
     return outcomes.map((outcome, index) => {
-      const { room, payload } = batch[index];
+      const { room, payload } = batch[index].message;
       if ('archived' in outcome) return RealtimeError.notFound(`room ${room.name} is archived`);
       return { room, message: messageFromRow(outcome.row), payload: outcome.duplicate ? null : payload, duplicate: outcome.duplicate };
     });
@@ -190,17 +191,17 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
   }
 }
 
-function toBatchEntry(pending: PendingWrite): BatchEntry {
+function toBatchEntry({ message }: PendingWrite): BatchEntry {
   const entry: BatchEntry = {
-    roomId: pending.room.id,
-    roomName: pending.room.name,
-    senderId: pending.sender.id,
-    senderName: pending.sender.name,
-    clientMsgId: pending.clientMsgId,
-    text: pending.text,
-    payload: pending.payload === null ? null : JSON.stringify(pending.payload),
+    roomId: message.room.id,
+    roomName: message.room.name,
+    senderId: message.sender.id,
+    senderName: message.sender.name,
+    clientMsgId: message.clientMsgId,
+    text: message.text,
+    payload: message.payload === null ? null : JSON.stringify(message.payload),
   };
-  if (pending.publishedBy) entry.publishedBy = { id: pending.publishedBy.id, tenantId: pending.publishedBy.tenantId };
+  if (message.publishedBy) entry.publishedBy = { id: message.publishedBy.id, tenantId: message.publishedBy.tenantId };
   return entry;
 }
 
