@@ -165,12 +165,21 @@ async function durable(database, postgresUrl) {
   }
 }
 
+/**
+ * Source addresses for the load processes, a fresh one each time: the
+ * previous storm's connections linger in TIME_WAIT for a minute and hold
+ * their address's ports, which made the next storm from the same address
+ * four times slower, whichever server it measured.
+ */
+let nextSourceAddress = 2;
+const freshSourceAddress = () => `127.0.0.${(nextSourceAddress++ % 250) + 2}`;
+
 /** Forks load processes, each on its own 127.0.0.x source address, holding at most `perProcess` sockets. */
 async function holdSockets(server, total, perProcess = 9_000) {
   const workers = [];
-  for (let offset = 0, n = 0; offset < total; offset += perProcess, n++) {
+  for (let offset = 0; offset < total; offset += perProcess) {
     const worker = fork(join(root, 'bench/lib/socket-worker.mjs'), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    workers.push({ worker, offset, count: Math.min(perProcess, total - offset), localAddress: `127.0.0.${n + 2}` });
+    workers.push({ worker, offset, count: Math.min(perProcess, total - offset), localAddress: freshSourceAddress() });
   }
   const ask = (w, command, answer) =>
     new Promise((resolve) => {
