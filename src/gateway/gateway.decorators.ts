@@ -3,6 +3,8 @@ import { MessageBody } from '@nestjs/websockets';
 import { realtimeValidationPipe } from '../protocol/validation.pipe.js';
 import type { FrameContext } from './frame-context.js';
 
+/** Where Nest puts a frame's `data` among a handler's arguments (`switchToWs().getData()`, without building that view). */
+export const FRAME_DATA_ARG = 1;
 /** The frame dispatcher passes the FrameContext as the argument after `data`. */
 export const FRAME_CONTEXT_ARG = 2;
 

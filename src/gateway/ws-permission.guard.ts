@@ -2,7 +2,7 @@ import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/com
 import { Reflector } from '@nestjs/core';
 import { AuthorizationService } from '../authorization/authorization.service.js';
 import { REQUIRED_PERMISSIONS } from '../authorization/require-permission.decorator.js';
-import { frameContextOf } from './gateway.decorators.js';
+import { FRAME_DATA_ARG, frameContextOf } from './gateway.decorators.js';
 import { RealtimeError } from '../protocol/error-codes.js';
 import { isRoomName } from '../protocol/validators.js';
 import { ALLOW_UNAUTHENTICATED } from './gateway.decorators.js';
@@ -19,20 +19,34 @@ export class WsPermissionGuard implements CanActivate {
     private readonly authorization: AuthorizationService,
   ) {}
 
+  /** Each handler's metadata, read once (this runs for every frame). */
+  private readonly rules = new WeakMap<Function, { allowUnauthenticated: boolean; permissions: string[] }>();
+
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const { connection } = frameContextOf(context);
-    const handler = context.getHandler();
+    const { allowUnauthenticated, permissions } = this.rulesOf(context.getHandler());
     if (!connection.user) {
-      if (this.reflector.get<boolean>(ALLOW_UNAUTHENTICATED, handler)) return true;
+      if (allowUnauthenticated) return true;
       throw RealtimeError.unauthorized('authenticate first with an auth frame');
     }
-    const permissions = this.reflector.get<string[] | undefined>(REQUIRED_PERMISSIONS, handler);
-    if (!permissions?.length) return true;
-    const room = (context.switchToWs().getData() as { room?: unknown }).room;
+    if (permissions.length === 0) return true;
+    const room = (context.getArgByIndex<{ room?: unknown } | undefined>(FRAME_DATA_ARG))?.room;
     // Every guarded event's DTO requires a valid room: a frame without one is
     // refused by validation right after this guard, before the handler runs.
     if (!isRoomName(room)) return true;
     await this.authorization.assertAny(connection.user, permissions, room);
     return true;
+  }
+
+  private rulesOf(handler: Function): { allowUnauthenticated: boolean; permissions: string[] } {
+    let rules = this.rules.get(handler);
+    if (!rules) {
+      rules = {
+        allowUnauthenticated: this.reflector.get<boolean>(ALLOW_UNAUTHENTICATED, handler) ?? false,
+        permissions: this.reflector.get<string[] | undefined>(REQUIRED_PERMISSIONS, handler) ?? [],
+      };
+      this.rules.set(handler, rules);
+    }
+    return rules;
   }
 }
