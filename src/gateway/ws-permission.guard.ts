@@ -2,10 +2,9 @@ import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/com
 import { Reflector } from '@nestjs/core';
 import { AuthorizationService } from '../authorization/authorization.service.js';
 import { REQUIRED_PERMISSIONS } from '../authorization/require-permission.decorator.js';
-import { FRAME_DATA_ARG, frameContextOf } from './gateway.decorators.js';
 import { RealtimeError } from '../protocol/error-codes.js';
 import { isRoomName } from '../protocol/validators.js';
-import { ALLOW_UNAUTHENTICATED } from './gateway.decorators.js';
+import { ALLOW_UNAUTHENTICATED, FRAME_DATA_ARG, frameContextOf } from './gateway.decorators.js';
 
 /**
  * Per frame: the socket must be authenticated, and hold the handler's

@@ -11,7 +11,9 @@ import type { WriterRequest, WriterResponse, WriterSettings } from './sqlite-wri
 const { path, synchronous, busyTimeoutMs } = workerData as WriterSettings;
 // Waiting for a lock another connection holds blocks only this thread.
 const database = new Database(path, { timeout: busyTimeoutMs });
+// As TypeORM's connection has it.
 database.pragma('journal_mode = WAL');
+database.pragma('foreign_keys = ON');
 database.pragma(`synchronous = ${synchronous}`);
 const query = sqliteQuery(database);
 const port = parentPort!;
