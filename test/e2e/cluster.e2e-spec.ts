@@ -148,74 +148,92 @@ describeCluster(`a cluster of three nodes on PostgreSQL and Redis${missing ? ` [
 
     const urls = [nodes[1].wsUrl, nodes[0].wsUrl, nodes[2].wsUrl];
     const resumers = ['u1', 'u2', 'u3'].map((name) => new ResumingClient(urls, token(name), name, ['k']));
-    resumers.forEach((client) => client.start());
-    await waitUntil(() => resumers.every((client) => client.connections === 1));
-    let sending = true;
-    const traffic = (async () => {
-      while (sending) {
-        resumers.forEach((client) => client.send('k'));
-        await sleep(40);
-      }
-    })();
-    await sleep(500);
-    const killedAt = Date.now();
-    nodes[1].server.child.kill('SIGKILL');
-    await nodes[1].server.exited;
+    try {
+      await withTraffic(resumers, 'k', async (stopTraffic) => {
+        await sleep(500);
+        const killedAt = Date.now();
+        nodes[1].server.child.kill('SIGKILL');
+        await nodes[1].server.exited;
 
-    const leave = await tom.next((f) => f.event === 'presence.leave' && f.data.user.id === 'sam', NODE_TTL_MS * 4);
-    expect(leave.data.room).toBe('k');
-    expect(Date.now() - killedAt).toBeLessThan(NODE_TTL_MS + 2000);
-    expect((await tom.ok('presence.list', { room: 'k' })).users.map((u: { id: string }) => u.id)).not.toContain('sam');
+        const leave = await tom.next((f) => f.event === 'presence.leave' && f.data.user.id === 'sam', NODE_TTL_MS * 4);
+        expect(leave.data.room).toBe('k');
+        expect(Date.now() - killedAt).toBeLessThan(NODE_TTL_MS + 2000);
+        expect((await tom.ok('presence.list', { room: 'k' })).users.map((u: { id: string }) => u.id)).not.toContain('sam');
 
-    await sleep(800);
-    sending = false;
-    await traffic;
-    await waitUntil(() => resumers.every((client) => client.unacked === 0), 15_000);
-    const acked = Math.max(...resumers.flatMap((client) => client.acks.map((ack) => ack.seq)));
-    await waitUntil(() => resumers.every((client) => client.highestSeen('k') >= acked), 15_000);
-    for (const client of resumers) {
-      expect(client.connections).toBeGreaterThanOrEqual(2);
-      const seqs = [...new Set(client.deliveries.get('k')!.map((d) => d.seq))];
-      expect(seqs).toEqual(Array.from({ length: acked }, (_, i) => i + 1));
+        await sleep(800);
+        await stopTraffic();
+        await waitUntil(() => resumers.every((client) => client.unacked === 0), 15_000);
+        const acked = Math.max(...resumers.flatMap((client) => client.acks.map((ack) => ack.seq)));
+        await waitUntil(() => resumers.every((client) => client.highestSeen('k') >= acked), 15_000);
+        for (const client of resumers) {
+          expect(client.connections).toBeGreaterThanOrEqual(2);
+          const seqs = [...new Set(client.deliveries.get('k')!.map((d) => d.seq))];
+          expect(seqs).toEqual(Array.from({ length: acked }, (_, i) => i + 1));
+        }
+      });
+    } finally {
+      // The next test needs all three nodes.
+      if (nodes[1].server.child.exitCode !== null || nodes[1].server.child.signalCode !== null) nodes[1].server = await startNode(nodes[1].port);
     }
-    await Promise.all(resumers.map((client) => client.stop()));
-    nodes[1].server = await startNode(nodes[1].port);
   });
 
   it('keeps serving through a Redis restart, reports not ready meanwhile, and loses no acknowledged message', async () => {
     const urls = nodes.map((node) => node.wsUrl);
     const resumers = ['v1', 'v2', 'v3'].map((name, n) => new ResumingClient([...urls.slice(n), ...urls.slice(0, n)], token(name), name, ['r']));
-    resumers.forEach((client) => client.start());
+    await withTraffic(resumers, 'r', async (stopTraffic) => {
+      await sleep(500);
+      pauseRedis(redis);
+      try {
+        await sleep(300);
+        expect((await fetch(`${nodes[0].httpUrl}/health/ready`)).status).toBe(503);
+        // Each node still serves its own sockets.
+        const local = await connect(nodes[2], 'local');
+        expect((await local.ok('message.send', { room: 'lonely', text: 'still here', clientMsgId: 'l1' })).seq).toBe(1);
+        await sleep(700);
+      } finally {
+        resumeRedis(redis);
+      }
+      for (let tries = 0; !(await ready(nodes[0])) && tries < 50; tries++) await sleep(100);
+      expect(await ready(nodes[0])).toBe(true);
+      await sleep(500);
+      await stopTraffic();
+      await waitUntil(() => resumers.every((client) => client.unacked === 0), 15_000);
+      const acked = Math.max(...resumers.flatMap((client) => client.acks.map((ack) => ack.seq)));
+      // Members that missed other nodes' messages during the outage catch up, without reconnecting.
+      await waitUntil(() => resumers.every((client) => client.highestSeen('r') >= acked), 15_000);
+      for (const client of resumers) {
+        const seqs = [...new Set(client.deliveries.get('r')!.map((d) => d.seq))];
+        expect(seqs).toEqual(Array.from({ length: acked }, (_, i) => i + 1));
+      }
+    });
+  });
+});
+
+/**
+ * Starts the resumers and, once each is connected, their traffic into `room`
+ * (a send from each every 40 ms); `body` may stop the traffic. Whatever
+ * happens, the traffic and the resumers are stopped: a failed expectation must
+ * not leave them running and Jest waiting for them.
+ */
+async function withTraffic(resumers: ResumingClient[], room: string, body: (stopTraffic: () => Promise<void>) => Promise<void>): Promise<void> {
+  let sending = true;
+  let traffic = Promise.resolve();
+  const stopTraffic = async () => {
+    sending = false;
+    await traffic;
+  };
+  resumers.forEach((client) => client.start());
+  try {
     await waitUntil(() => resumers.every((client) => client.connections === 1));
-    let sending = true;
-    const traffic = (async () => {
+    traffic = (async () => {
       while (sending) {
-        resumers.forEach((client) => client.send('r'));
+        resumers.forEach((client) => client.send(room));
         await sleep(40);
       }
     })();
-    await sleep(500);
-    pauseRedis(redis);
-    await sleep(300);
-    expect((await fetch(`${nodes[0].httpUrl}/health/ready`)).status).toBe(503);
-    // Each node still serves its own sockets.
-    const local = await connect(nodes[2], 'local');
-    expect((await local.ok('message.send', { room: 'lonely', text: 'still here', clientMsgId: 'l1' })).seq).toBe(1);
-    await sleep(700);
-    resumeRedis(redis);
-    for (let tries = 0; !(await ready(nodes[0])) && tries < 50; tries++) await sleep(100);
-    expect(await ready(nodes[0])).toBe(true);
-    await sleep(500);
-    sending = false;
-    await traffic;
-    await waitUntil(() => resumers.every((client) => client.unacked === 0), 15_000);
-    const acked = Math.max(...resumers.flatMap((client) => client.acks.map((ack) => ack.seq)));
-    // Members that missed other nodes' messages during the outage catch up, without reconnecting.
-    await waitUntil(() => resumers.every((client) => client.highestSeen('r') >= acked), 15_000);
-    for (const client of resumers) {
-      const seqs = [...new Set(client.deliveries.get('r')!.map((d) => d.seq))];
-      expect(seqs).toEqual(Array.from({ length: acked }, (_, i) => i + 1));
-    }
+    await body(stopTraffic);
+  } finally {
+    await stopTraffic();
     await Promise.all(resumers.map((client) => client.stop()));
-  });
-});
+  }
+}
