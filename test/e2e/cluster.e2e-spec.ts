@@ -5,15 +5,13 @@ import { freshDatabase, type TestDatabase } from '../support/databases.js';
 import { http } from '../support/http.js';
 import { freePort } from '../support/postgres-server.js';
 import { pauseRedis, resumeRedis, startRedis, stopRedis, type RedisServer } from '../support/redis-server.js';
+import { clusterMissing, describeNeeding } from '../support/requirements.js';
 import { ResumingClient } from '../support/resuming-client.js';
 import { ServerProcess, testServerEnv } from '../support/server-process.js';
 import { TestClient } from '../support/test-client.js';
 import { token } from '../support/tokens.js';
 import { waitUntil } from '../support/wait.js';
 
-const missing = process.env.TEST_REDIS_MISSING ?? process.env.TEST_POSTGRES_MISSING;
-// Skipped only where a server is absent and CI is unset; with CI=true global-setup fails instead.
-const describeCluster = missing || process.env.TEST_DATABASES === 'sqlite' ? describe.skip : describe;
 const NODE_TTL_MS = 1500;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -24,7 +22,7 @@ interface Node {
   server: ServerProcess;
 }
 
-describeCluster(`a cluster of three nodes on PostgreSQL and Redis${missing ? ` [skipped: ${missing}]` : ''}`, () => {
+describeNeeding('a cluster of three nodes on PostgreSQL and Redis', clusterMissing(), () => {
   let redis: RedisServer;
   let database: TestDatabase;
   const workdir = mkdtempSync(join(tmpdir(), 'switchboard-cluster-'));

@@ -3,6 +3,7 @@ import { describeEachDatabase, freshDatabase } from '../support/databases.js';
 import { floodRoom } from '../support/firehose.js';
 import { http } from '../support/http.js';
 import { startRedis, stopRedis, type RedisServer } from '../support/redis-server.js';
+import { clusterMissing, describeNeeding } from '../support/requirements.js';
 import { SseClient, type SseOptions } from '../support/sse-client.js';
 import { suiteServer } from '../support/suite-server.js';
 import { TestClient } from '../support/test-client.js';
@@ -483,11 +484,7 @@ describe('HTTP fallbacks: a graceful shutdown', () => {
   });
 });
 
-const clusterMissing = process.env.TEST_REDIS_MISSING ?? process.env.TEST_POSTGRES_MISSING;
-// Skipped only where a server is absent and CI is unset; with CI=true global-setup fails instead.
-const describeCluster = clusterMissing || process.env.TEST_DATABASES === 'sqlite' ? describe.skip : describe;
-
-describeCluster(`HTTP fallbacks in a cluster of two nodes${clusterMissing ? ` [skipped: ${clusterMissing}]` : ''}`, () => {
+describeNeeding('HTTP fallbacks in a cluster of two nodes', clusterMissing(), () => {
   let redis: RedisServer;
   const nodes: TestServer[] = [];
 

@@ -1,27 +1,23 @@
 import Database from 'better-sqlite3';
 import { freshDatabase, type TestDatabase } from '../support/databases.js';
 import { http } from '../support/http.js';
+import { describeNeeding, postgresMissing } from '../support/requirements.js';
 import { findPostgresBinaries, pausePostgres, resumePostgres, startPostgres, stopPostgres, type PostgresServer } from '../support/postgres-server.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 import { TestClient } from '../support/test-client.js';
 import { startServer, type TestServer } from '../support/test-server.js';
 import { token } from '../support/tokens.js';
 
-/**
- * A PostgreSQL cluster of its own, stopped and started again under a running
- * server. Where PostgreSQL is missing (and CI is unset) this says it skipped.
- */
-const binaries = findPostgresBinaries();
-// Skipped only where PostgreSQL is absent and CI is unset; with CI=true global-setup fails instead.
-const describeWithPostgres = binaries && process.env.TEST_DATABASES !== 'sqlite' ? describe : describe.skip;
-
-describeWithPostgres('a storage outage [postgres]', () => {
+/** A PostgreSQL cluster of its own, stopped and started again under a running server. */
+describeNeeding('a storage outage [postgres]', postgresMissing(), () => {
+  const binaries = findPostgresBinaries();
   let postgres: PostgresServer;
   let proxy: TcpProxy;
   let server: TestServer;
 
   beforeAll(async () => {
-    postgres = await startPostgres(binaries!);
+    if (!binaries) throw new Error('PostgreSQL is not installed (apt-get install -y postgresql)');
+    postgres = await startPostgres(binaries);
     // The server reaches PostgreSQL through a proxy that can also make it hang rather than refuse.
     proxy = await startTcpProxy(postgres.port);
     server = await startServer(

@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { describeNeeding, postgresMissing } from './requirements.js';
 
 export type DatabaseKind = 'sqlite' | 'postgres';
 
@@ -35,25 +36,8 @@ export async function freshDatabase(kind: DatabaseKind): Promise<TestDatabase> {
   return { kind, postgresUrl, variables: { DATABASE_URL: postgresUrl } };
 }
 
-/** The databases the e2e suites run on: SQLite always, PostgreSQL unless it is missing outside CI. */
-function databaseKinds(): DatabaseKind[] {
-  if (process.env.TEST_DATABASES === 'sqlite') return ['sqlite'];
-  return ['sqlite', 'postgres'];
-}
-
-/**
- * Runs the same suite on each database. Where PostgreSQL is not installed
- * (and CI is not set: the global setup fails the run there) its half is
- * reported as skipped, with the reason.
- */
+/** Runs the same suite on SQLite and on PostgreSQL (where PostgreSQL cannot run, see describeNeeding). */
 export function describeEachDatabase(title: string, suite: (kind: DatabaseKind) => void): void {
-  for (const kind of databaseKinds()) {
-    const missing = kind === 'postgres' ? process.env.TEST_POSTGRES_MISSING : undefined;
-    if (missing) {
-      // Skipped only where PostgreSQL is absent and CI is unset; CI=true fails in global-setup instead.
-      describe.skip(`${title} [postgres: skipped, ${missing}]`, () => suite(kind));
-    } else {
-      describe(`${title} [${kind}]`, () => suite(kind));
-    }
-  }
+  describe(`${title} [sqlite]`, () => suite('sqlite'));
+  describeNeeding(`${title} [postgres]`, postgresMissing(), () => suite('postgres'));
 }

@@ -11,7 +11,10 @@ export default async function globalSetup(): Promise<void> {
   if (process.env.TEST_DATABASES === 'sqlite' && process.env.CI === 'true') {
     throw new Error('CI=true and TEST_DATABASES=sqlite: CI runs every suite; unset TEST_DATABASES');
   }
-  if (process.env.TEST_DATABASES === 'sqlite') return;
+  if (process.env.TEST_DATABASES === 'sqlite') {
+    process.env.TEST_POSTGRES_MISSING = 'TEST_DATABASES=sqlite asks for the SQLite suites only';
+    return;
+  }
   // The cluster suites start their own redis-server processes: here it only must exist.
   if (!existsSync('/usr/bin/redis-server')) {
     if (process.env.CI === 'true') {
