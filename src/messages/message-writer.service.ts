@@ -6,6 +6,7 @@ import { withStorage } from '../database/storage-failure.js';
 import { TransactionRunner } from '../database/transaction-runner.service.js';
 import { RealtimeMetrics } from '../metrics/realtime-metrics.js';
 import { RealtimeError } from '../protocol/error-codes.js';
+import { serialisePayload } from '../protocol/validators.js';
 import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime-options.js';
 import type { RoomRecord } from '../rooms/rooms.service.js';
 import { MessageEntity } from './message.entity.js';
@@ -83,9 +84,9 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
     // Batches in flight at once. The writer thread commits one while the next is gathered and
     // handed over; PostgreSQL commits several on pooled connections, each waiting for the disk
     // (batches that share a room queue on its row lock, and members get each room's messages
-    // in seq order whatever order the commits end in: see RoomChannel). On TypeORM's single
-    // SQLite connection transactions run one at a time anyway.
-    // A connection of the pool stays free for everything else.
+    // in seq order whatever order the commits end in: see RoomChannel), leaving a connection
+    // of the pool free for everything else. On TypeORM's single SQLite connection
+    // transactions run one at a time anyway.
     const poolSize = 'type' in database && database.type === 'postgres' ? (database.poolSize ?? 10) : 10;
     this.maxLanes = this.thread ? 2 : this.transactions.isPostgres ? Math.max(1, Math.min(POSTGRES_BATCHES_IN_FLIGHT, poolSize - 1)) : 1;
   }
@@ -199,7 +200,7 @@ function toBatchEntry({ message }: PendingWrite): BatchEntry {
     senderName: message.sender.name,
     clientMsgId: message.clientMsgId,
     text: message.text,
-    payload: message.payload === null ? null : JSON.stringify(message.payload),
+    payload: message.payload === null ? null : serialisePayload(message.payload),
   };
   if (message.publishedBy) entry.publishedBy = { id: message.publishedBy.id, tenantId: message.publishedBy.tenantId };
   return entry;
