@@ -38,6 +38,11 @@ interface PendingWrite {
   reject(error: Error): void;
 }
 
+interface Partition {
+  queue: PendingWrite[];
+  lanes: Set<Promise<void>>;
+}
+
 /** The most messages one transaction stores. */
 const MAX_BATCH = 256;
 /** Sends waiting for the database beyond this are refused at once (UNAVAILABLE) instead of queuing without bound. */
@@ -59,10 +64,12 @@ const SQLITE_BUSY_TIMEOUT_MS = 5000;
 @Injectable()
 export class MessageWriter implements BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger('RealtimeMessageWriter');
-  private queue: PendingWrite[] = [];
-  /** Loops that take batches from the queue and commit them, each one batch at a time. */
-  private readonly lanes = new Set<Promise<void>>();
-  private readonly maxLanes: number;
+  /** Each room's sends queue in one partition, by room id, and keep their order there. */
+  private readonly partitions: Partition[];
+  /** Loops per partition that take batches from its queue and commit them, each one batch at a time. */
+  private readonly lanesPerPartition: number;
+  /** Sends waiting in every partition's queue. */
+  private queued = 0;
   private readonly committedListeners: Array<(messages: StoredMessage[]) => void> = [];
   private readonly thread: SqliteWriterThread | null;
 
@@ -82,22 +89,26 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
           })
         : null;
     // Batches in flight at once. The writer thread commits one while the next is gathered and
-    // handed over; PostgreSQL commits several on pooled connections, each waiting for the disk
-    // (batches that share a room queue on its row lock, and members get each room's messages
-    // in seq order whatever order the commits end in: see RoomChannel), leaving a connection
-    // of the pool free for everything else. On TypeORM's single SQLite connection
-    // transactions run one at a time anyway.
+    // handed over. PostgreSQL commits several on pooled connections, each waiting for the disk,
+    // leaving a connection of the pool free for everything else; a batch locks its rooms' rows,
+    // so each of those batches takes its rooms from its own partition (batches from one queue
+    // touched the same rooms and waited for each other's commits). On TypeORM's single SQLite
+    // connection transactions run one at a time anyway.
     const poolSize = 'type' in database && database.type === 'postgres' ? (database.poolSize ?? 10) : 10;
-    this.maxLanes = this.thread ? 2 : this.transactions.isPostgres ? Math.max(1, Math.min(POSTGRES_BATCHES_IN_FLIGHT, poolSize - 1)) : 1;
+    const partitions = this.transactions.isPostgres && !this.thread ? Math.max(1, Math.min(POSTGRES_BATCHES_IN_FLIGHT, poolSize - 1)) : 1;
+    this.partitions = Array.from({ length: partitions }, () => ({ queue: [], lanes: new Set() }));
+    this.lanesPerPartition = this.thread ? 2 : 1;
   }
 
   write(message: NewMessage): Promise<StoredMessage> {
-    if (this.queue.length >= MAX_QUEUE) {
+    if (this.queued >= MAX_QUEUE) {
       return Promise.reject(RealtimeError.unavailable('storage is not keeping up; the message was not stored'));
     }
+    const partition = this.partitions[message.room.id % this.partitions.length];
     return new Promise<StoredMessage>((resolve, reject) => {
-      this.queue.push({ message, resolve, reject });
-      if (this.lanes.size < this.maxLanes) this.startLane();
+      partition.queue.push({ message, resolve, reject });
+      this.queued++;
+      if (partition.lanes.size < this.lanesPerPartition) this.startLane(partition);
     });
   }
 
@@ -113,8 +124,10 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
   /** Waits until everything accepted so far is stored (or refused), for at most the shutdown timeout. */
   async beforeApplicationShutdown(): Promise<void> {
     const deadline = Date.now() + this.options.websocket.shutdownTimeoutMs;
-    while (this.lanes.size > 0 && Date.now() < deadline) {
-      await Promise.race([Promise.all(this.lanes), new Promise((resolve) => setTimeout(resolve, deadline - Date.now()).unref())]);
+    for (;;) {
+      const lanes = this.partitions.flatMap((partition) => [...partition.lanes]);
+      if (lanes.length === 0 || Date.now() >= deadline) return;
+      await Promise.race([Promise.all(lanes), new Promise((resolve) => setTimeout(resolve, deadline - Date.now()).unref())]);
     }
   }
 
@@ -122,20 +135,21 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
     await this.thread?.close();
   }
 
-  private startLane(): void {
-    const lane: Promise<void> = this.drain().finally(() => {
-      this.lanes.delete(lane);
+  private startLane(partition: Partition): void {
+    const lane: Promise<void> = this.drain(partition).finally(() => {
+      partition.lanes.delete(lane);
       // A send queued while the last lanes were finishing.
-      if (this.queue.length > 0 && this.lanes.size < this.maxLanes) this.startLane();
+      if (partition.queue.length > 0 && partition.lanes.size < this.lanesPerPartition) this.startLane(partition);
     });
-    this.lanes.add(lane);
+    partition.lanes.add(lane);
   }
 
-  private async drain(): Promise<void> {
+  private async drain(partition: Partition): Promise<void> {
     // Let the sends already read from sockets in this turn join the batch.
     await new Promise<void>((resolve) => setImmediate(resolve));
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, MAX_BATCH);
+    while (partition.queue.length > 0) {
+      const batch = partition.queue.splice(0, MAX_BATCH);
+      this.queued -= batch.length;
       await this.commit(batch);
     }
   }
@@ -181,7 +195,8 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
     return outcomes.map((outcome, index) => {
       const { room, payload } = batch[index].message;
       if ('archived' in outcome) return RealtimeError.notFound(`room ${room.name} is archived`);
-      return { room, message: messageFromRow(outcome.row), payload: outcome.duplicate ? null : payload, duplicate: outcome.duplicate };
+      if ('original' in outcome) return { room, message: messageFromRow(outcome.original), payload: null, duplicate: true };
+      return { room, message: newMessage(entries[index], outcome, now), payload, duplicate: false };
     });
   }
 
@@ -204,6 +219,22 @@ function toBatchEntry({ message }: PendingWrite): BatchEntry {
   };
   if (message.publishedBy) entry.publishedBy = { id: message.publishedBy.id, tenantId: message.publishedBy.tenantId };
   return entry;
+}
+
+function newMessage(entry: BatchEntry, { id, seq }: { id: string; seq: number }, sentAt: number): MessageEntity {
+  return Object.assign(new MessageEntity(), {
+    id,
+    roomId: entry.roomId,
+    seq,
+    senderId: entry.senderId,
+    senderName: entry.senderName,
+    clientMsgId: entry.clientMsgId,
+    text: entry.text,
+    payload: entry.payload,
+    sentAt,
+    editedAt: null,
+    deletedAt: null,
+  });
 }
 
 /** PostgreSQL returns bigint columns as strings. */

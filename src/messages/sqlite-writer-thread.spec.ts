@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { DataSource } from 'typeorm';
 import { ownDataSourceOptions } from '../database/data-source-options.js';
-import type { BatchEntry, BatchOutcome, MessageRow } from './message-batch.js';
+import type { BatchEntry, BatchOutcome } from './message-batch.js';
 import { SqliteWriterThread } from './sqlite-writer-thread.js';
 
 // The writer thread on a real SQLite file with the module's migrations (the worker runs from the build).
@@ -23,9 +23,9 @@ describe('SqliteWriterThread', () => {
     text,
     payload: null,
   });
-  const rowOf = (outcome: BatchOutcome): MessageRow => {
-    if ('archived' in outcome) throw new Error('archived');
-    return outcome.row;
+  const storedOf = (outcome: BatchOutcome): { id: string; seq: number } => {
+    if (!('seq' in outcome)) throw new Error(`not stored: ${JSON.stringify(outcome)}`);
+    return outcome;
   };
 
   beforeEach(async () => {
@@ -50,16 +50,20 @@ describe('SqliteWriterThread', () => {
 
   it('stores a batch with gap-free seq per room, finds resends, and refuses archived rooms', async () => {
     const outcomes = await thread.store([entry(1, 'a'), entry(2, 'b'), entry(1, 'c'), entry(1, 'a'), entry(3, 'd')], 1000);
-    expect(outcomes.slice(0, 3).map((o) => Number(rowOf(o).seq))).toEqual([1, 1, 2]);
-    expect(outcomes[3]).toMatchObject({ duplicate: true, row: { id: rowOf(outcomes[0]).id } });
+    expect(outcomes.slice(0, 3).map((o) => storedOf(o).seq)).toEqual([1, 1, 2]);
+    expect(outcomes[3]).toEqual({ original: expect.objectContaining({ id: storedOf(outcomes[0]).id, seq: 1 }) });
     expect(outcomes[4]).toEqual({ archived: true });
 
     const next = await thread.store([entry(1, 'a'), entry(1, 'e')], 2000);
-    expect(next[0]).toMatchObject({ duplicate: true, row: { id: rowOf(outcomes[0]).id, seq: 1 } });
-    expect(rowOf(next[1])).toMatchObject({ seq: 3, sent_at: 2000 });
+    expect(next[0]).toEqual({ original: expect.objectContaining({ id: storedOf(outcomes[0]).id, seq: 1, sent_at: 1000 }) });
+    expect(storedOf(next[1]).seq).toBe(3);
 
     // Committed: another connection reads them.
-    expect(reader.prepare('SELECT seq FROM switchboard_messages WHERE room_id = 1 ORDER BY seq').all()).toEqual([{ seq: 1 }, { seq: 2 }, { seq: 3 }]);
+    expect(reader.prepare('SELECT id, seq, sent_at FROM switchboard_messages WHERE room_id = 1 ORDER BY seq').all()).toEqual([
+      { id: storedOf(outcomes[0]).id, seq: 1, sent_at: 1000 },
+      { id: storedOf(outcomes[2]).id, seq: 2, sent_at: 1000 },
+      { id: storedOf(next[1]).id, seq: 3, sent_at: 2000 },
+    ]);
     expect(reader.prepare('SELECT last_seq FROM switchboard_rooms WHERE id = 1').get()).toEqual({ last_seq: 3 });
   });
 
@@ -70,7 +74,7 @@ describe('SqliteWriterThread', () => {
     expect(reader.prepare('SELECT count(*) AS n FROM switchboard_messages').get()).toEqual({ n: 0 });
 
     const [outcome] = await thread.store([entry(1, 'a')], 1000);
-    expect(rowOf(outcome).seq).toBe(1);
+    expect(storedOf(outcome).seq).toBe(1);
   });
 
   it('fails batches for a moment after the thread died, then starts a new one', async () => {
@@ -81,7 +85,7 @@ describe('SqliteWriterThread', () => {
     await expect(thread.store([entry(1, 'b')], 1000)).rejects.toThrow(/restarting/);
     await new Promise((resolve) => setTimeout(resolve, 350));
     const [outcome] = await thread.store([entry(1, 'b')], 1000);
-    expect(rowOf(outcome).seq).toBe(2);
+    expect(storedOf(outcome).seq).toBe(2);
   });
 
   it('fails the batch, not the server, when the thread cannot open the database', async () => {
