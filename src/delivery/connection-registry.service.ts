@@ -16,7 +16,8 @@ export class ConnectionRegistry {
   /** Connection ids stay unique across nodes and restarts. */
   private readonly nodePrefix = randomBytes(4).toString('hex');
   private sequence = 0;
-  private readonly byUser = new Map<string, Set<Connection>>();
+  /** A user's connections; the connection itself while it is the user's only one (most users have one, and a Set each cost a fifth of a kilobyte per socket). */
+  private readonly byUser = new Map<string, Connection | Set<Connection>>();
   /** Every open socket, authenticated or not. */
   readonly all = new Set<Connection>();
 
@@ -53,27 +54,33 @@ export class ConnectionRegistry {
     if (!connection.user) return;
     const key = userKey(connection.user.tenantId, connection.user.id);
     const connections = this.byUser.get(key);
-    connections?.delete(connection);
-    if (connections?.size === 0) this.byUser.delete(key);
+    if (connections === connection) this.byUser.delete(key);
+    else if (connections instanceof Set && connections.delete(connection) && connections.size === 1) {
+      this.byUser.set(key, connections.values().next().value!);
+    }
   }
 
   ofUser(tenantId: string, userId: string): ReadonlySet<Connection> {
-    return this.byUser.get(userKey(tenantId, userId)) ?? new Set();
+    const connections = this.byUser.get(userKey(tenantId, userId));
+    return connections === undefined ? new Set() : connections instanceof Set ? connections : new Set([connections]);
   }
 
   /** Authenticated connections of a tenant. */
   *authenticatedIn(tenantId: string): Iterable<Connection> {
     const prefix = tenantKeyPrefix(tenantId);
     for (const [key, connections] of this.byUser) {
-      if (key.startsWith(prefix)) yield* connections;
+      if (!key.startsWith(prefix)) continue;
+      if (connections instanceof Set) yield* connections;
+      else yield connections;
     }
   }
 
   private index(connection: Connection, user: AuthenticatedUser): void {
     const key = userKey(user.tenantId, user.id);
-    let connections = this.byUser.get(key);
-    if (!connections) this.byUser.set(key, (connections = new Set()));
-    connections.add(connection);
+    const connections = this.byUser.get(key);
+    if (connections === undefined) this.byUser.set(key, connection);
+    else if (connections instanceof Set) connections.add(connection);
+    else if (connections !== connection) this.byUser.set(key, new Set([connections, connection]));
   }
 }
 

@@ -2,17 +2,18 @@ import type { AuthenticatedUser } from '../auth/authenticated-user.js';
 import type { RealtimeMetrics } from '../metrics/realtime-metrics.js';
 import type { ErrorCode, ErrorDetail } from '../protocol/error-codes.js';
 import { CloseCode, ServerEvent } from '../protocol/events.js';
+import { Deadlines } from './deadlines.js';
 import type { RoomMembership } from './room-membership.js';
 import type { Transport } from './transport.js';
 
-/** setTimeout takes at most 2^31-1 ms; longer waits are re-armed. */
-const MAX_TIMER_MS = 2_147_483_647;
 /** How often a paced sender looks whether the socket's buffer has drained. */
 const DRAIN_POLL_MS = 10;
 /** How long a socket may stay over its buffer limit before it counts as a slow consumer. */
 const SLOW_CONSUMER_GRACE_MS = 1000;
 /** Past this multiple of the limit a socket is closed at once: memory comes first. */
 const HARD_LIMIT_FACTOR = 16;
+/** Every connection's scheduled close (token expiry, first-frame auth), sharing a timer per due time. */
+const scheduledCloses = new Deadlines<Connection>((connection) => connection.closeAsScheduled());
 
 /** One client socket (or event stream, see Transport) and what the server knows of it. */
 export class Connection {
@@ -25,7 +26,10 @@ export class Connection {
   /** Frames its memberships hold for it (during replays and permission re-checks), in UTF-16 units. */
   heldBytes = 0;
   private closedPromise: Promise<void> | undefined;
-  private expiryTimer: NodeJS.Timeout | undefined;
+  /** The scheduled close: when (ms since the epoch), with what code and reason. */
+  private closeDueAt: number | undefined;
+  private scheduledCloseCode = 0;
+  private scheduledCloseReason = '';
   private backlogTimer: NodeJS.Timeout | undefined;
   private missedPongs = 0;
 
@@ -91,7 +95,7 @@ export class Connection {
   }
 
   close(code: number, reason: string): void {
-    this.clearExpiry();
+    this.cancelScheduledClose();
     clearTimeout(this.backlogTimer);
     this.transport.close(code, reason);
   }
@@ -127,25 +131,29 @@ export class Connection {
     return this.transport.bufferedAmount;
   }
 
-  /** Runs `onExpired` at `deadline` (milliseconds since the epoch), replacing any earlier schedule. */
-  scheduleExpiry(deadline: number, onExpired: () => void): void {
-    this.clearExpiry();
-    const arm = () => {
-      const remaining = deadline - Date.now();
-      if (remaining <= 0) return onExpired();
-      this.expiryTimer = setTimeout(arm, Math.min(remaining, MAX_TIMER_MS));
-      this.expiryTimer.unref();
-    };
-    arm();
+  /** Closes the connection at `deadline` (milliseconds since the epoch), replacing any earlier schedule. */
+  closeAt(deadline: number, code: number, reason: string): void {
+    this.cancelScheduledClose();
+    this.closeDueAt = deadline;
+    this.scheduledCloseCode = code;
+    this.scheduledCloseReason = reason;
+    scheduledCloses.add(deadline, this);
   }
 
   /** Closes with 4001 at the token's `exp`: tokens are accepted up to the clock tolerance past it, and so is the connection. */
   closeAtTokenExpiry(expiresAt: number, clockToleranceSeconds: number): void {
-    this.scheduleExpiry((expiresAt + clockToleranceSeconds) * 1000, () => this.close(CloseCode.UNAUTHORIZED, 'token expired'));
+    this.closeAt((expiresAt + clockToleranceSeconds) * 1000, CloseCode.UNAUTHORIZED, 'token expired');
   }
 
-  clearExpiry(): void {
-    if (this.expiryTimer) clearTimeout(this.expiryTimer);
-    this.expiryTimer = undefined;
+  /** @internal Called by the schedule when the close is due. */
+  closeAsScheduled(): void {
+    this.closeDueAt = undefined;
+    this.close(this.scheduledCloseCode, this.scheduledCloseReason);
+  }
+
+  cancelScheduledClose(): void {
+    if (this.closeDueAt === undefined) return;
+    scheduledCloses.remove(this.closeDueAt, this);
+    this.closeDueAt = undefined;
   }
 }

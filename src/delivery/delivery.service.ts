@@ -145,7 +145,7 @@ export class DeliveryService {
   /** A closed socket or stream: out of every room and out of the registry. */
   disconnected(connection: Connection): void {
     connection.ended = true;
-    connection.clearExpiry();
+    connection.cancelScheduledClose();
     for (const membership of [...connection.memberships.values()]) this.removeMembership(membership);
     this.connections.remove(connection);
   }

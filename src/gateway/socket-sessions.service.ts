@@ -35,9 +35,7 @@ export class SocketSessionsService {
       this.started(connection, user);
     } else {
       // First-frame auth: the `auth` frame must come within the timeout.
-      connection.scheduleExpiry(Date.now() + this.options.auth.firstFrameAuthTimeoutMs, () =>
-        connection.close(CloseCode.UNAUTHORIZED, 'no auth frame in time'),
-      );
+      connection.closeAt(Date.now() + this.options.auth.firstFrameAuthTimeoutMs, CloseCode.UNAUTHORIZED, 'no auth frame in time');
     }
   }
 
