@@ -196,7 +196,7 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
       const { room, payload } = batch[index].message;
       if ('archived' in outcome) return RealtimeError.notFound(`room ${room.name} is archived`);
       if ('original' in outcome) return { room, message: messageFromRow(outcome.original), payload: null, duplicate: true };
-      return { room, message: newMessage(entries[index], outcome, now), payload, duplicate: false };
+      return { room, message: messageFromEntry(entries[index], outcome, now), payload, duplicate: false };
     });
   }
 
@@ -221,7 +221,7 @@ function toBatchEntry({ message }: PendingWrite): BatchEntry {
   return entry;
 }
 
-function newMessage(entry: BatchEntry, { id, seq }: { id: string; seq: number }, sentAt: number): MessageEntity {
+function messageFromEntry(entry: BatchEntry, { id, seq }: { id: string; seq: number }, sentAt: number): MessageEntity {
   return Object.assign(new MessageEntity(), {
     id,
     roomId: entry.roomId,

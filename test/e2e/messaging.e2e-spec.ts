@@ -45,6 +45,23 @@ describeEachDatabase('messaging', (kind) => {
     expect(await alice.ok('room.join', { room: 'general' })).toEqual({ room: 'general', lastSeq: 2 });
   });
 
+  it('stores any text and payload exactly, whatever characters they hold', async () => {
+    const sender = await connect('quoting "sender", {1}', 'Name with \\ "quotes"');
+    await sender.ok('room.join', { room: 'characters' });
+    const texts = ['NULL', 'a "quoted", {braced} \\ back\\slashed, comma', 'line\nbreak\ttab', 'emoji 😀 and ünïcödé', '{}', '\\N'];
+    const payload = { nested: { quote: '"', backslash: '\\', braces: '{a,b}', nul: 'NULL', list: ['x,y', null, 1.5] } };
+    for (const [index, text] of texts.entries()) await sender.ok('message.send', { room: 'characters', text, clientMsgId: `t${index}` });
+    await sender.ok('message.send', { room: 'characters', payload, clientMsgId: 'p' });
+    // A resend is found by its clientMsgId, however it is spelled.
+    await sender.ok('message.send', { room: 'characters', text: 'again', clientMsgId: 'id "with" {odd}, characters\\' });
+    expect(await sender.ok('message.send', { room: 'characters', text: 'again', clientMsgId: 'id "with" {odd}, characters\\' })).toMatchObject({ duplicate: true });
+
+    const { messages } = await sender.ok('history.fetch', { room: 'characters', limit: 20 });
+    expect(messages.map((m: { text?: string }) => m.text)).toEqual([...texts, undefined, 'again']);
+    expect(messages[texts.length].payload).toEqual(payload);
+    expect(messages[0].sender).toEqual({ id: 'quoting "sender", {1}', name: 'Name with \\ "quotes"' });
+  });
+
   it('gives concurrent senders distinct, gap-free seqs and delivers them in seq order', async () => {
     const watcher = await connect('watcher');
     await watcher.ok('room.join', { room: 'busy' });
