@@ -6,7 +6,6 @@ import { withStorage } from '../database/storage-failure.js';
 import { TransactionRunner } from '../database/transaction-runner.service.js';
 import { RealtimeMetrics } from '../metrics/realtime-metrics.js';
 import { RealtimeError } from '../protocol/error-codes.js';
-import { serialisePayload } from '../protocol/validators.js';
 import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime-options.js';
 import type { RoomRecord } from '../rooms/rooms.service.js';
 import { MessageEntity } from './message.entity.js';
@@ -215,7 +214,7 @@ function toBatchEntry({ message }: PendingWrite): BatchEntry {
     senderName: message.sender.name,
     clientMsgId: message.clientMsgId,
     text: message.text,
-    payload: message.payload === null ? null : serialisePayload(message.payload),
+    payload: message.payload === null ? null : JSON.stringify(message.payload),
   };
   if (message.publishedBy) entry.publishedBy = { id: message.publishedBy.id, tenantId: message.publishedBy.tenantId };
   return entry;

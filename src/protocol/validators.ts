@@ -85,21 +85,6 @@ export function IsRoomName(options?: ValidationOptions): PropertyDecorator {
 }
 
 /** A JSON object (not an array) whose serialised form fits in the payload limit (its depth is bounded by the validation pipe). */
-const serialisedPayloads = new WeakMap<object, string>();
-
-/**
- * A payload's JSON, made once per payload object: validation measures it and
- * the message writer stores it (payloads are never changed on the way).
- */
-export function serialisePayload(payload: object): string {
-  let json = serialisedPayloads.get(payload);
-  if (json === undefined) {
-    json = JSON.stringify(payload);
-    serialisedPayloads.set(payload, json);
-  }
-  return json;
-}
-
 export function IsPayload(options?: ValidationOptions): PropertyDecorator {
   return (target, propertyKey) =>
     registerDecorator({
@@ -110,7 +95,7 @@ export function IsPayload(options?: ValidationOptions): PropertyDecorator {
       validator: {
         validate(value: unknown) {
           if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
-          return utf8ByteLength(serialisePayload(value)) <= PAYLOAD_MAX_BYTES;
+          return utf8ByteLength(JSON.stringify(value)) <= PAYLOAD_MAX_BYTES;
         },
       },
     });

@@ -10,14 +10,13 @@ import { token } from '../support/tokens.js';
 
 /** A PostgreSQL cluster of its own, stopped and started again under a running server. */
 describeNeeding('a storage outage [postgres]', postgresMissing(), () => {
-  const binaries = findPostgresBinaries();
   let postgres: PostgresServer;
   let proxy: TcpProxy;
   let server: TestServer;
 
   beforeAll(async () => {
-    if (!binaries) throw new Error('PostgreSQL is not installed (apt-get install -y postgresql)');
-    postgres = await startPostgres(binaries);
+    // describeNeeding runs this only where global-setup found PostgreSQL.
+    postgres = await startPostgres(findPostgresBinaries()!);
     // The server reaches PostgreSQL through a proxy that can also make it hang rather than refuse.
     proxy = await startTcpProxy(postgres.port);
     server = await startServer(

@@ -11,15 +11,12 @@ export const postgresMissing = (): string | undefined => process.env.TEST_POSTGR
 export const clusterMissing = (): string | undefined => process.env.TEST_REDIS_MISSING ?? process.env.TEST_POSTGRES_MISSING;
 
 /**
- * A suite that needs what `missing` names when it is absent. Skipped only
- * then and only outside CI, with the reason in its reported title; with
- * CI=true it runs and fails for what is missing, so CI never passes without it.
+ * A suite that needs what `missing` names. Where it is absent, a developer's
+ * run skips the suite with the reason in its reported title; a CI run
+ * (CI=true) never skips: it fails at once, naming what is missing.
  */
 export function describeNeeding(title: string, missing: string | undefined, suite: () => void): void {
-  if (missing && process.env.CI !== 'true') {
-    // Skipped because `missing` is absent on this machine; the title says so.
-    describe.skip(`${title} [skipped: ${missing}]`, suite);
-  } else {
-    describe(title, suite);
-  }
+  if (!missing) return describe(title, suite);
+  if (process.env.CI === 'true') throw new Error(`CI=true but ${missing}: "${title}" cannot run`);
+  describe.skip(`${title} [skipped: ${missing}]`, suite); // skipped because `missing` is absent on this machine (never in CI, see above); the title says why
 }
