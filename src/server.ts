@@ -10,11 +10,9 @@ import { HttpErrorFilter } from './protocol/http-error.filter.js';
 
 /** Builds the server (not yet listening): what `main.ts` runs and what the e2e tests start. */
 export async function createServer(variables?: Record<string, string | undefined>): Promise<INestApplication> {
-  const app = await NestFactory.create(await AppModule.register(variables), {
-    bufferLogs: true,
-    // Keep-alive HTTP connections must not hold a shutdown open.
-    forceCloseConnections: true,
-  });
+  // No forceCloseConnections: Node's server.close() ends idle keep-alive connections itself, the shutdown ends the
+  // sockets, event streams and long polls, and tracking every connection cost each WebSocket a closure.
+  const app = await NestFactory.create(await AppModule.register(variables), { bufferLogs: true });
   app.useLogger(app.get(Logger));
   app.useWebSocketAdapter(new RealtimeWsAdapter(app));
   // Unknown routes and unparsable bodies answer in the same shape as the API's own errors.

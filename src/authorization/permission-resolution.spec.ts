@@ -203,6 +203,28 @@ describe('resolvePermissions', () => {
       expect(p.can(Permission.ADMIN_MANAGE)).toBe(true);
     });
   });
+
+  describe('sharing between users', () => {
+    it('gives users with only the default role one answer per role table, and a new one once the table changes', () => {
+      const first = resolve([]);
+      expect(resolve([])).toBe(first);
+      expect(resolve([], { defaultRole: 'reader' })).not.toBe(first);
+      const changed = new Map(ROLES).set('member', [Permission.ROOM_JOIN]);
+      const after = resolve([], { rolePermissions: changed });
+      expect(after).not.toBe(first);
+      expect(after.can(Permission.MESSAGE_SEND, 'general')).toBe(false);
+      expect(first.can(Permission.MESSAGE_SEND, 'general')).toBe(true);
+    });
+
+    it('shares the permission set of a role between users with different scopes', () => {
+      const one = resolve([{ roleName: 'member', scope: 'team-a' }]);
+      const other = resolve([{ roleName: 'member', scope: 'team-b' }]);
+      expect(other).not.toBe(one);
+      expect(other.grants[0]!.permissions).toBe(one.grants[0]!.permissions);
+      expect(one.can(Permission.MESSAGE_SEND, 'team-a')).toBe(true);
+      expect(one.can(Permission.MESSAGE_SEND, 'team-b')).toBe(false);
+    });
+  });
 });
 
 describe('EffectivePermissions.can', () => {

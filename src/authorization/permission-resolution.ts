@@ -50,21 +50,45 @@ export interface ResolutionInput {
 }
 
 /**
+ * What is shared between users, by the role table it was made from (a
+ * tenant's table lives until its roles change): a role's permission set, and
+ * the whole answer for users who hold only the default role. Most users hold
+ * the same few roles; each user's own copy cost half a kilobyte per socket.
+ */
+const permissionSets = new WeakMap<readonly string[], ReadonlySet<string> | null>();
+const defaultRoleOnly = new WeakMap<ResolutionInput['rolePermissions'], Map<string, EffectivePermissions>>();
+
+function permissionSet(permissions: readonly string[]): ReadonlySet<string> | null {
+  let set = permissionSets.get(permissions);
+  if (set === undefined) {
+    set = permissions.includes(ALL_PERMISSIONS) ? null : new Set(permissions);
+    permissionSets.set(permissions, set);
+  }
+  return set;
+}
+
+function grantsOf(assignments: readonly Assignment[], rolePermissions: ResolutionInput['rolePermissions']): Grant[] {
+  const grants: Grant[] = [];
+  for (const { roleName, scope } of assignments) {
+    const permissions = rolePermissions.get(roleName);
+    if (permissions) grants.push({ scope, permissions: permissionSet(permissions) });
+  }
+  return grants;
+}
+
+/**
  * Assignments to grants. The default role applies only to a user with no
  * assignment at all. A bootstrap admin holds every permission everywhere,
  * whatever a tenant has done to its roles. Assignments of a role that no
  * longer exists grant nothing.
  */
 export function resolvePermissions(input: ResolutionInput): EffectivePermissions {
-  const assignments: Assignment[] = [...input.assignments];
-  if (assignments.length === 0 && !input.isBootstrapAdmin) {
-    assignments.push({ roleName: input.defaultRole, scope: ALL_ROOMS });
-  }
-  const grants: Grant[] = input.isBootstrapAdmin ? [{ scope: ALL_ROOMS, permissions: null }] : [];
-  for (const { roleName, scope } of assignments) {
-    const permissions = input.rolePermissions.get(roleName);
-    if (!permissions) continue;
-    grants.push({ scope, permissions: permissions.includes(ALL_PERMISSIONS) ? null : new Set(permissions) });
-  }
-  return new EffectivePermissions(grants);
+  const { assignments, rolePermissions, defaultRole, isBootstrapAdmin } = input;
+  if (isBootstrapAdmin) return new EffectivePermissions([{ scope: ALL_ROOMS, permissions: null }, ...grantsOf(assignments, rolePermissions)]);
+  if (assignments.length > 0) return new EffectivePermissions(grantsOf(assignments, rolePermissions));
+  let byRole = defaultRoleOnly.get(rolePermissions);
+  if (!byRole) defaultRoleOnly.set(rolePermissions, (byRole = new Map()));
+  let shared = byRole.get(defaultRole);
+  if (!shared) byRole.set(defaultRole, (shared = new EffectivePermissions(grantsOf([{ roleName: defaultRole, scope: ALL_ROOMS }], rolePermissions))));
+  return shared;
 }

@@ -7,9 +7,6 @@ import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime-opti
 import { Connection } from './connection.js';
 import { WebSocketTransport, type Transport } from './transport.js';
 
-const CONNECTION = Symbol('realtime.connection');
-type TaggedSocket = WebSocket & { [CONNECTION]?: Connection };
-
 /** The open sockets (and event streams) of this node, by socket and by user. */
 @Injectable()
 export class ConnectionRegistry {
@@ -27,9 +24,7 @@ export class ConnectionRegistry {
   ) {}
 
   open(socket: WebSocket, user: AuthenticatedUser | null): Connection {
-    const connection = this.attach(new WebSocketTransport(socket), user);
-    (socket as TaggedSocket)[CONNECTION] = connection;
-    return connection;
+    return this.attach(new WebSocketTransport(socket), user);
   }
 
   /** A connection over another transport (the event streams of src/fallback). */
@@ -83,11 +78,3 @@ export class ConnectionRegistry {
     else if (connections !== connection) this.byUser.set(key, new Set([connections, connection]));
   }
 }
-
-/** The Connection the registry attached to a socket when it opened. */
-export function connectionOf(socket: WebSocket): Connection {
-  const connection = (socket as TaggedSocket)[CONNECTION];
-  if (!connection) throw new Error('socket has no realtime connection');
-  return connection;
-}
-

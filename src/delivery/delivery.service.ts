@@ -86,17 +86,17 @@ export class DeliveryService {
   async join(connection: Connection, roomName: string, since: number | undefined, requestId?: string): Promise<JoinResult> {
     const user = connection.user!;
     const { maxRoomsPerSocket } = this.options.websocket;
-    if (connection.memberships.size >= maxRoomsPerSocket && !connection.memberships.has(roomKey(user.tenantId, roomName))) {
+    if (connection.membershipCount >= maxRoomsPerSocket && !connection.membershipIn(roomKey(user.tenantId, roomName))) {
       throw RealtimeError.rateLimited(`this socket is in ${maxRoomsPerSocket} rooms, the most allowed; leave one first`);
     }
     const room = await this.rooms.open(user.tenantId, roomName);
     if (connection.ended) throw socketGone();
-    let membership = connection.memberships.get(room.key);
+    let membership = connection.membershipIn(room.key);
     const isNew = !membership;
     const channel = this.channelFor(room);
     if (!membership) {
       membership = new RoomMembership(connection, room);
-      connection.memberships.set(room.key, membership);
+      connection.addMembership(membership);
       channel.members.add(membership);
       this.notify('joined', membership);
     }
@@ -131,7 +131,7 @@ export class DeliveryService {
 
   /** Idempotent: leaving a room the socket is not in is not an error. */
   leave(connection: Connection, roomName: string): { room: string } {
-    const membership = connection.memberships.get(roomKey(connection.user!.tenantId, roomName));
+    const membership = connection.membershipIn(roomKey(connection.user!.tenantId, roomName));
     if (membership) this.removeMembership(membership);
     return { room: roomName };
   }
@@ -146,7 +146,7 @@ export class DeliveryService {
   disconnected(connection: Connection): void {
     connection.ended = true;
     connection.cancelScheduledClose();
-    for (const membership of [...connection.memberships.values()]) this.removeMembership(membership);
+    for (const membership of connection.memberships()) this.removeMembership(membership);
     this.connections.remove(connection);
   }
 
@@ -246,7 +246,7 @@ export class DeliveryService {
   private recheck(affected: Iterable<Connection>): void {
     for (const connection of affected) {
       if (!connection.user) continue;
-      for (const membership of connection.memberships.values()) {
+      for (const membership of connection.memberships()) {
         membership.hold();
         this.authorization
           .can(connection.user!, Permission.ROOM_JOIN, membership.room.name)
@@ -274,7 +274,7 @@ export class DeliveryService {
   private removeMembership(membership: RoomMembership): void {
     if (!membership.active) return;
     membership.active = false;
-    membership.connection.memberships.delete(membership.room.key);
+    membership.connection.removeMembership(membership);
     const channel = this.channels.get(membership.room.key);
     if (channel) {
       channel.members.delete(membership);

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
+import type { Connection } from './connection.js';
 import { writeFrame } from './socket-writes.js';
 
 /**
@@ -17,14 +18,30 @@ export interface Transport {
   close(code: number, reason: string): void;
   /** Ends it at once, without a closing handshake. */
   terminate(): void;
-  /** A liveness probe; `onPong` hears that it got through. */
+  /** A liveness probe; the attached connection's `pongReceived` hears that it got through. */
   ping(): void;
-  onPong(listener: () => void): void;
+  /** Called once, by the connection this transport carries. */
+  attach(connection: Connection): void;
   onClose(listener: () => void): void;
 }
 
 const CONNECTING = 0;
 const OPEN = 1;
+
+const CONNECTION = Symbol('realtime.connection');
+type ConnectedSocket = WebSocket & { [CONNECTION]?: Connection };
+
+/** Every socket's pong listener: one function, called with the socket as `this`, rather than a closure per socket. */
+function pongReceived(this: ConnectedSocket): void {
+  this[CONNECTION]?.pongReceived();
+}
+
+/** The Connection a socket's transport was attached to. */
+export function connectionOf(socket: WebSocket): Connection {
+  const connection = (socket as ConnectedSocket)[CONNECTION];
+  if (!connection) throw new Error('socket has no realtime connection');
+  return connection;
+}
 
 export class WebSocketTransport implements Transport {
   /** The TCP socket under the WebSocket, which frames are written to directly (see socket-writes.ts). */
@@ -59,8 +76,9 @@ export class WebSocketTransport implements Transport {
     this.socket.ping();
   }
 
-  onPong(listener: () => void): void {
-    this.socket.on('pong', listener);
+  attach(connection: Connection): void {
+    (this.socket as ConnectedSocket)[CONNECTION] = connection;
+    this.socket.on('pong', pongReceived);
   }
 
   onClose(listener: () => void): void {

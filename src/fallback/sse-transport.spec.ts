@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
+import type { Connection } from '../delivery/connection.js';
 import { SseTransport, toSseEvent } from './sse-transport.js';
 
 /** The part of an HTTP response the transport uses, recording what was written. */
@@ -41,7 +42,7 @@ function setup() {
   const closes: number[] = [];
   const pongs: number[] = [];
   transport.onClose(() => closes.push(1));
-  transport.onPong(() => pongs.push(1));
+  transport.attach({ pongReceived: () => pongs.push(1) } as unknown as Connection);
   return { response, transport, closes, pongs };
 }
 

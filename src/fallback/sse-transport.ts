@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { Connection } from '../delivery/connection.js';
 import type { Transport } from '../delivery/transport.js';
 
 /** How long a closed stream may take to hand its last bytes to a client before it is cut (as long as a WebSocket's closing handshake). */
@@ -25,7 +26,7 @@ export class SseTransport implements Transport {
   private state: 'pending' | 'open' | 'closed' = 'pending';
   private finished = false;
   private graceTimer: NodeJS.Timeout | undefined;
-  private readonly pongListeners: Array<() => void> = [];
+  private connection: Connection | undefined;
   private readonly closeListeners: Array<() => void> = [];
 
   constructor(private readonly response: ServerResponse) {
@@ -75,14 +76,14 @@ export class SseTransport implements Transport {
   }
 
   ping(): void {
-    if (this.state === 'pending') return this.pongListeners.forEach((listener) => listener());
+    if (this.state === 'pending') return this.connection?.pongReceived();
     this.response.write(': heartbeat\n\n', (error) => {
-      if (!error) this.pongListeners.forEach((listener) => listener());
+      if (!error) this.connection?.pongReceived();
     });
   }
 
-  onPong(listener: () => void): void {
-    this.pongListeners.push(listener);
+  attach(connection: Connection): void {
+    this.connection = connection;
   }
 
   onClose(listener: () => void): void {

@@ -4,8 +4,8 @@ import { Logger } from '@nestjs/common';
 import { WsAdapter } from '@nestjs/platform-ws';
 import type { MessageMappingProperties } from '@nestjs/websockets';
 import type { Observable } from 'rxjs';
-import type { RawData, WebSocket, WebSocketServer } from 'ws';
-import { connectionOf } from '../delivery/connection-registry.service.js';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { connectionOf } from '../delivery/transport.js';
 import type { Connection } from '../delivery/connection.js';
 import { RealtimeMetrics } from '../metrics/realtime-metrics.js';
 import { ErrorCode } from '../protocol/error-codes.js';
@@ -49,9 +49,10 @@ export class RealtimeWsAdapter extends WsAdapter {
     this.metrics = this.app.get(RealtimeMetrics, { strict: false });
     this.options = handshake.options;
     const { websocket } = handshake.options;
-    return super.create(port, {
-      ...options,
-      path: websocket.path,
+    // The path is matched by the adapter's upgrade listener, not by ws.
+    const { path: _path, ...gatewayOptions } = options;
+    const serverOptions = {
+      ...gatewayOptions,
       maxPayload: websocket.maxPayloadBytes,
       // Off (as is ws's default): frames are framed once per room and written straight to the socket (delivery/socket-writes.ts).
       perMessageDeflate: false,
@@ -69,7 +70,14 @@ export class RealtimeWsAdapter extends WsAdapter {
           () => callback(false, 500),
         );
       },
-    });
+    };
+    if (port !== 0 || !this.httpServer) return super.create(port, { ...serverOptions, path: websocket.path });
+    // On the application's HTTP server, as the stock adapter does, but with the `ws` this module depends on rather
+    // than the stock adapter's pinned copy: before 8.23, an idle socket kept the network buffer of its last frame.
+    this.ensureHttpServerExists(port, this.httpServer);
+    const server = this.bindErrorHandler(new WebSocketServer({ ...serverOptions, noServer: true }));
+    this.addWsServerToRegistry(server, port, websocket.path);
+    return server;
   }
 
   /**
@@ -78,11 +86,16 @@ export class RealtimeWsAdapter extends WsAdapter {
    * cannot flood the logs. Errors of the server itself stay errors.
    */
   override bindErrorHandler(server: WebSocketServer): WebSocketServer {
-    server.on('connection', (socket: WebSocket) =>
-      socket.on('error', (error: Error) => this.frameLogger.debug(`socket error: ${error.message}`)),
-    );
+    // One listener for every socket rather than a closure each.
+    const onSocketError = (error: Error) => this.frameLogger.debug(`socket error: ${error.message}`);
+    server.on('connection', (socket: WebSocket) => socket.on('error', onSocketError));
     server.on('error', (error: Error) => this.frameLogger.error(`WebSocket server error: ${error.message}`, error.stack));
     return server;
+  }
+
+  /** ws emits `close` once: a plain listener spares each socket the wrapper and bound function of `once`. */
+  override bindClientDisconnect(client: WebSocket, callback: (...args: unknown[]) => void): void {
+    client.on('close', callback);
   }
 
   /**

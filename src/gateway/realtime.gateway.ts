@@ -11,7 +11,7 @@ import { TokenDto } from '../auth/dto/token.dto.js';
 import { Permission } from '../authorization/permissions.js';
 import { RequirePermission } from '../authorization/require-permission.decorator.js';
 import type { Connection } from '../delivery/connection.js';
-import { connectionOf } from '../delivery/connection-registry.service.js';
+import { connectionOf } from '../delivery/transport.js';
 import { DeliveryService } from '../delivery/delivery.service.js';
 import { DeleteMessageDto, EditMessageDto, FetchHistoryDto, SendMessageDto } from '../messages/dto/message.dto.js';
 import { MessagesService } from '../messages/messages.service.js';
