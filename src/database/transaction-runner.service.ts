@@ -30,6 +30,17 @@ export class TransactionRunner {
     return this.dataSource.options.type === 'postgres';
   }
 
+  /**
+   * Work of single statements, each a transaction of its own on PostgreSQL
+   * (on SQLite the work runs in one of the queued transactions). `query`
+   * throws the driver's errors, for the work to recognise; what escapes the
+   * work becomes UNAVAILABLE.
+   */
+  statements<T>(work: (query: (sql: string, params: unknown[]) => Promise<any>) => Promise<T>): Promise<T> {
+    if (this.serialised) return this.run((manager) => work((sql, params) => manager.query(sql, params)));
+    return withStorage(this.logger, () => work((sql, params) => this.dataSource.query(sql, params)));
+  }
+
   run<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     if (!this.serialised) return withStorage(this.logger, () => this.dataSource.transaction(work));
     const result = this.tail.then(() => withStorage(this.logger, () => this.retryWhileBusy(work)));

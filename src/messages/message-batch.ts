@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 
 /**
- * One group commit in plain SQL, independent of TypeORM so that the SQLite
- * writer thread runs the very same statements as the in-process path: a
- * handful of statements whatever the batch's size (the query builder's cost
- * grew with the batch and dominated the profile of the publish path).
+ * One group commit in plain SQL, in each database's best form: on SQLite a
+ * handful of statements in the caller's transaction (the writer thread runs
+ * the very same as the in-process path), on PostgreSQL one statement.
+ * Independent of TypeORM: the query builder's cost grew with the batch and
+ * dominated the profile of the publish path.
  */
 
 /** One message of a batch, as plain data (it crosses to the writer thread). */
@@ -44,160 +45,204 @@ export interface MessageRow {
   deleted_at: number | string | null;
 }
 
-export type Dialect = 'sqlite' | 'postgres';
 export type Query = (sql: string, params: unknown[]) => Promise<any>;
 
 const MESSAGE_COLUMNS = ['id', 'room_id', 'seq', 'sender_id', 'sender_name', 'client_msg_id', 'text', 'payload', 'sent_at', 'edited_at', 'deleted_at'];
 const INSERT_MESSAGE = 'INSERT INTO switchboard_messages (id, room_id, seq, sender_id, sender_name, client_msg_id, text, payload, sent_at)';
-const INSERT_AUDIT = 'INSERT INTO switchboard_audit_log (tenant_id, actor_id, actor_tenant_id, action, target, details, at) VALUES';
+const INSERT_AUDIT = 'INSERT INTO switchboard_audit_log (tenant_id, actor_id, actor_tenant_id, action, target, details, at)';
+
+const keyOf = (roomId: number, senderId: string, clientMsgId: string) => `${roomId}\n${senderId}\n${clientMsgId}`;
+
+function newRow(entry: BatchEntry, id: string, seq: number, now: number): MessageRow {
+  return {
+    id,
+    room_id: entry.roomId,
+    seq,
+    sender_id: entry.senderId,
+    sender_name: entry.senderName,
+    client_msg_id: entry.clientMsgId,
+    text: entry.text,
+    payload: entry.payload,
+    sent_at: now,
+    edited_at: null,
+    deleted_at: null,
+  };
+}
 
 /**
- * Stores a batch inside the caller's transaction. The rooms' rows are locked
- * (PostgreSQL; SQLite's writer holds the whole file) in id order, so nodes
- * sharing the database hand out each room's `seq` without collision or gap,
- * and earlier sends of the same `clientMsgId` are looked up under the lock.
+ * Stores a batch on SQLite, inside the caller's transaction (the writer
+ * thread's, or TypeORM's connection's): the file's write lock is held for the
+ * whole of it, so each room's `seq` is handed out without collision or gap,
+ * and earlier sends of the same `clientMsgId` are found. Prepared statements,
+ * one per row, are cheap here; the other statements are one each per batch.
  */
-export async function storeBatch(query: Query, dialect: Dialect, batch: BatchEntry[], now: number): Promise<BatchOutcome[]> {
-  const statements = dialect === 'postgres' ? POSTGRES : SQLITE;
-  const roomIds = [...new Set(batch.map((entry) => entry.roomId))].sort((a, b) => a - b);
+export async function storeBatch(query: Query, batch: BatchEntry[], now: number): Promise<BatchOutcome[]> {
+  const roomIds = [...new Set(batch.map((entry) => entry.roomId))];
   // Rooms archived since the sender looked them up take no more messages.
-  const rooms = await statements.lockRooms(query, roomIds);
+  const rooms: Array<{ id: number; last_seq: number }> = await query(
+    `SELECT id, last_seq FROM switchboard_rooms WHERE id IN (${placeholders(roomIds.length)}) AND archived_at IS NULL`,
+    roomIds,
+  );
   const lastSeq = new Map(rooms.map((room) => [Number(room.id), Number(room.last_seq)]));
 
-  const keyOf = (roomId: number, senderId: string, clientMsgId: string) => `${roomId}\n${senderId}\n${clientMsgId}`;
+  // Each (room, sender, clientMsgId) is looked up in the unique index (IN lists on the three
+  // columns would make the planner probe every combination of them).
   const earlier = new Map<string, MessageRow>();
-  for (const row of await statements.findEarlier(query, batch)) earlier.set(keyOf(Number(row.room_id), row.sender_id, row.client_msg_id), row);
+  const found: MessageRow[] = await query(
+    `WITH batch (room_id, sender_id, client_msg_id) AS (VALUES ${batch.map(() => '(?, ?, ?)').join(', ')}) ` +
+      `SELECT ${MESSAGE_COLUMNS.map((column) => `m.${column}`).join(', ')} FROM batch JOIN switchboard_messages m ` +
+      'ON m.room_id = batch.room_id AND m.sender_id = batch.sender_id AND m.client_msg_id = batch.client_msg_id',
+    batch.flatMap((e) => [e.roomId, e.senderId, e.clientMsgId]),
+  );
+  for (const row of found) earlier.set(keyOf(Number(row.room_id), row.sender_id, row.client_msg_id), row);
 
-  const inserts: MessageRow[] = [];
-  const outcomes = batch.map((entry): BatchOutcome => {
+  const insertRow = `${INSERT_MESSAGE} VALUES (${placeholders(9)})`;
+  const touched = new Set<number>();
+  const outcomes: BatchOutcome[] = [];
+  for (const entry of batch) {
     const key = keyOf(entry.roomId, entry.senderId, entry.clientMsgId);
     const original = earlier.get(key);
-    if (original) return { original };
     const previous = lastSeq.get(entry.roomId);
-    if (previous === undefined) return { archived: true };
-    const row: MessageRow = {
+    if (original) outcomes.push({ original });
+    else if (previous === undefined) outcomes.push({ archived: true });
+    else {
       // Time-ordered: each batch adds to the end of the primary key's index instead of touching
       // a random page of it per message (random ids made a commit write a page per message).
-      id: timeOrderedUuid(now),
-      room_id: entry.roomId,
-      seq: previous + 1,
-      sender_id: entry.senderId,
-      sender_name: entry.senderName,
-      client_msg_id: entry.clientMsgId,
-      text: entry.text,
-      payload: entry.payload,
-      sent_at: now,
-      edited_at: null,
-      deleted_at: null,
-    };
-    lastSeq.set(entry.roomId, previous + 1);
-    earlier.set(key, row);
-    inserts.push(row);
-    return { id: row.id, seq: previous + 1 };
-  });
-
-  if (inserts.length > 0) {
-    await statements.insert(query, inserts);
-    const touched = [...new Set(inserts.map((r) => r.room_id))];
-    await statements.setLastSeq(query, touched.map((roomId) => [roomId, lastSeq.get(roomId)!]));
+      const row = newRow(entry, timeOrderedUuid(now), previous + 1, now);
+      // One prepared statement per row beats SQLite's multi-row VALUES.
+      await query(insertRow, [row.id, row.room_id, row.seq, row.sender_id, row.sender_name, row.client_msg_id, row.text, row.payload, now]);
+      lastSeq.set(entry.roomId, previous + 1);
+      touched.add(entry.roomId);
+      earlier.set(key, row);
+      outcomes.push({ id: row.id, seq: previous + 1 });
+      if (entry.publishedBy) await query(`${INSERT_AUDIT} VALUES (${placeholders(7)})`, auditValues(entry, row.id, row.seq as number, now));
+    }
   }
-  for (const [index, entry] of batch.entries()) {
-    const outcome = outcomes[index];
-    const actor = entry.publishedBy;
-    if (!actor || !('seq' in outcome)) continue;
-    // The columns AuditService.record writes for an actor.
-    const details = JSON.stringify({ seq: outcome.seq, messageId: outcome.id });
-    const audit = new BatchSql(dialect === 'postgres');
-    const values = [actor.tenantId, actor.id, actor.tenantId, 'message.publish', `room:${entry.roomName}`, details, now];
-    await query(`${INSERT_AUDIT} (${audit.list(values)})`, audit.params);
+  if (touched.size > 0) {
+    const cases = [...touched].map(() => 'WHEN ? THEN ?').join(' ');
+    await query(`UPDATE switchboard_rooms SET last_seq = CASE id ${cases} END WHERE id IN (${placeholders(touched.size)})`, [
+      ...[...touched].flatMap((roomId) => [roomId, lastSeq.get(roomId)]),
+      ...touched,
+    ]);
   }
   return outcomes;
 }
 
-/** The statements of a batch, in each database's best form. */
-interface BatchStatements {
-  lockRooms(query: Query, roomIds: number[]): Promise<Array<{ id: number; last_seq: number | string }>>;
-  /** Messages stored earlier with one of the batch's (room, sender, clientMsgId). */
-  findEarlier(query: Query, batch: BatchEntry[]): Promise<MessageRow[]>;
-  insert(query: Query, rows: MessageRow[]): Promise<void>;
-  setLastSeq(query: Query, lastSeqByRoom: Array<[number, number]>): Promise<void>;
+/** The columns AuditService.record writes for an actor. */
+function auditValues(entry: BatchEntry, messageId: string, seq: number, now: number): unknown[] {
+  const actor = entry.publishedBy!;
+  return [actor.tenantId, actor.id, actor.tenantId, 'message.publish', `room:${entry.roomName}`, JSON.stringify({ seq, messageId }), now];
 }
 
-const insertedValues = (r: MessageRow) => [r.id, r.room_id, r.seq, r.sender_id, r.sender_name, r.client_msg_id, r.text, r.payload, r.sent_at];
-
-/** SQLite, in process: statements are prepared once per shape and cheap to run. */
-const SQLITE: BatchStatements = {
-  lockRooms(query, roomIds) {
-    const sql = new BatchSql(false);
-    return query(`SELECT id, last_seq FROM switchboard_rooms WHERE id IN (${sql.list(roomIds)}) AND archived_at IS NULL ORDER BY id`, sql.params);
-  },
-  findEarlier(query, batch) {
-    // Each (room, sender, clientMsgId) is looked up in the unique index (IN lists on the three
-    // columns would make the planner probe every combination of them).
-    const sql = new BatchSql(false);
-    const keys = batch.map((e) => `(${sql.list([e.roomId, e.senderId, e.clientMsgId])})`);
-    return query(
-      `WITH batch (room_id, sender_id, client_msg_id) AS (VALUES ${keys.join(', ')}) ` +
-        `SELECT ${MESSAGE_COLUMNS.map((column) => `m.${column}`).join(', ')} FROM batch JOIN switchboard_messages m ` +
-        'ON m.room_id = batch.room_id AND m.sender_id = batch.sender_id AND m.client_msg_id = batch.client_msg_id',
-      sql.params,
-    );
-  },
-  async insert(query, rows) {
-    // One prepared statement per row beats SQLite's multi-row VALUES.
-    const row = `${INSERT_MESSAGE} VALUES (${new BatchSql(false).list(insertedValues(rows[0]))})`;
-    for (const r of rows) await query(row, insertedValues(r));
-  },
-  async setLastSeq(query, lastSeqByRoom) {
-    const sql = new BatchSql(false);
-    const cases = lastSeqByRoom.map(([roomId, seq]) => `WHEN ${sql.value(roomId)} THEN ${sql.value(seq)}`).join(' ');
-    await query(`UPDATE switchboard_rooms SET last_seq = CASE id ${cases} END WHERE id IN (${sql.list(lastSeqByRoom.map(([roomId]) => roomId))})`, sql.params);
-  },
-};
+const placeholders = (count: number) => Array.from({ length: count }, () => '?').join(', ');
 
 /**
- * PostgreSQL: one array per column, so each statement has the same text and a
- * handful of parameters whatever the batch's size (thousands of parameters
- * cost more to parse and plan than the rows cost to store).
+ * The batch on PostgreSQL as one statement, which is its own transaction: one
+ * round trip instead of six (each waited for a busy event loop to read its
+ * answer, and a batch took 60 ms). Every column travels as one array, so the
+ * text is the same whatever the batch's size (thousands of parameters cost
+ * more to parse and plan than the rows cost to store).
+ *
+ * The rooms' rows are locked in id order, so nodes sharing the database hand
+ * out each room's `seq` without collision or gap (a locked row is read in its
+ * latest committed version). Earlier sends of the same `clientMsgId` are
+ * looked up in the statement's snapshot, taken before the lock: a resend
+ * committed by another node in between makes the insert fail on the unique
+ * index, and the statement is run again, finding it.
  */
-const POSTGRES: BatchStatements = {
-  lockRooms(query, roomIds) {
-    return query('SELECT id, last_seq FROM switchboard_rooms WHERE id = ANY($1::integer[]) AND archived_at IS NULL ORDER BY id FOR UPDATE', [roomIds]);
-  },
-  findEarlier(query, batch) {
-    // LIMIT keeps the lookup a probe of the unique index per entry: joined, the planner chose
-    // a hash join over the whole table while the table was growing faster than its statistics.
-    return query(
-      'SELECT m.* FROM unnest($1::integer[], $2::varchar[], $3::varchar[]) AS batch (room_id, sender_id, client_msg_id) ' +
-        `CROSS JOIN LATERAL (SELECT ${MESSAGE_COLUMNS.join(', ')} FROM switchboard_messages ` +
-        'WHERE room_id = batch.room_id AND sender_id = batch.sender_id AND client_msg_id = batch.client_msg_id LIMIT 1) m',
-      [batch.map((e) => e.roomId), batch.map((e) => e.senderId), batch.map((e) => e.clientMsgId)],
-    );
-  },
-  async insert(query, rows) {
-    const column = (pick: (row: MessageRow) => unknown) => rows.map(pick);
-    await query(
-      `${INSERT_MESSAGE} SELECT * FROM unnest($1::varchar[], $2::integer[], $3::bigint[], $4::varchar[], $5::varchar[], $6::varchar[], $7::text[], $8::text[], $9::bigint[])`,
-      [
-        column((r) => r.id),
-        column((r) => r.room_id),
-        column((r) => r.seq),
-        column((r) => r.sender_id),
-        column((r) => r.sender_name),
-        column((r) => r.client_msg_id),
-        column((r) => r.text),
-        column((r) => r.payload),
-        column((r) => r.sent_at),
-      ],
-    );
-  },
-  async setLastSeq(query, lastSeqByRoom) {
-    await query('UPDATE switchboard_rooms r SET last_seq = s.last_seq FROM unnest($1::integer[], $2::bigint[]) AS s (id, last_seq) WHERE r.id = s.id', [
-      lastSeqByRoom.map(([roomId]) => roomId),
-      lastSeqByRoom.map(([, seq]) => seq),
-    ]);
-  },
-};
+const STORE_ON_POSTGRES = `
+WITH batch AS (
+  SELECT * FROM unnest($1::integer[], $2::varchar[], $3::varchar[], $4::varchar[], $5::text[], $6::text[], $7::varchar[], $8::varchar[], $9::varchar[], $10::varchar[])
+    WITH ORDINALITY AS b (room_id, sender_id, sender_name, client_msg_id, text, payload, id, room_name, actor_id, actor_tenant_id, ord)
+),
+locked AS MATERIALIZED (
+  SELECT id, last_seq FROM switchboard_rooms WHERE id = ANY($1::integer[]) AND archived_at IS NULL ORDER BY id FOR UPDATE
+),
+earlier AS MATERIALIZED (
+  -- LIMIT keeps the lookup a probe of the unique index per entry: joined, the planner chose
+  -- a hash join over the whole table while the table was growing faster than its statistics.
+  SELECT m.* FROM (SELECT DISTINCT room_id, sender_id, client_msg_id FROM batch) k
+  CROSS JOIN LATERAL (
+    SELECT ${MESSAGE_COLUMNS.join(', ')} FROM switchboard_messages
+    WHERE room_id = k.room_id AND sender_id = k.sender_id AND client_msg_id = k.client_msg_id LIMIT 1
+  ) m
+),
+numbered AS MATERIALIZED (
+  SELECT f.*, l.last_seq + row_number() OVER (PARTITION BY f.room_id ORDER BY f.ord) AS seq
+  FROM (
+    SELECT DISTINCT ON (b.room_id, b.sender_id, b.client_msg_id) b.* FROM batch b
+    WHERE NOT EXISTS (SELECT 1 FROM earlier e WHERE e.room_id = b.room_id AND e.sender_id = b.sender_id AND e.client_msg_id = b.client_msg_id)
+    ORDER BY b.room_id, b.sender_id, b.client_msg_id, b.ord
+  ) f
+  JOIN locked l ON l.id = f.room_id
+),
+inserted AS (
+  ${INSERT_MESSAGE} SELECT id, room_id, seq, sender_id, sender_name, client_msg_id, text, payload, $11 FROM numbered
+),
+advanced AS (
+  UPDATE switchboard_rooms r SET last_seq = n.last_seq FROM (SELECT room_id, max(seq) AS last_seq FROM numbered GROUP BY room_id) n WHERE r.id = n.room_id
+),
+audited AS (
+  ${INSERT_AUDIT}
+  SELECT actor_tenant_id, actor_id, actor_tenant_id, 'message.publish', 'room:' || room_name, json_build_object('seq', seq, 'messageId', id)::text, $11
+  FROM numbered WHERE actor_id IS NOT NULL
+)
+SELECT
+  ARRAY(SELECT id FROM locked) AS rooms,
+  (SELECT json_agg(json_build_array(ord, seq)) FROM numbered) AS stored,
+  (SELECT json_agg(earlier) FROM earlier) AS earlier`;
+
+/** The unique index a resend committed by another node while the statement waited for its locks runs into. */
+const RESEND_KEY = 'uq_switchboard_messages_room_sender_client_msg';
+const UNIQUE_VIOLATION = '23505';
+/** Enough for any race: each attempt finds every resend committed before it started. */
+const RESEND_RACE_ATTEMPTS = 3;
+
+/** Stores a batch on PostgreSQL in one statement (see STORE_ON_POSTGRES), not inside a transaction of the caller's. */
+export async function storeBatchOnPostgres(query: Query, batch: BatchEntry[], now: number): Promise<BatchOutcome[]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await storeOnPostgres(query, batch, now);
+    } catch (error) {
+      const { code, constraint } = error as { code?: string; constraint?: string };
+      // Nothing was stored: the statement is its own transaction. Again, the resend is found.
+      if (code !== UNIQUE_VIOLATION || constraint !== RESEND_KEY || attempt === RESEND_RACE_ATTEMPTS) throw error;
+    }
+  }
+}
+
+async function storeOnPostgres(query: Query, batch: BatchEntry[], now: number): Promise<BatchOutcome[]> {
+  const ids = batch.map(() => timeOrderedUuid(now));
+  const column = (pick: (entry: BatchEntry) => unknown) => batch.map(pick);
+  const [result]: Array<{ rooms: number[]; stored: Array<[number, number]> | null; earlier: MessageRow[] | null }> = await query(STORE_ON_POSTGRES, [
+    column((e) => e.roomId),
+    column((e) => e.senderId),
+    column((e) => e.senderName),
+    column((e) => e.clientMsgId),
+    column((e) => e.text),
+    column((e) => e.payload),
+    ids,
+    column((e) => e.roomName),
+    column((e) => e.publishedBy?.id ?? null),
+    column((e) => e.publishedBy?.tenantId ?? null),
+    now,
+  ]);
+  const open = new Set(result.rooms);
+  const seqs = new Map(result.stored ?? []);
+  const earlier = new Map<string, MessageRow>();
+  for (const row of result.earlier ?? []) earlier.set(keyOf(Number(row.room_id), row.sender_id, row.client_msg_id), row);
+  return batch.map((entry, index): BatchOutcome => {
+    const key = keyOf(entry.roomId, entry.senderId, entry.clientMsgId);
+    const original = earlier.get(key);
+    if (original) return { original };
+    if (!open.has(entry.roomId)) return { archived: true };
+    const seq = seqs.get(index + 1);
+    // Not stored: a resend of a message earlier in this batch, which is its original.
+    if (seq === undefined) throw new Error(`batch entry ${index} was neither stored nor a resend`);
+    earlier.set(key, newRow(entry, ids[index], seq, now));
+    return { id: ids[index], seq };
+  });
+}
 
 /**
  * A version 7 UUID (RFC 9562): the time in milliseconds, then random bits.
@@ -208,22 +253,6 @@ const POSTGRES: BatchStatements = {
 export function timeOrderedUuid(now = Date.now()): string {
   const time = now.toString(16).padStart(12, '0');
   return `${time.slice(0, 8)}-${time.slice(8)}-7${randomUUID().slice(15)}`;
-}
-
-/** Bound parameters of one statement, in the placeholder style of the database ($n or ?). */
-class BatchSql {
-  readonly params: unknown[] = [];
-
-  constructor(readonly isPostgres: boolean) {}
-
-  value(value: unknown): string {
-    this.params.push(value);
-    return this.isPostgres ? `$${this.params.length}` : '?';
-  }
-
-  list(values: unknown[]): string {
-    return values.map((value) => this.value(value)).join(', ');
-  }
 }
 
 /** The part of a better-sqlite3 connection the batch uses. */

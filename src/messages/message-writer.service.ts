@@ -9,7 +9,7 @@ import { RealtimeError } from '../protocol/error-codes.js';
 import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime-options.js';
 import type { RoomRecord } from '../rooms/rooms.service.js';
 import { MessageEntity } from './message.entity.js';
-import { sqliteQuery, storeBatch, type BatchEntry, type BatchOutcome, type MessageRow, type Query, type SqliteConnection } from './message-batch.js';
+import { sqliteQuery, storeBatch, storeBatchOnPostgres, type BatchEntry, type BatchOutcome, type MessageRow, type Query, type SqliteConnection } from './message-batch.js';
 import { SqliteWriterThread } from './sqlite-writer-thread.js';
 
 export interface NewMessage {
@@ -190,7 +190,9 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
     const thread = this.thread;
     const outcomes: BatchOutcome[] = thread
       ? await withStorage(this.logger, () => thread.store(entries, now))
-      : await this.transactions.run((manager) => storeBatch(this.queryOn(manager), this.transactions.isPostgres ? 'postgres' : 'sqlite', entries, now));
+      : this.transactions.isPostgres
+        ? await this.transactions.statements((query) => storeBatchOnPostgres(query, entries, now))
+        : await this.transactions.run((manager) => storeBatch(this.sqliteQueryOn(manager), entries, now));
     return outcomes.map((outcome, index) => {
       const { room, payload } = batch[index].message;
       if ('archived' in outcome) return RealtimeError.notFound(`room ${room.name} is archived`);
@@ -199,9 +201,8 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
     });
   }
 
-  /** PostgreSQL through TypeORM; SQLite straight on the transaction's better-sqlite3 connection, with cached prepared statements. */
-  private queryOn(manager: EntityManager): Query {
-    if (this.transactions.isPostgres) return (sql, params) => manager.query(sql, params);
+  /** Straight on the transaction's better-sqlite3 connection, with cached prepared statements. */
+  private sqliteQueryOn(manager: EntityManager): Query {
     return sqliteQuery((manager.connection.driver as unknown as { databaseConnection: SqliteConnection }).databaseConnection);
   }
 }

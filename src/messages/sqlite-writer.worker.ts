@@ -23,7 +23,7 @@ async function store({ id, batch, now }: WriterRequest): Promise<WriterResponse>
     // IMMEDIATE: take the write lock up front, so the transaction never fails half-way to upgrade it.
     database.exec('BEGIN IMMEDIATE');
     try {
-      const outcomes = await storeBatch(query, 'sqlite', batch, now);
+      const outcomes = await storeBatch(query, batch, now);
       database.exec('COMMIT');
       return { id, outcomes };
     } finally {

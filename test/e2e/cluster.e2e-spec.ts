@@ -87,6 +87,18 @@ describeNeeding('a cluster of three nodes on PostgreSQL and Redis', clusterMissi
     }
   });
 
+  it('stores a message sent with the same clientMsgId on every node at once once, and acks every send with its seq', async () => {
+    const senders = await Promise.all(nodes.map((node) => connect(node, 'twin-sender')));
+    for (let round = 0; round < 5; round++) {
+      // Each round's three sends race to commit on three nodes; all but one are resends.
+      const acks = await Promise.all(senders.map((sender, n) => sender.ok('message.send', { room: 'twins', text: `round ${round} from node ${n}`, clientMsgId: `twin-${round}` })));
+      expect(new Set(acks.map((ack) => ack.seq)).size).toBe(1);
+      expect(acks.filter((ack) => !ack.duplicate)).toHaveLength(1);
+    }
+    const { messages } = await senders[0].ok('history.fetch', { room: 'twins', limit: 50 });
+    expect(messages.map((message: { seq: number }) => message.seq)).toEqual([1, 2, 3, 4, 5]);
+  });
+
   it('counts a user once across sockets and nodes in presence', async () => {
     const quinn = await connect(nodes[2], 'quinn');
     await quinn.ok('room.join', { room: 'p' });
