@@ -24,7 +24,8 @@ export type PermissionsChangedListener = (tenantId: string, userId: string | und
 @Injectable()
 export class AuthorizationService {
   private readonly logger = new Logger('RealtimeAuthorization');
-  private readonly permissionsByUser = new Map<string, Promise<EffectivePermissions>>();
+  /** Loading, then loaded: the answer itself once it is known (a settled promise per user is 48 bytes per socket). */
+  private readonly permissionsByUser = new Map<string, EffectivePermissions | Promise<EffectivePermissions>>();
   private readonly rolesByTenant = new Map<string, Promise<Map<string, string[]>>>();
   private readonly listeners: PermissionsChangedListener[] = [];
   private readonly bootstrapAdmins: ReadonlySet<string>;
@@ -63,7 +64,7 @@ export class AuthorizationService {
     throw RealtimeError.forbidden(room === undefined ? `permission ${what} is required` : `permission ${what} is required in room ${room}`);
   }
 
-  permissionsOf(user: AuthenticatedUser): Promise<EffectivePermissions> {
+  private permissionsOf(user: AuthenticatedUser): EffectivePermissions | Promise<EffectivePermissions> {
     const key = userKey(user.tenantId, user.id);
     const cached = this.permissionsByUser.get(key);
     if (cached) {
@@ -74,9 +75,14 @@ export class AuthorizationService {
     }
     const loading = this.load(user.tenantId, user.id);
     this.permissionsByUser.set(key, loading);
-    loading.catch(() => {
-      if (this.permissionsByUser.get(key) === loading) this.permissionsByUser.delete(key);
-    });
+    loading.then(
+      (permissions) => {
+        if (this.permissionsByUser.get(key) === loading) this.permissionsByUser.set(key, permissions);
+      },
+      () => {
+        if (this.permissionsByUser.get(key) === loading) this.permissionsByUser.delete(key);
+      },
+    );
     if (this.permissionsByUser.size > this.options.authorization.permissionCacheSize) {
       const oldest = this.permissionsByUser.keys().next().value as string;
       this.permissionsByUser.delete(oldest);

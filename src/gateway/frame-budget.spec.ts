@@ -2,7 +2,7 @@ import { FrameBudget } from './frame-budget.js';
 
 describe('FrameBudget', () => {
   it('accepts a burst, then refuses until tokens come back at the sustained rate', () => {
-    const budget = new FrameBudget(10, 3, 3000, 0);
+    const budget = new FrameBudget({ perSecond: 10, burst: 3, closeAfterMs: 3000 }, 0);
     expect([budget.take(0), budget.take(0), budget.take(0), budget.take(0)]).toEqual(['accept', 'accept', 'accept', 'refuse']);
     expect(budget.take(50)).toBe('refuse');
     expect(budget.take(100)).toBe('accept');
@@ -10,13 +10,13 @@ describe('FrameBudget', () => {
   });
 
   it('never stores more than the burst', () => {
-    const budget = new FrameBudget(10, 2, 3000, 0);
+    const budget = new FrameBudget({ perSecond: 10, burst: 2, closeAfterMs: 3000 }, 0);
     const verdicts = [budget.take(60_000), budget.take(60_000), budget.take(60_000)];
     expect(verdicts).toEqual(['accept', 'accept', 'refuse']);
   });
 
   it('says close once refusals have gone on for closeAfterMs, even with tokens trickling back in between', () => {
-    const budget = new FrameBudget(10, 1, 1000, 0);
+    const budget = new FrameBudget({ perSecond: 10, burst: 1, closeAfterMs: 1000 }, 0);
     budget.take(0);
     const verdicts: string[] = [];
     for (let now = 0; now <= 1100; now += 10) verdicts.push(budget.take(now));
@@ -27,7 +27,7 @@ describe('FrameBudget', () => {
   });
 
   it('forgets a flood after a second without refusals', () => {
-    const budget = new FrameBudget(10, 1, 1000, 0);
+    const budget = new FrameBudget({ perSecond: 10, burst: 1, closeAfterMs: 1000 }, 0);
     budget.take(0);
     expect(budget.take(0)).toBe('refuse');
     expect(budget.take(900)).toBe('accept');

@@ -3,6 +3,16 @@ export type FrameVerdict = 'accept' | 'refuse' | 'close';
 /** Refusals this far apart belong to separate floods. */
 const QUIET_MS = 1000;
 
+/** The limits every socket's budget shares. */
+export interface FramePolicy {
+  /** Frames sustained per second. */
+  perSecond: number;
+  /** Frames at once. */
+  burst: number;
+  /** How long a flood of refusals may last before the socket is told to go. */
+  closeAfterMs: number;
+}
+
 /**
  * A socket's token bucket: `perSecond` frames sustained, `burst` at once.
  * Every frame counts, good or bad. A socket that keeps being refused for
@@ -16,17 +26,16 @@ export class FrameBudget {
   private lastRefusal = 0;
 
   constructor(
-    private readonly perSecond: number,
-    private readonly burst: number,
-    private readonly closeAfterMs: number,
+    private readonly policy: FramePolicy,
     now: number,
   ) {
-    this.tokens = burst;
+    this.tokens = policy.burst;
     this.updatedAt = now;
   }
 
   take(now: number): FrameVerdict {
-    this.tokens = Math.min(this.burst, this.tokens + ((now - this.updatedAt) * this.perSecond) / 1000);
+    const { perSecond, burst, closeAfterMs } = this.policy;
+    this.tokens = Math.min(burst, this.tokens + ((now - this.updatedAt) * perSecond) / 1000);
     this.updatedAt = now;
     if (this.tokens >= 1) {
       this.tokens -= 1;
@@ -34,6 +43,6 @@ export class FrameBudget {
     }
     if (this.refusingSince === 0 || now - this.lastRefusal > QUIET_MS) this.refusingSince = now;
     this.lastRefusal = now;
-    return now - this.refusingSince >= this.closeAfterMs ? 'close' : 'refuse';
+    return now - this.refusingSince >= closeAfterMs ? 'close' : 'refuse';
   }
 }

@@ -10,8 +10,7 @@ import type { Connection } from '../delivery/connection.js';
 import { RealtimeMetrics } from '../metrics/realtime-metrics.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { ClientEvent, CloseCode, replyEventFor } from '../protocol/events.js';
-import type { ResolvedRealtimeOptions } from '../realtime-options.js';
-import { FrameBudget } from './frame-budget.js';
+import { FrameBudget, type FramePolicy } from './frame-budget.js';
 import { FrameContext } from './frame-context.js';
 import { GracefulShutdown } from './graceful-shutdown.service.js';
 import { isRefused, parseFrame } from './frame-parser.js';
@@ -35,9 +34,9 @@ const CLIENT_EVENTS: ReadonlySet<string> = new Set(Object.values(ClientEvent));
  */
 export class RealtimeWsAdapter extends WsAdapter {
   private readonly frameLogger = new Logger('RealtimeGateway');
-  private options!: ResolvedRealtimeOptions;
   private shutdown!: GracefulShutdown;
   private metrics!: RealtimeMetrics;
+  private framePolicy!: FramePolicy;
 
   constructor(private readonly app: INestApplicationContext) {
     super(app);
@@ -47,8 +46,8 @@ export class RealtimeWsAdapter extends WsAdapter {
     const handshake = this.app.get(HandshakeService, { strict: false });
     this.shutdown = this.app.get(GracefulShutdown, { strict: false });
     this.metrics = this.app.get(RealtimeMetrics, { strict: false });
-    this.options = handshake.options;
     const { websocket } = handshake.options;
+    this.framePolicy = { perSecond: websocket.rateLimitPerSecond, burst: websocket.rateLimitBurst, closeAfterMs: websocket.floodCloseAfterMs };
     // The path is matched by the adapter's upgrade listener, not by ws.
     const { path: _path, ...gatewayOptions } = options;
     const serverOptions = {
@@ -113,8 +112,7 @@ export class RealtimeWsAdapter extends WsAdapter {
   ): void {
     const byEvent = this.handlerTable(handlers);
     const connection = connectionOf(socket);
-    const { rateLimitPerSecond, rateLimitBurst, floodCloseAfterMs } = this.options.websocket;
-    const budget = new FrameBudget(rateLimitPerSecond, rateLimitBurst, floodCloseAfterMs, Date.now());
+    const budget = new FrameBudget(this.framePolicy, Date.now());
     socket.on('message', (raw: RawData, isBinary: boolean) => {
       const verdict = budget.take(Date.now());
       if (verdict === 'close') return connection.close(CloseCode.FLOODING, 'too many frames for too long');
