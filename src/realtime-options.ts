@@ -25,12 +25,23 @@ export type DatabaseOptions =
       poolSize?: number;
       /** A statement (or connection attempt) that takes longer fails, and the client gets UNAVAILABLE. */
       statementTimeoutMs?: number;
+      /**
+       * Prepare the statement that stores message batches once per pooled connection
+       * (default true): it saves the database a fifth of its work per message. False
+       * behind a pooler that does not keep prepared statements across transactions
+       * (PgBouncer before 1.21 in transaction mode).
+       */
+      preparedStatements?: boolean;
     }
   /**
    * The host's own DataSource. The host adds `realtimeEntities` and
    * `realtimeMigrations` to it and runs the migrations itself.
    */
-  | { dataSource: DataSource };
+  | {
+      dataSource: DataSource;
+      /** On a PostgreSQL DataSource, as for `type: 'postgres'`. */
+      preparedStatements?: boolean;
+    };
 
 export type JwtAlgorithm = 'HS256' | 'HS384' | 'HS512' | 'RS256' | 'RS384' | 'RS512' | 'ES256' | 'ES384' | 'ES512';
 

@@ -61,6 +61,10 @@ export class Environment {
   @IntegerSetting(100, 600_000)
   DATABASE_STATEMENT_TIMEOUT_MS = 15_000;
 
+  @Transform(toBoolean)
+  @IsBoolean()
+  DATABASE_PREPARED_STATEMENTS = true;
+
   @IsOptional()
   @IsString()
   @MinLength(32, { message: 'JWT_SECRET must be at least 32 characters' })

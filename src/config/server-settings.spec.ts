@@ -156,6 +156,7 @@ describe('loadServerSettings', () => {
       DATABASE_POOL_SIZE: '4',
       DATABASE_RUN_MIGRATIONS: 'false',
       DATABASE_STATEMENT_TIMEOUT_MS: '2500',
+      DATABASE_PREPARED_STATEMENTS: 'false',
     });
     expect(settings.realtime.database).toEqual({
       type: 'postgres',
@@ -163,6 +164,7 @@ describe('loadServerSettings', () => {
       runMigrations: false,
       poolSize: 4,
       statementTimeoutMs: 2500,
+      preparedStatements: false,
     });
   });
 

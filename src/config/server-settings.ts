@@ -77,6 +77,7 @@ export function loadServerSettings(variables: Record<string, string | undefined>
             runMigrations: env.DATABASE_RUN_MIGRATIONS,
             poolSize: env.DATABASE_POOL_SIZE,
             statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
+            preparedStatements: env.DATABASE_PREPARED_STATEMENTS,
           }
         : {
             type: 'sqlite',

@@ -1,11 +1,17 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
+import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime-options.js';
 import { REALTIME_CONNECTION } from './data-source-options.js';
 import { withStorage } from './storage-failure.js';
 
 /** How long a SQLite transaction keeps retrying while another connection holds the write lock. */
 const BUSY_RETRY_MS = 5000;
+
+/** The part of node-postgres' pool (TypeORM's `driver.master`) that runs a named statement. */
+interface PostgresPool {
+  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
+}
 
 /**
  * Runs every write of the module, in a transaction. TypeORM's SQLite driver
@@ -21,9 +27,16 @@ export class TransactionRunner {
   private readonly logger = new Logger('RealtimeDatabase');
   private readonly serialised: boolean;
   private tail: Promise<unknown> = Promise.resolve();
+  /** On PostgreSQL with prepared statements: each statement's name, by its text. */
+  private readonly statementNames: Map<string, string> | null;
 
-  constructor(@InjectDataSource(REALTIME_CONNECTION) private readonly dataSource: DataSource) {
+  constructor(
+    @InjectDataSource(REALTIME_CONNECTION) private readonly dataSource: DataSource,
+    @Inject(REALTIME_OPTIONS) { database }: ResolvedRealtimeOptions,
+  ) {
     this.serialised = dataSource.options.type === 'better-sqlite3';
+    const prepared = !('type' in database && database.type === 'sqlite') && (database.preparedStatements ?? true);
+    this.statementNames = this.isPostgres && prepared ? new Map() : null;
   }
 
   get isPostgres(): boolean {
@@ -31,15 +44,26 @@ export class TransactionRunner {
   }
 
   /**
-   * Work of single statements, each a transaction of its own on PostgreSQL
-   * (on SQLite the work runs in one of the queued transactions). `query`
-   * throws the driver's errors, for the work to recognise; what escapes the
-   * work becomes UNAVAILABLE.
+   * Work of single statements, each a transaction of its own on PostgreSQL,
+   * and prepared there once per pooled connection unless the options say
+   * otherwise (on SQLite the work runs in one of the queued transactions).
+   * `query` throws the driver's errors, for the work to recognise; what
+   * escapes the work becomes UNAVAILABLE.
    */
   statements<T>(work: (query: (sql: string, params: unknown[]) => Promise<any>) => Promise<T>): Promise<T> {
     if (this.serialised) return this.run((manager) => work((sql, params) => manager.query(sql, params)));
-    return withStorage(this.logger, () => work((sql, params) => this.dataSource.query(sql, params)));
+    const query = this.statementNames ? this.preparedQuery : (sql: string, params: unknown[]) => this.dataSource.query(sql, params);
+    return withStorage(this.logger, () => work(query));
   }
+
+  /** Straight on the pool: TypeORM's `query` cannot name a statement, and node-postgres prepares a named one once per connection. */
+  private readonly preparedQuery = async (sql: string, params: unknown[]): Promise<unknown[]> => {
+    const names = this.statementNames!;
+    let name = names.get(sql);
+    if (!name) names.set(sql, (name = `switchboard_${names.size + 1}`));
+    const pool = (this.dataSource.driver as unknown as { master: PostgresPool }).master;
+    return (await pool.query({ name, text: sql, values: params })).rows;
+  };
 
   run<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     if (!this.serialised) return withStorage(this.logger, () => this.dataSource.transaction(work));

@@ -21,10 +21,11 @@ export function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       sockets.add(socket);
       socket.on('error', () => undefined);
       socket.on('close', () => sockets.delete(socket));
-      if (hanging) socket.pause();
     }
     client.pipe(upstream);
     upstream.pipe(client);
+    // After pipe(), which resumes its source: a connection opened while hanging hangs too.
+    if (hanging) for (const socket of [client, upstream]) socket.pause();
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
   });
