@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import * as ws from 'ws';
-import { encodeTextFrame, writeFrame } from './socket-writes.js';
+import { encodeTextFrame, flushFrames, unsentBytes, writeFrame } from './socket-writes.js';
 
 // ws exports its frame parser, which its type definitions leave out.
 const { Receiver } = ws as unknown as {
@@ -37,14 +37,14 @@ describe('encodeTextFrame', () => {
 });
 
 describe('writeFrame', () => {
-  /** A stand-in for net.Socket that records what reaches the wire, and when. */
+  /** A stand-in for net.Socket that records what reaches the wire, and in how many system calls. */
   class RecordingSocket extends EventEmitter {
-    corks = 0;
+    destroyed = false;
+    writableEnded = false;
+    writableLength = 0;
     flushes: Buffer[][] = [];
+    private corks = 0;
     private pending: Buffer[] = [];
-    get writableCorked(): number {
-      return this.corks;
-    }
     cork(): void {
       this.corks++;
     }
@@ -52,27 +52,69 @@ describe('writeFrame', () => {
       if (this.corks > 0 && --this.corks === 0 && this.pending.length > 0) this.flushes.push(this.pending.splice(0));
     }
     write(chunk: Buffer): boolean {
+      if (this.destroyed) throw new Error('write after destroy');
       this.pending.push(chunk);
       if (this.corks === 0) this.flushes.push(this.pending.splice(0));
       return true;
     }
+    /** The texts of each flush. */
+    get texts(): string[][] {
+      return this.flushes.map((flush) => flush.flatMap((chunk) => decode(chunk)));
+    }
   }
 
   const target = (socket: RecordingSocket) => socket as unknown as Socket;
+  const endOfTurn = () => new Promise((resolve) => setImmediate(resolve));
 
-  it('sends the frames of one turn in one flush per socket, in order', async () => {
+  it('sends the frames of one turn in one flush per socket, in order, when the turn ends', async () => {
     const a = new RecordingSocket();
     const b = new RecordingSocket();
-    const targetA = target(a);
-    writeFrame(targetA, 'one');
+    writeFrame(target(a), 'one');
     writeFrame(target(b), 'one');
-    writeFrame(targetA, 'two');
+    writeFrame(target(a), 'two');
+    writeFrame(target(a), 'three');
     expect(a.flushes).toEqual([]);
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(a.flushes.map((flush) => flush.flatMap((chunk) => decode(chunk)))).toEqual([['one', 'two']]);
-    expect(b.flushes).toHaveLength(1);
-    writeFrame(targetA, 'three');
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(a.flushes).toHaveLength(2);
+    expect(unsentBytes(target(a))).toBe(encodeTextFrame('one').length + encodeTextFrame('two').length + encodeTextFrame('three').length);
+    await endOfTurn();
+    expect(a.texts).toEqual([['one', 'two', 'three']]);
+    expect(b.texts).toEqual([['one']]);
+    expect(unsentBytes(target(a))).toBe(0);
+    writeFrame(target(a), 'four');
+    await endOfTurn();
+    expect(a.texts).toEqual([['one', 'two', 'three'], ['four']]);
+  });
+
+  it('writes waiting frames at once when asked, and not again at the end of the turn', async () => {
+    const socket = new RecordingSocket();
+    writeFrame(target(socket), 'before the close');
+    flushFrames(target(socket));
+    expect(socket.texts).toEqual([['before the close']]);
+    await endOfTurn();
+    expect(socket.texts).toEqual([['before the close']]);
+  });
+
+  it('writes at once past 64 KiB waiting, so that the kernel takes what it can', async () => {
+    const socket = new RecordingSocket();
+    const big = 'b'.repeat(40_000);
+    writeFrame(target(socket), 'small');
+    writeFrame(target(socket), big);
+    expect(socket.flushes).toEqual([]);
+    writeFrame(target(socket), big);
+    expect(socket.texts).toEqual([['small', big, big]]);
+    writeFrame(target(socket), 'c'.repeat(70_000));
+    expect(socket.flushes).toHaveLength(2);
+    await endOfTurn();
+    expect(socket.flushes).toHaveLength(2);
+  });
+
+  it('drops the frames of a socket that was destroyed before the turn ended', async () => {
+    const gone = new RecordingSocket();
+    const open = new RecordingSocket();
+    writeFrame(target(gone), 'lost with the socket');
+    writeFrame(target(open), 'delivered');
+    gone.destroyed = true;
+    await endOfTurn();
+    expect(gone.flushes).toEqual([]);
+    expect(open.texts).toEqual([['delivered']]);
   });
 });

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { Connection } from './connection.js';
-import { writeFrame } from './socket-writes.js';
+import { flushFrames, unsentBytes, writeFrame } from './socket-writes.js';
 
 /**
  * Where a Connection's frames go: a WebSocket (the gateway) or an HTTP event
@@ -56,7 +56,7 @@ export class WebSocketTransport implements Transport {
   }
 
   get bufferedAmount(): number {
-    return this.socket.bufferedAmount;
+    return this.tcp ? unsentBytes(this.tcp) : this.socket.bufferedAmount;
   }
 
   send(frame: string): void {
@@ -65,6 +65,8 @@ export class WebSocketTransport implements Transport {
   }
 
   close(code: number, reason: string): void {
+    // What was sent before the close goes before the close frame.
+    if (this.tcp) flushFrames(this.tcp);
     if (this.socket.readyState === OPEN || this.socket.readyState === CONNECTING) this.socket.close(code, reason);
   }
 
@@ -73,6 +75,7 @@ export class WebSocketTransport implements Transport {
   }
 
   ping(): void {
+    if (this.tcp) flushFrames(this.tcp);
     this.socket.ping();
   }
 
