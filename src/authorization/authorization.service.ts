@@ -68,11 +68,10 @@ export class AuthorizationService {
     const key = userKey(user.tenantId, user.id);
     const cached = this.permissionsByUser.get(key);
     if (cached) {
-      // Re-inserting keeps the most used entries last, away from eviction.
-      this.permissionsByUser.delete(key);
-      this.permissionsByUser.set(key, cached);
+      if (cached instanceof EffectivePermissions) cached.recentlyUsed = true;
       return cached;
     }
+    if (this.permissionsByUser.size >= this.options.authorization.permissionCacheSize) this.evictOne();
     const loading = this.load(user.tenantId, user.id);
     this.permissionsByUser.set(key, loading);
     loading.then(
@@ -83,11 +82,22 @@ export class AuthorizationService {
         if (this.permissionsByUser.get(key) === loading) this.permissionsByUser.delete(key);
       },
     );
-    if (this.permissionsByUser.size > this.options.authorization.permissionCacheSize) {
-      const oldest = this.permissionsByUser.keys().next().value as string;
-      this.permissionsByUser.delete(oldest);
-    }
     return loading;
+  }
+
+  /**
+   * Second chance: the oldest entry not used since the last eviction passed
+   * it goes; a used one is moved to the back. Close to least recently used,
+   * without reordering the map on every frame (each reorder left a dead copy
+   * of its table for the young-generation collector to keep).
+   */
+  private evictOne(): void {
+    for (const [key, entry] of this.permissionsByUser) {
+      this.permissionsByUser.delete(key);
+      if (!(entry instanceof EffectivePermissions) || !entry.recentlyUsed) return;
+      entry.recentlyUsed = false;
+      this.permissionsByUser.set(key, entry);
+    }
   }
 
   /** Visible role definitions of a tenant: its own, else the shared ones. */

@@ -29,6 +29,9 @@ function scopeCovers(scope: string, room: string | undefined): boolean {
 
 /** What one user may do in one tenant, computed once and kept in the permission cache. */
 export class EffectivePermissions {
+  /** Set by AuthorizationService's cache on each use, cleared when it looks for an entry to evict. */
+  recentlyUsed = false;
+
   constructor(readonly grants: readonly Grant[]) {}
 
   /** Whether the user holds `permission` in `room` (or, without a room, everywhere). */

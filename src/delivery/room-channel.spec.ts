@@ -22,4 +22,26 @@ describe('RoomChannel message watchers', () => {
     expect(heard).toEqual([5, 6]);
     channel.close();
   });
+
+  it('hold messages that come before the channel knows where the room starts, and any after a gap, then hear them in order', async () => {
+    let start!: (lastSeq: number) => void;
+    const lastSeq = new Promise<number>((resolve) => (start = resolve));
+    const channel = new RoomChannel(ROOM, { lastSeq: () => lastSeq, framesAfter: async () => [] }, Promise.resolve(), () => undefined);
+    const heard: number[] = [];
+    channel.messageWatchers.add((seq) => heard.push(seq));
+    channel.push('m1', 1);
+    channel.push('m3', 3);
+    await Promise.resolve();
+    expect(heard).toEqual([]);
+    start(0);
+    await channel.ready;
+    expect(heard).toEqual([1]);
+    channel.push('m4', 4);
+    expect(heard).toEqual([1]);
+    channel.push('m2', 2);
+    expect(heard).toEqual([1, 2, 3, 4]);
+    channel.push('m5', 5);
+    expect(heard).toEqual([1, 2, 3, 4, 5]);
+    channel.close();
+  });
 });

@@ -61,7 +61,12 @@ export class RoomChannel {
   push(frame: string, seq?: number, excludeConnectionId?: string): void {
     if (this.closed) return;
     if (seq === undefined) return this.send(frame, undefined, excludeConnectionId);
-    if (this.delivered !== null && seq <= this.delivered) return;
+    if (this.delivered !== null) {
+      if (seq <= this.delivered) return;
+      // The common case, the next seq with nothing waiting, skips the map (a map that is
+      // added to and deleted from for every message keeps reallocating its table).
+      if (seq === this.delivered + 1 && this.waiting.size === 0) return this.handOver(frame, seq);
+    }
     this.waiting.set(seq, frame);
     this.release();
   }
@@ -106,12 +111,16 @@ export class RoomChannel {
       }
       if (next === undefined) break;
       this.waiting.delete(this.delivered + 1);
-      this.delivered += 1;
-      this.send(next, this.delivered);
-      for (const watcher of this.messageWatchers) watcher(this.delivered);
+      this.handOver(next, this.delivered + 1);
     }
     if (this.waiting.size > 0) this.scheduleGapFill();
     else clearTimeout(this.gapTimer);
+  }
+
+  private handOver(frame: string, seq: number): void {
+    this.delivered = seq;
+    this.send(frame, seq);
+    for (const watcher of this.messageWatchers) watcher(seq);
   }
 
   private scheduleGapFill(delayMs = GAP_WAIT_MS): void {

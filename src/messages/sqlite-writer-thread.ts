@@ -20,6 +20,7 @@ export interface WriterRequest {
 export type WriterResponse = { id: number; outcomes: BatchOutcome[] } | { id: number; error: { message: string; code?: string } };
 
 interface PendingBatch {
+  id: number;
   resolve(outcomes: BatchOutcome[]): void;
   reject(error: Error): void;
 }
@@ -33,7 +34,8 @@ interface PendingBatch {
  */
 export class SqliteWriterThread {
   private worker: Worker | null = null;
-  private readonly pending = new Map<number, PendingBatch>();
+  /** In the order they were sent, which is the order the thread answers them in (a map churned its table per batch). */
+  private pending: PendingBatch[] = [];
   private nextId = 1;
   private restartAt = 0;
 
@@ -44,7 +46,7 @@ export class SqliteWriterThread {
     const worker = (this.worker ??= this.start());
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.push({ id, resolve, reject });
       worker.postMessage({ id, batch, now } satisfies WriterRequest);
     });
   }
@@ -65,9 +67,8 @@ export class SqliteWriterThread {
   private start(): Worker {
     const worker = new Worker(workerFile(), { workerData: this.settings });
     worker.on('message', (response: WriterResponse) => {
-      const batch = this.pending.get(response.id);
-      if (!batch) return;
-      this.pending.delete(response.id);
+      if (this.pending[0]?.id !== response.id) return;
+      const batch = this.pending.shift()!;
       if ('outcomes' in response) batch.resolve(response.outcomes);
       else batch.reject(Object.assign(new Error(response.error.message), { code: response.error.code }));
     });
@@ -76,8 +77,9 @@ export class SqliteWriterThread {
         this.worker = null;
         this.restartAt = Date.now() + this.settings.restartDelayMs;
       }
-      for (const batch of this.pending.values()) batch.reject(new Error(`the SQLite writer thread stopped: ${reason}`));
-      this.pending.clear();
+      const failed = this.pending;
+      this.pending = [];
+      for (const batch of failed) batch.reject(new Error(`the SQLite writer thread stopped: ${reason}`));
     };
     worker.on('error', (error) => stopped(error.message));
     worker.on('exit', (code) => stopped(`exit code ${code}`));
