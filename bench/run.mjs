@@ -13,7 +13,7 @@
 import { fork } from 'node:child_process';
 import { closeSync, fdatasyncSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { cpus, hostname, release, tmpdir, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openFleet, runDurable } from './lib/load.mjs';
 import { processStats } from './lib/proc.mjs';
@@ -34,11 +34,16 @@ const { values: args } = parseArgs({
     /** The fixed fan-out loads, in deliveries per second. */
     loads: { type: 'string', default: '20000,50000' },
     out: { type: 'string' },
+    /** Node options every server process is started with, baselines and Switchboard alike. */
+    'node-flags': { type: 'string', default: '' },
     /** Writes a V8 CPU profile of every server process into this folder (see bench/README.md). */
     'cpu-prof': { type: 'string' },
+    /** Writes a sampling heap profile of what outlives young-generation collections, per server process, into this folder. */
+    survivors: { type: 'string' },
   },
 });
 const RUNS = Number(args.runs);
+const NODE_FLAGS = args['node-flags'].split(' ').filter(Boolean);
 const LOADS = args.loads.split(',').map(Number);
 const SECONDS = Number(args.seconds);
 const SECRET = 'bench-secret-that-is-long-enough-0123456789';
@@ -90,7 +95,12 @@ async function startServer(key, { database = 'sqlite', postgresUrl } = {}) {
     }
   }
   const profiling = args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${args['cpu-prof']}`, `--cpu-prof-name=${key}-${port}.cpuprofile`] : [];
-  const started = await startProcess({ command: process.execPath, args: [...profiling, server.script], env, port, cores: args['server-core'] });
+  if (args.survivors) {
+    mkdirSync(args.survivors, { recursive: true });
+    profiling.push('--import', join(root, 'bench/lib/survivor-sampling.mjs'));
+    env.SURVIVOR_PROFILE = join(resolve(args.survivors), `${key}-${port}.heapprofile`);
+  }
+  const started = await startProcess({ command: process.execPath, args: [...NODE_FLAGS, ...profiling, server.script], env, port, cores: args['server-core'] });
   return {
     ...started,
     ...server,
