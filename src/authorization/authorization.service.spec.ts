@@ -472,5 +472,14 @@ describe('AuthorizationService', () => {
       await expect(failure).rejects.toThrow(/admin\.manage/);
       await expect(failure).rejects.not.toThrow(/room/);
     });
+
+    it('answers at once, without a promise, once the permissions are cached', async () => {
+      const s = setup();
+      const gina = user('globex', 'gina');
+      await s.service.assertAny(gina, [Permission.MESSAGE_SEND], 'general');
+      expect(s.service.assertAny(gina, [Permission.MESSAGE_SEND], 'general')).toBeUndefined();
+      expect(() => s.service.assertAny(gina, [Permission.ADMIN_MANAGE])).toThrow(expect.objectContaining({ code: 'FORBIDDEN' }));
+      expect(s.assignments.calls).toBe(1);
+    });
   });
 });

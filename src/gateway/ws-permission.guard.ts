@@ -21,7 +21,8 @@ export class WsPermissionGuard implements CanActivate {
   /** Each handler's metadata, read once (this runs for every frame). */
   private readonly rules = new WeakMap<Function, { allowUnauthenticated: boolean; permissions: string[] }>();
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  /** A plain boolean when the permissions are cached: no promise per frame. */
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const { connection } = frameContextOf(context);
     const { allowUnauthenticated, permissions } = this.rulesOf(context.getHandler());
     if (!connection.user) {
@@ -33,8 +34,8 @@ export class WsPermissionGuard implements CanActivate {
     // Every guarded event's DTO requires a valid room: a frame without one is
     // refused by validation right after this guard, before the handler runs.
     if (!isRoomName(room)) return true;
-    await this.authorization.assertAny(connection.user, permissions, room);
-    return true;
+    const checking = this.authorization.assertAny(connection.user, permissions, room);
+    return checking ? checking.then(() => true) : true;
   }
 
   private rulesOf(handler: Function): { allowUnauthenticated: boolean; permissions: string[] } {

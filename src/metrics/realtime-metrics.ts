@@ -16,32 +16,29 @@ export class RealtimeMetrics {
     registers: [this.registry],
   });
 
-  private readonly framesIn = new Counter({
+  // On the path of every frame: see tally().
+  private readonly framesIn = tally(this.registry, {
     name: 'switchboard_frames_in_total',
     help: 'Frames received, by event (frames that are not a known event count as "invalid")',
-    labelNames: ['event'],
-    registers: [this.registry],
+    labelName: 'event',
   });
 
-  private readonly framesOut = new Counter({
+  private readonly framesOut = tally(this.registry, {
     name: 'switchboard_frames_out_total',
     help: 'Frames sent, by event (replies, pushes and replayed messages)',
-    labelNames: ['event'],
-    registers: [this.registry],
+    labelName: 'event',
   });
 
-  private readonly errors = new Counter({
+  private readonly errors = tally(this.registry, {
     name: 'switchboard_errors_total',
     help: 'Error frames sent, by code',
-    labelNames: ['code'],
-    registers: [this.registry],
+    labelName: 'code',
   });
 
-  private readonly upgradesRejected = new Counter({
+  private readonly upgradesRejected = tally(this.registry, {
     name: 'switchboard_upgrades_rejected_total',
     help: 'WebSocket upgrades refused, by HTTP status',
-    labelNames: ['status'],
-    registers: [this.registry],
+    labelName: 'status',
   });
 
   readonly deliveryLatency = new Histogram({
@@ -65,31 +62,25 @@ export class RealtimeMetrics {
     registers: [this.registry],
   });
 
-  // Label children are looked up once per value: these counters sit on the path of every frame.
-  private readonly framesInBy = children(this.framesIn);
-  private readonly framesOutBy = children(this.framesOut);
-  private readonly errorsBy = children(this.errors);
-  private readonly upgradesRejectedBy = children(this.upgradesRejected);
-
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'switchboard_' });
   }
 
   frameIn(event: string): void {
-    this.framesInBy(event).inc();
+    this.framesIn(event);
   }
 
   frameOut(event: string, count = 1): void {
-    this.framesOutBy(event).inc(count);
+    this.framesOut(event, count);
   }
 
   error(code: string): void {
-    this.errorsBy(code).inc();
-    this.framesOutBy('error').inc();
+    this.errors(code);
+    this.framesOut('error');
   }
 
   upgradeRejected(status: number): void {
-    this.upgradesRejectedBy(String(status)).inc();
+    this.upgradesRejected(String(status));
   }
 
   /** Observes, once per message and node, how long after `sentAt` (ms since the epoch) it reached the sockets. */
@@ -98,11 +89,29 @@ export class RealtimeMetrics {
   }
 }
 
-function children(counter: Counter<string>): (label: string) => { inc(value?: number): void } {
-  const cache = new Map<string, { inc(value?: number): void }>();
-  return (label) => {
-    let child = cache.get(label);
-    if (!child) cache.set(label, (child = counter.labels(label)));
-    return child;
+/**
+ * A counter with one label, counted here and added to the prom-client counter
+ * when the registry is read: prom-client builds a key string from the labels
+ * on every `inc`, a new string per frame.
+ */
+function tally(registry: Registry, { name, help, labelName }: { name: string; help: string; labelName: string }): (label: string, count?: number) => void {
+  const pending = new Map<string, { count: number }>();
+  new Counter({
+    name,
+    help,
+    labelNames: [labelName],
+    registers: [registry],
+    collect() {
+      for (const [label, counted] of pending) {
+        if (counted.count === 0) continue;
+        this.inc({ [labelName]: label }, counted.count);
+        counted.count = 0;
+      }
+    },
+  });
+  return (label, count = 1) => {
+    let counted = pending.get(label);
+    if (!counted) pending.set(label, (counted = { count: 0 }));
+    counted.count += count;
   };
 }

@@ -65,13 +65,16 @@ export class RoomsService {
 
   /** A room that takes messages and members: NOT_FOUND when missing or archived. */
   async findActive(tenantId: string, name: string): Promise<RoomRecord> {
-    const room = await this.find(tenantId, name);
-    if (room.archived) throw RealtimeError.notFound(`room ${name} is archived`);
-    return room;
+    return active(await this.find(tenantId, name));
   }
 
-  /** Like `findActive`, but a missing room is created (first join or send). */
-  async open(tenantId: string, name: string): Promise<RoomRecord> {
+  /** Like `findActive`, but a missing room is created (first join or send); at once, without a promise, when the room is cached. */
+  open(tenantId: string, name: string): RoomRecord | Promise<RoomRecord> {
+    const cached = this.cache.get(roomKey(tenantId, name));
+    return cached ? active(cached) : this.openUncached(tenantId, name);
+  }
+
+  private async openUncached(tenantId: string, name: string): Promise<RoomRecord> {
     let room = await this.lookup(tenantId, name);
     if (!room) {
       await this.transactions.run((manager) =>
@@ -86,8 +89,7 @@ export class RoomsService {
       room = await this.lookup(tenantId, name);
       if (!room) throw RealtimeError.unavailable(`room ${name} could not be created; nothing was done`);
     }
-    if (room.archived) throw RealtimeError.notFound(`room ${name} is archived`);
-    return room;
+    return active(room);
   }
 
   /** The highest `seq` stored in the room, read from the database. */
@@ -160,6 +162,11 @@ export class RoomsService {
     this.cache.set(key, room);
     return room;
   }
+}
+
+function active(room: RoomRecord): RoomRecord {
+  if (room.archived) throw RealtimeError.notFound(`room ${room.name} is archived`);
+  return room;
 }
 
 function toRoomView(row: RoomEntity): RoomView {
