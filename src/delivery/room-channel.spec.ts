@@ -44,4 +44,20 @@ describe('RoomChannel message watchers', () => {
     expect(heard).toEqual([1, 2, 3, 4, 5]);
     channel.close();
   });
+
+  it('read a gap from the database every time one stays open, also after an earlier gap was filled live', async () => {
+    const reads: number[] = [];
+    const source: ChannelSource = { lastSeq: async () => 0, framesAfter: async (_room, seq) => (reads.push(seq), []) };
+    const channel = new RoomChannel(ROOM, source, Promise.resolve(), () => undefined);
+    await channel.ready;
+    const waitForGapRead = () => new Promise((resolve) => setTimeout(resolve, 80));
+    channel.push('m2', 2);
+    channel.push('m1', 1);
+    await waitForGapRead();
+    expect(reads).toEqual([]);
+    channel.push('m4', 4);
+    await waitForGapRead();
+    expect(reads).toEqual([2]);
+    channel.close();
+  });
 });

@@ -94,7 +94,7 @@ export class RoomChannel {
 
   close(): void {
     this.closed = true;
-    clearTimeout(this.gapTimer);
+    this.cancelGapFill();
     this.waiting.clear();
   }
 
@@ -114,7 +114,13 @@ export class RoomChannel {
       this.handOver(next, this.delivered + 1);
     }
     if (this.waiting.size > 0) this.scheduleGapFill();
-    else clearTimeout(this.gapTimer);
+    else this.cancelGapFill();
+  }
+
+  private cancelGapFill(): void {
+    clearTimeout(this.gapTimer);
+    // Unset, or the next gap would never be scheduled for filling.
+    this.gapTimer = undefined;
   }
 
   private handOver(frame: string, seq: number): void {
