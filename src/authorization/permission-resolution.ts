@@ -29,13 +29,6 @@ function scopeCovers(scope: string, room: string | undefined): boolean {
 
 /** What one user may do in one tenant, computed once and kept in the permission cache. */
 export class EffectivePermissions {
-  /**
-   * Set by AuthorizationService's cache on each use, cleared when it looks for
-   * an entry to evict. Users who share one answer (the default role) share the
-   * flag too: a use by one keeps them all a round longer.
-   */
-  recentlyUsed = false;
-
   constructor(readonly grants: readonly Grant[]) {}
 
   /** Whether the user holds `permission` in `room` (or, without a room, everywhere). */

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import * as ws from 'ws';
-import { encodeTextFrame, flushFrames, unsentBytes, writeFrame } from './socket-writes.js';
+import { encodeTextFrame, flushFrames, unsentBytes, writeFrame, type FrameSink } from './socket-writes.js';
 
 // ws exports its frame parser, which its type definitions leave out.
 const { Receiver } = ws as unknown as {
@@ -43,6 +43,12 @@ describe('writeFrame', () => {
     writableEnded = false;
     writableLength = 0;
     flushes: Buffer[][] = [];
+    /** What the transport is to writeFrame; `isOpen` turns false when a close frame went out. */
+    readonly sink: { tcp: Socket; isOpen: boolean; waitingFrames: FrameSink['waitingFrames'] } = {
+      tcp: this as unknown as Socket,
+      isOpen: true,
+      waitingFrames: undefined,
+    };
     private corks = 0;
     private pending: Buffer[] = [];
     cork(): void {
@@ -63,7 +69,7 @@ describe('writeFrame', () => {
     }
   }
 
-  const target = (socket: RecordingSocket) => socket as unknown as Socket;
+  const target = (socket: RecordingSocket): FrameSink => socket.sink;
   const endOfTurn = () => new Promise((resolve) => setImmediate(resolve));
 
   it('sends the frames of one turn in one flush per socket, in order, when the turn ends', async () => {
@@ -116,5 +122,14 @@ describe('writeFrame', () => {
     await endOfTurn();
     expect(gone.flushes).toEqual([]);
     expect(open.texts).toEqual([['delivered']]);
+  });
+
+  it('drops the frames of a socket whose close frame went first (ws answering a close or a protocol error)', async () => {
+    const closing = new RecordingSocket();
+    writeFrame(target(closing), 'too late');
+    closing.sink.isOpen = false;
+    await endOfTurn();
+    flushFrames(target(closing));
+    expect(closing.flushes).toEqual([]);
   });
 });

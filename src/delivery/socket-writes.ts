@@ -49,51 +49,55 @@ export function encodeTextFrame(text: string): Buffer {
 /** Past this many bytes a socket's waiting frames are written at once rather than at the end of the turn. */
 const FLUSH_BYTES = 65_536;
 
-const WAITING = Symbol('realtime.waitingFrames');
-
 /** Several frames for one socket in one turn, in order. */
 interface WaitingFrames {
   frames: Buffer[];
   bytes: number;
 }
 
-/** A socket with the frames it got this turn: one Buffer (the common case), or several. */
-type WritableSocket = Socket & { [WAITING]?: Buffer | WaitingFrames };
+/** Where frames are written: a TCP socket under a WebSocket (see WebSocketTransport). */
+export interface FrameSink {
+  readonly tcp: Socket;
+  /** False once a close frame was sent or received: no data frame may follow it. */
+  readonly isOpen: boolean;
+  /** This turn's frames, kept here by writeFrame: one Buffer (the common case), or several. */
+  waitingFrames: Buffer | WaitingFrames | undefined;
+}
 
-/** The sockets with waiting frames; a new array each turn. */
-let waitingSockets: WritableSocket[] = [];
+/** The sinks with waiting frames; a new array each turn. */
+let waitingSinks: FrameSink[] = [];
 
 function flushAll(): void {
-  const sockets = waitingSockets;
-  waitingSockets = [];
-  for (const socket of sockets) flushFrames(socket);
+  const sinks = waitingSinks;
+  waitingSinks = [];
+  for (const sink of sinks) flushFrames(sink);
 }
 
 /** Writes a frame, with the socket's other frames of this turn. */
-export function writeFrame(socket: Socket, text: string): void {
-  const target = socket as WritableSocket;
+export function writeFrame(sink: FrameSink, text: string): void {
   const frame = encodeTextFrame(text);
-  const waiting = target[WAITING];
+  const waiting = sink.waitingFrames;
   if (waiting === undefined) {
-    target[WAITING] = frame;
-    if (waitingSockets.push(target) === 1) setImmediate(flushAll);
+    sink.waitingFrames = frame;
+    if (waitingSinks.push(sink) === 1) setImmediate(flushAll);
   } else if (Buffer.isBuffer(waiting)) {
-    target[WAITING] = { frames: [waiting, frame], bytes: waiting.length + frame.length };
+    sink.waitingFrames = { frames: [waiting, frame], bytes: waiting.length + frame.length };
   } else {
     waiting.frames.push(frame);
     waiting.bytes += frame.length;
   }
-  if (waitingBytes(target) >= FLUSH_BYTES) flushFrames(socket);
+  if (waitingBytes(sink) >= FLUSH_BYTES) flushFrames(sink);
 }
 
-/** Writes the socket's waiting frames now (before `ws` writes to it, or past FLUSH_BYTES). */
-export function flushFrames(socket: Socket): void {
-  const target = socket as WritableSocket;
-  const waiting = target[WAITING];
+/** Writes the waiting frames now (before `ws` writes to the socket, or past FLUSH_BYTES). */
+export function flushFrames(sink: FrameSink): void {
+  const waiting = sink.waitingFrames;
   if (waiting === undefined) return;
-  target[WAITING] = undefined;
-  // A socket that ended meanwhile takes nothing (the write would only raise an error).
-  if (socket.destroyed || socket.writableEnded) return;
+  sink.waitingFrames = undefined;
+  const socket = sink.tcp;
+  // After a close frame `ws` wrote by itself (a client's close echoed, a protocol error), nothing more;
+  // an ended socket would only raise an error.
+  if (!sink.isOpen || socket.destroyed || socket.writableEnded) return;
   if (Buffer.isBuffer(waiting)) {
     socket.write(waiting);
     return;
@@ -105,11 +109,10 @@ export function flushFrames(socket: Socket): void {
 }
 
 /** Bytes written to the socket and not yet taken by the network, this turn's waiting frames included. */
-export function unsentBytes(socket: Socket): number {
-  return socket.writableLength + waitingBytes(socket);
+export function unsentBytes(sink: FrameSink): number {
+  return sink.tcp.writableLength + waitingBytes(sink);
 }
 
-function waitingBytes(socket: WritableSocket): number {
-  const waiting = socket[WAITING];
-  return waiting === undefined ? 0 : Buffer.isBuffer(waiting) ? waiting.length : waiting.bytes;
+function waitingBytes({ waitingFrames }: FrameSink): number {
+  return waitingFrames === undefined ? 0 : Buffer.isBuffer(waitingFrames) ? waitingFrames.length : waitingFrames.bytes;
 }

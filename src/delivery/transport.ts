@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { Connection } from './connection.js';
-import { flushFrames, unsentBytes, writeFrame } from './socket-writes.js';
+import { flushFrames, unsentBytes, writeFrame, type FrameSink } from './socket-writes.js';
 
 /**
  * Where a Connection's frames go: a WebSocket (the gateway) or an HTTP event
@@ -43,12 +43,14 @@ export function connectionOf(socket: WebSocket): Connection {
   return connection;
 }
 
-export class WebSocketTransport implements Transport {
+export class WebSocketTransport implements Transport, FrameSink {
   /** The TCP socket under the WebSocket, which frames are written to directly (see socket-writes.ts). */
-  private readonly tcp: Socket | undefined;
+  readonly tcp: Socket;
+  waitingFrames: FrameSink['waitingFrames'] = undefined;
 
   constructor(private readonly socket: WebSocket) {
-    this.tcp = (socket as unknown as { _socket?: Socket })._socket;
+    // Set before the server emits `connection`.
+    this.tcp = (socket as unknown as { _socket: Socket })._socket;
   }
 
   get isOpen(): boolean {
@@ -56,17 +58,16 @@ export class WebSocketTransport implements Transport {
   }
 
   get bufferedAmount(): number {
-    return this.tcp ? unsentBytes(this.tcp) : this.socket.bufferedAmount;
+    return unsentBytes(this);
   }
 
   send(frame: string): void {
-    if (this.tcp) writeFrame(this.tcp, frame);
-    else this.socket.send(frame);
+    writeFrame(this, frame);
   }
 
   close(code: number, reason: string): void {
     // What was sent before the close goes before the close frame.
-    if (this.tcp) flushFrames(this.tcp);
+    flushFrames(this);
     if (this.socket.readyState === OPEN || this.socket.readyState === CONNECTING) this.socket.close(code, reason);
   }
 
@@ -75,7 +76,7 @@ export class WebSocketTransport implements Transport {
   }
 
   ping(): void {
-    if (this.tcp) flushFrames(this.tcp);
+    flushFrames(this);
     this.socket.ping();
   }
 
