@@ -340,6 +340,19 @@ describe('AuthorizationService', () => {
       await s.service.can(b, Permission.ROOM_JOIN);
       expect(s.assignments.calls).toBe(4);
     });
+
+    it('counts a use for that user only, even when users share the same permissions', async () => {
+      const s = setup({ permissionCacheSize: 3 });
+      const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((id) => user('acme', id));
+      for (const u of [a, b, c]) await s.service.can(u, Permission.ROOM_JOIN);
+      await s.service.can(b, Permission.ROOM_JOIN);
+      await s.service.can(d, Permission.ROOM_JOIN);
+      expect(s.assignments.calls).toBe(4);
+      await s.service.can(b, Permission.ROOM_JOIN);
+      expect(s.assignments.calls).toBe(4);
+      await s.service.can(a, Permission.ROOM_JOIN);
+      expect(s.assignments.calls).toBe(5);
+    });
   });
 
   describe('onPermissionsChanged', () => {

@@ -24,8 +24,7 @@ export type PermissionsChangedListener = (tenantId: string, userId: string | und
 @Injectable()
 export class AuthorizationService {
   private readonly logger = new Logger('RealtimeAuthorization');
-  /** Loading, then loaded: the answer itself once it is known (a settled promise per user is 48 bytes per socket). */
-  private readonly permissionsByUser = new Map<string, EffectivePermissions | Promise<EffectivePermissions>>();
+  private readonly permissionsByUser = new Map<string, CachedPermissions>();
   private readonly rolesByTenant = new Map<string, Promise<Map<string, string[]>>>();
   private readonly listeners: PermissionsChangedListener[] = [];
   private readonly bootstrapAdmins: ReadonlySet<string>;
@@ -71,18 +70,19 @@ export class AuthorizationService {
     const key = userKey(user.tenantId, user.id);
     const cached = this.permissionsByUser.get(key);
     if (cached) {
-      if (cached instanceof EffectivePermissions) cached.recentlyUsed = true;
-      return cached;
+      cached.recentlyUsed = true;
+      return cached.permissions;
     }
     if (this.permissionsByUser.size >= this.options.authorization.permissionCacheSize) this.evictOne();
     const loading = this.load(user.tenantId, user.id);
-    this.permissionsByUser.set(key, loading);
+    const entry: CachedPermissions = { permissions: loading, recentlyUsed: false };
+    this.permissionsByUser.set(key, entry);
     loading.then(
       (permissions) => {
-        if (this.permissionsByUser.get(key) === loading) this.permissionsByUser.set(key, permissions);
+        entry.permissions = permissions;
       },
       () => {
-        if (this.permissionsByUser.get(key) === loading) this.permissionsByUser.delete(key);
+        if (this.permissionsByUser.get(key) === entry) this.permissionsByUser.delete(key);
       },
     );
     return loading;
@@ -97,7 +97,7 @@ export class AuthorizationService {
   private evictOne(): void {
     for (const [key, entry] of this.permissionsByUser) {
       this.permissionsByUser.delete(key);
-      if (!(entry instanceof EffectivePermissions) || !entry.recentlyUsed) return;
+      if (!entry.recentlyUsed) return;
       entry.recentlyUsed = false;
       this.permissionsByUser.set(key, entry);
     }
@@ -168,6 +168,13 @@ export class AuthorizationService {
     }
     return result;
   }
+}
+
+/** A user's permissions in the cache: loading, then the answer itself (a settled promise per user cost 48 bytes per socket). */
+interface CachedPermissions {
+  permissions: EffectivePermissions | Promise<EffectivePermissions>;
+  /** Used since the last eviction passed this entry. */
+  recentlyUsed: boolean;
 }
 
 function assertHolds(effective: EffectivePermissions, permissions: readonly string[], room: string | undefined): void {
