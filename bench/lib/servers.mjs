@@ -17,23 +17,31 @@ export function freePort() {
   });
 }
 
-/** A throwaway PostgreSQL cluster (Debian's package) on a free loopback port. */
-export async function startPostgres() {
+/**
+ * A throwaway PostgreSQL cluster (Debian's package) on a free loopback port,
+ * its processes allowed on `cores` (taskset's list; by default they inherit
+ * the caller's).
+ */
+export async function startPostgres({ cores } = {}) {
   const versions = existsSync('/usr/lib/postgresql') ? readdirSync('/usr/lib/postgresql').sort((a, b) => b - a) : [];
   if (versions.length === 0) throw new Error('PostgreSQL is not installed (apt-get install -y postgresql)');
   const bin = `/usr/lib/postgresql/${versions[0]}/bin`;
   const directory = mkdtempSync(join(tmpdir(), 'switchboard-bench-pg-'));
   const asRoot = process.getuid() === 0;
   if (asRoot) chownSync(directory, Number(execFileSync('id', ['-u', 'postgres']).toString()), Number(execFileSync('id', ['-g', 'postgres']).toString()));
-  const run = (binary, args) => {
-    const [command, commandArgs] = asRoot ? ['runuser', ['-u', 'postgres', '--', `${bin}/${binary}`, ...args]] : [`${bin}/${binary}`, args];
+  const run = (binary, args, { absolute = false } = {}) => {
+    const program = absolute ? binary : `${bin}/${binary}`;
+    const [command, commandArgs] = asRoot ? ['runuser', ['-u', 'postgres', '--', program, ...args]] : [program, args];
     const result = spawnSync(command, commandArgs, { encoding: 'utf8' });
     if (result.status !== 0) throw new Error(`${binary} failed: ${result.stderr}`);
   };
   const port = await freePort();
   run('initdb', ['-D', `${directory}/data`, '-U', 'postgres', '-A', 'trust', '--no-sync']);
   // Durable commits (fsync on) as in production: the benchmark measures what an ack costs.
-  run('pg_ctl', ['-D', `${directory}/data`, '-w', '-l', `${directory}/log`, '-o', `-p ${port} -k ${directory} -c listen_addresses=127.0.0.1 -c max_connections=200`, 'start']);
+  const start = ['pg_ctl', ['-D', `${directory}/data`, '-w', '-l', `${directory}/log`, '-o', `-p ${port} -k ${directory} -c listen_addresses=127.0.0.1 -c max_connections=200`, 'start']];
+  // runuser keeps taskset's affinity for the postmaster it starts, and the postmaster for its backends.
+  if (cores) run('taskset', ['-c', cores, `${bin}/pg_ctl`, ...start[1]], { absolute: true });
+  else run(...start);
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     stop: () => {

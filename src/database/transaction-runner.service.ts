@@ -44,14 +44,13 @@ export class TransactionRunner {
   }
 
   /**
-   * Work of single statements, each a transaction of its own on PostgreSQL,
-   * and prepared there once per pooled connection unless the options say
-   * otherwise (on SQLite the work runs in one of the queued transactions).
+   * PostgreSQL: work of single statements, each a transaction of its own,
+   * prepared once per pooled connection unless the options say otherwise.
    * `query` throws the driver's errors, for the work to recognise; what
    * escapes the work becomes UNAVAILABLE.
    */
   statements<T>(work: (query: (sql: string, params: unknown[]) => Promise<any>) => Promise<T>): Promise<T> {
-    if (this.serialised) return this.run((manager) => work((sql, params) => manager.query(sql, params)));
+    if (!this.isPostgres) throw new Error('TransactionRunner.statements is for PostgreSQL');
     const query = this.statementNames ? this.preparedQuery : (sql: string, params: unknown[]) => this.dataSource.query(sql, params);
     return withStorage(this.logger, () => work(query));
   }

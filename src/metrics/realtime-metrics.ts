@@ -96,7 +96,7 @@ export class RealtimeMetrics {
  */
 function tally(registry: Registry, { name, help, labelName }: { name: string; help: string; labelName: string }): (label: string, count?: number) => void {
   const pending = new Map<string, { count: number }>();
-  new Counter({
+  const counter = new Counter({
     name,
     help,
     labelNames: [labelName],
@@ -109,6 +109,12 @@ function tally(registry: Registry, { name, help, labelName }: { name: string; he
       }
     },
   });
+  // A host resetting the registry (`registry.resetMetrics()`) resets what is counted here too.
+  const reset = counter.reset.bind(counter);
+  counter.reset = () => {
+    pending.clear();
+    reset();
+  };
   return (label, count = 1) => {
     let counted = pending.get(label);
     if (!counted) pending.set(label, (counted = { count: 0 }));
