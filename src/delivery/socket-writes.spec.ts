@@ -59,7 +59,8 @@ describe('writeFrame', () => {
     }
     write(chunk: Buffer): boolean {
       if (this.destroyed) throw new Error('write after destroy');
-      this.pending.push(chunk);
+      // As a real socket: the kernel copies what it takes at once; a backed-up stream keeps the Buffer itself.
+      this.pending.push(this.writableLength === 0 ? Buffer.from(chunk) : chunk);
       if (this.corks === 0) this.flushes.push(this.pending.splice(0));
       return true;
     }
@@ -88,6 +89,21 @@ describe('writeFrame', () => {
     writeFrame(target(a), 'four');
     await endOfTurn();
     expect(a.texts).toEqual([['one', 'two', 'three'], ['four']]);
+  });
+
+  it('never reuses the bytes of a write the stream still holds', async () => {
+    const backedUp = new RecordingSocket();
+    backedUp.writableLength = 100_000;
+    const other = new RecordingSocket();
+    writeFrame(target(backedUp), 'kept one');
+    writeFrame(target(backedUp), 'kept two');
+    await endOfTurn();
+    writeFrame(target(other), 'next one');
+    writeFrame(target(other), 'next two');
+    writeFrame(target(other), 'next three');
+    await endOfTurn();
+    expect(backedUp.texts).toEqual([['kept one', 'kept two']]);
+    expect(other.texts).toEqual([['next one', 'next two', 'next three']]);
   });
 
   it('writes waiting frames at once when asked, and not again at the end of the turn', async () => {

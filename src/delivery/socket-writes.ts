@@ -49,28 +49,53 @@ export function encodeTextFrame(text: string): Buffer {
 /** Past this many bytes a socket's waiting frames are written at once rather than at the end of the turn. */
 const FLUSH_BYTES = 65_536;
 
-/** Several frames for one socket in one turn, in order. */
-interface WaitingFrames {
-  frames: Buffer[];
-  bytes: number;
-}
-
 /** Where frames are written: a TCP socket under a WebSocket (see WebSocketTransport). */
 export interface FrameSink {
   readonly tcp: Socket;
   /** False once a close frame was sent or received: no data frame may follow it. */
   readonly isOpen: boolean;
-  /** This turn's frames, kept here by writeFrame: one Buffer (the common case), or several. */
-  waitingFrames: Buffer | WaitingFrames | undefined;
+  /**
+   * This turn's frames, kept here by writeFrame: one Buffer (the common
+   * case), or, for several, the index of the first in `turnFrames`.
+   */
+  waitingFrames: Buffer | number | undefined;
 }
 
 /** The sinks with waiting frames; a new array each turn. */
 let waitingSinks: FrameSink[] = [];
 
+/*
+ * Several frames for one socket in one turn, without an object per socket or
+ * per frame: the frames of the turn in one array, each socket's chained by
+ * index (`nextOf`), with the chain's last index and byte count kept at its
+ * first. At the flush they are copied side by side into the turn's buffer
+ * and leave in one write. Lists per socket, and the stream's entry per frame
+ * of a corked write, outlived the scavenges of a join storm (every member
+ * gets every join's presence push) and stayed in the old generation.
+ */
+const turnFrames: Buffer[] = [];
+let nextOf = new Int32Array(256);
+let lastOf = new Int32Array(256);
+let bytesOf = new Int32Array(256);
+
+/**
+ * Reused from turn to turn while each write of it went to the kernel at once
+ * (the stream keeps nothing of it); a write that had to wait keeps its
+ * buffer, and the next turn takes a new one.
+ */
+const TURN_BUFFER_BYTES = 65_536;
+let turnBuffer: Buffer | undefined;
+let turnBufferUsed = 0;
+
 function flushAll(): void {
   const sinks = waitingSinks;
   waitingSinks = [];
   for (const sink of sinks) flushFrames(sink);
+  // Unless a write made during the flush started a new turn's frames.
+  if (waitingSinks.length === 0) {
+    turnFrames.length = 0;
+    turnBufferUsed = 0;
+  }
 }
 
 /** Writes a frame, with the socket's other frames of this turn. */
@@ -80,13 +105,37 @@ export function writeFrame(sink: FrameSink, text: string): void {
   if (waiting === undefined) {
     sink.waitingFrames = frame;
     if (waitingSinks.push(sink) === 1) setImmediate(flushAll);
-  } else if (Buffer.isBuffer(waiting)) {
-    sink.waitingFrames = { frames: [waiting, frame], bytes: waiting.length + frame.length };
-  } else {
-    waiting.frames.push(frame);
-    waiting.bytes += frame.length;
-  }
+  } else if (typeof waiting !== 'number') {
+    const first = addTurnFrame(waiting);
+    lastOf[first] = first;
+    bytesOf[first] = waiting.length;
+    chain(first, addTurnFrame(frame));
+    sink.waitingFrames = first;
+  } else chain(waiting, addTurnFrame(frame));
   if (waitingBytes(sink) >= FLUSH_BYTES) flushFrames(sink);
+}
+
+function addTurnFrame(frame: Buffer): number {
+  const index = turnFrames.push(frame) - 1;
+  if (index === nextOf.length) {
+    nextOf = grown(nextOf);
+    lastOf = grown(lastOf);
+    bytesOf = grown(bytesOf);
+  }
+  nextOf[index] = -1;
+  return index;
+}
+
+function chain(first: number, index: number): void {
+  nextOf[lastOf[first]] = index;
+  lastOf[first] = index;
+  bytesOf[first] += turnFrames[index].length;
+}
+
+function grown(array: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
+  const larger = new Int32Array(array.length * 2);
+  larger.set(array);
+  return larger;
 }
 
 /** Writes the waiting frames now (before `ws` writes to the socket, or past FLUSH_BYTES). */
@@ -98,14 +147,25 @@ export function flushFrames(sink: FrameSink): void {
   // After a close frame `ws` wrote by itself (a client's close echoed, a protocol error), nothing more;
   // an ended socket would only raise an error.
   if (!sink.isOpen || socket.destroyed || socket.writableEnded) return;
-  if (Buffer.isBuffer(waiting)) {
+  if (typeof waiting !== 'number') {
     socket.write(waiting);
     return;
   }
-  // Corked only for these synchronous writes: one writev.
-  socket.cork();
-  for (const frame of waiting.frames) socket.write(frame);
-  socket.uncork();
+  socket.write(gathered(waiting));
+  // Still in the stream or the kernel's queue: the turn's buffer is theirs now.
+  if (socket.writableLength > 0) turnBuffer = undefined;
+}
+
+/** A chain of frames side by side in the turn's buffer. */
+function gathered(first: number): Buffer {
+  const bytes = bytesOf[first];
+  if (!turnBuffer || turnBufferUsed + bytes > turnBuffer.length) {
+    turnBuffer = Buffer.allocUnsafeSlow(Math.max(TURN_BUFFER_BYTES, bytes));
+    turnBufferUsed = 0;
+  }
+  const start = turnBufferUsed;
+  for (let index = first; index !== -1; index = nextOf[index]) turnBufferUsed += turnFrames[index].copy(turnBuffer, turnBufferUsed);
+  return turnBuffer.subarray(start, turnBufferUsed);
 }
 
 /** Bytes written to the socket and not yet taken by the network, this turn's waiting frames included. */
@@ -114,5 +174,5 @@ export function unsentBytes(sink: FrameSink): number {
 }
 
 function waitingBytes({ waitingFrames }: FrameSink): number {
-  return waitingFrames === undefined ? 0 : Buffer.isBuffer(waitingFrames) ? waitingFrames.length : waitingFrames.bytes;
+  return waitingFrames === undefined ? 0 : typeof waitingFrames === 'number' ? bytesOf[waitingFrames] : waitingFrames.length;
 }
