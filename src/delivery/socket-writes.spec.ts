@@ -42,6 +42,10 @@ describe('writeFrame', () => {
     destroyed = false;
     writableEnded = false;
     writableLength = 0;
+    writableCorked = 0;
+    connecting = false;
+    /** Set: the kernel takes only this many bytes of each write, and the stream keeps the rest (the Buffer itself). */
+    takes: number | undefined;
     flushes: Buffer[][] = [];
     /** What the transport is to writeFrame; `isOpen` turns false when a close frame went out. */
     readonly sink: { tcp: Socket; isOpen: boolean; waitingFrames: FrameSink['waitingFrames'] } = {
@@ -60,7 +64,9 @@ describe('writeFrame', () => {
     write(chunk: Buffer): boolean {
       if (this.destroyed) throw new Error('write after destroy');
       // As a real socket: the kernel copies what it takes at once; a backed-up stream keeps the Buffer itself.
-      this.pending.push(this.writableLength === 0 ? Buffer.from(chunk) : chunk);
+      const kept = this.writableLength > 0 || (this.takes !== undefined && this.takes < chunk.length);
+      if (this.takes !== undefined) this.writableLength += Math.max(0, chunk.length - this.takes);
+      this.pending.push(kept ? chunk : Buffer.from(chunk));
       if (this.corks === 0) this.flushes.push(this.pending.splice(0));
       return true;
     }
@@ -104,6 +110,31 @@ describe('writeFrame', () => {
     await endOfTurn();
     expect(backedUp.texts).toEqual([['kept one', 'kept two']]);
     expect(other.texts).toEqual([['next one', 'next two', 'next three']]);
+  });
+
+  it('never reuses the bytes of a write the kernel took only part of', async () => {
+    const partial = new RecordingSocket();
+    partial.takes = 4;
+    const other = new RecordingSocket();
+    writeFrame(target(partial), 'partly sent one');
+    writeFrame(target(partial), 'partly sent two');
+    await endOfTurn();
+    for (let turn = 0; turn < 3; turn++) {
+      writeFrame(target(other), `turn ${turn} one`);
+      writeFrame(target(other), `turn ${turn} two`);
+      await endOfTurn();
+    }
+    expect(partial.texts).toEqual([['partly sent one', 'partly sent two']]);
+    expect(other.texts).toEqual([0, 1, 2].map((turn) => [`turn ${turn} one`, `turn ${turn} two`]));
+  });
+
+  it('keeps the order of each socket when many sockets interleave many frames in one turn', async () => {
+    const sockets = [new RecordingSocket(), new RecordingSocket(), new RecordingSocket()];
+    for (let i = 0; i < 400; i++) writeFrame(target(sockets[i % 3]), `frame ${i}`);
+    await endOfTurn();
+    sockets.forEach((socket, s) => {
+      expect(socket.texts).toEqual([Array.from({ length: 400 }, (_, i) => i).filter((i) => i % 3 === s).map((i) => `frame ${i}`)]);
+    });
   });
 
   it('writes waiting frames at once when asked, and not again at the end of the turn', async () => {

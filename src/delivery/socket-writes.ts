@@ -79,22 +79,33 @@ let lastOf = new Int32Array(256);
 let bytesOf = new Int32Array(256);
 
 /**
- * Reused from turn to turn while each write of it went to the kernel at once
- * (the stream keeps nothing of it); a write that had to wait keeps its
- * buffer, and the next turn takes a new one.
+ * Rewound and reused from turn to turn while each write of it went to the
+ * kernel at once (the stream keeps nothing of it). Once a write of it had to
+ * wait, the stream holds part of it: it is only appended to until full, then
+ * left to the stream and replaced.
  */
 const TURN_BUFFER_BYTES = 65_536;
 let turnBuffer: Buffer | undefined;
 let turnBufferUsed = 0;
+let turnBufferHeld = false;
 
 function flushAll(): void {
   const sinks = waitingSinks;
   waitingSinks = [];
-  for (const sink of sinks) flushFrames(sink);
+  let flushed = 0;
+  try {
+    for (; flushed < sinks.length; flushed++) flushFrames(sinks[flushed]);
+  } finally {
+    // A flush that threw must not strand the others with chains the reset below would reuse.
+    if (flushed < sinks.length - 1) {
+      if (waitingSinks.length === 0) setImmediate(flushAll);
+      waitingSinks.push(...sinks.slice(flushed + 1));
+    }
+  }
   // Unless a write made during the flush started a new turn's frames.
   if (waitingSinks.length === 0) {
     turnFrames.length = 0;
-    turnBufferUsed = 0;
+    if (!turnBufferHeld) turnBufferUsed = 0;
   }
 }
 
@@ -151,9 +162,14 @@ export function flushFrames(sink: FrameSink): void {
     socket.write(waiting);
     return;
   }
+  // A socket already backed up keeps what it is given until it drains: a copy of its own, of the size it needs.
+  if (socket.writableLength > 0 || socket.writableCorked > 0 || socket.connecting) {
+    socket.write(copyChain(waiting, Buffer.allocUnsafe(bytesOf[waiting]), 0));
+    return;
+  }
   socket.write(gathered(waiting));
-  // Still in the stream or the kernel's queue: the turn's buffer is theirs now.
-  if (socket.writableLength > 0) turnBuffer = undefined;
+  // Still in the stream or the kernel's queue: part of the turn's buffer is theirs now.
+  if (socket.writableLength > 0) turnBufferHeld = true;
 }
 
 /** A chain of frames side by side in the turn's buffer. */
@@ -162,10 +178,18 @@ function gathered(first: number): Buffer {
   if (!turnBuffer || turnBufferUsed + bytes > turnBuffer.length) {
     turnBuffer = Buffer.allocUnsafeSlow(Math.max(TURN_BUFFER_BYTES, bytes));
     turnBufferUsed = 0;
+    turnBufferHeld = false;
   }
-  const start = turnBufferUsed;
-  for (let index = first; index !== -1; index = nextOf[index]) turnBufferUsed += turnFrames[index].copy(turnBuffer, turnBufferUsed);
-  return turnBuffer.subarray(start, turnBufferUsed);
+  const chunk = copyChain(first, turnBuffer, turnBufferUsed);
+  turnBufferUsed += chunk.length;
+  return chunk;
+}
+
+/** Copies a chain of frames into `target` from `offset`; returns the part of `target` they fill. */
+function copyChain(first: number, target: Buffer, offset: number): Buffer {
+  let end = offset;
+  for (let index = first; index !== -1; index = nextOf[index]) end += turnFrames[index].copy(target, end);
+  return target.subarray(offset, end);
 }
 
 /** Bytes written to the socket and not yet taken by the network, this turn's waiting frames included. */
