@@ -38,10 +38,10 @@ export async function startPostgres({ cores } = {}) {
   const port = await freePort();
   run('initdb', ['-D', `${directory}/data`, '-U', 'postgres', '-A', 'trust', '--no-sync']);
   // Durable commits (fsync on) as in production: the benchmark measures what an ack costs.
-  const start = ['pg_ctl', ['-D', `${directory}/data`, '-w', '-l', `${directory}/log`, '-o', `-p ${port} -k ${directory} -c listen_addresses=127.0.0.1 -c max_connections=200`, 'start']];
+  const startArgs = ['-D', `${directory}/data`, '-w', '-l', `${directory}/log`, '-o', `-p ${port} -k ${directory} -c listen_addresses=127.0.0.1 -c max_connections=200`, 'start'];
   // runuser keeps taskset's affinity for the postmaster it starts, and the postmaster for its backends.
-  if (cores) run('taskset', ['-c', cores, `${bin}/pg_ctl`, ...start[1]], { absolute: true });
-  else run(...start);
+  if (cores) run('taskset', ['-c', cores, `${bin}/pg_ctl`, ...startArgs], { absolute: true });
+  else run('pg_ctl', startArgs);
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     stop: () => {
