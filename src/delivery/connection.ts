@@ -32,6 +32,8 @@ export class Connection {
   private scheduledCloseReason = '';
   private backlogTimer: NodeJS.Timeout | undefined;
   private missedPongs = 0;
+  /** Which of the heartbeat's ticks pings it; -1 until HeartbeatService assigns one. */
+  heartbeatSlot = -1;
 
   constructor(
     readonly id: string,
