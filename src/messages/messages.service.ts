@@ -175,5 +175,4 @@ export class MessagesService {
     if (!message) throw RealtimeError.notFound(`room ${room.name} has no message ${seq}`);
     return message;
   }
-
 }
