@@ -61,7 +61,15 @@ describe('writeFrame', () => {
     uncork(): void {
       if (this.corks > 0 && --this.corks === 0 && this.pending.length > 0) this.flushes.push(this.pending.splice(0));
     }
+    /** Set: each write throws it. */
+    failure: Error | undefined;
+    destroyedWith: Error | undefined;
+    destroy(error?: Error): void {
+      this.destroyed = true;
+      this.destroyedWith = error;
+    }
     write(chunk: Buffer): boolean {
+      if (this.failure) throw this.failure;
       if (this.destroyed) throw new Error('write after destroy');
       // As a real socket: the kernel copies what it takes at once; a backed-up stream keeps the Buffer itself.
       const kept = this.writableLength > 0 || (this.takes !== undefined && this.takes < chunk.length);
@@ -169,6 +177,25 @@ describe('writeFrame', () => {
     await endOfTurn();
     expect(gone.flushes).toEqual([]);
     expect(open.texts).toEqual([['delivered']]);
+  });
+
+  it('ends a socket whose write throws, and still writes the frames of the others, this turn and the next', async () => {
+    const [before, failing, after] = [new RecordingSocket(), new RecordingSocket(), new RecordingSocket()];
+    failing.failure = new Error('the socket refused the write');
+    for (const socket of [before, failing, after]) {
+      writeFrame(target(socket), 'one');
+      writeFrame(target(socket), 'two');
+    }
+    await endOfTurn();
+    expect(failing.destroyedWith).toBe(failing.failure);
+    expect(before.texts).toEqual([['one', 'two']]);
+    expect(after.texts).toEqual([['one', 'two']]);
+    writeFrame(target(before), 'three');
+    writeFrame(target(before), 'four');
+    writeFrame(target(after), 'three');
+    await endOfTurn();
+    expect(before.texts).toEqual([['one', 'two'], ['three', 'four']]);
+    expect(after.texts).toEqual([['one', 'two'], ['three']]);
   });
 
   it('drops the frames of a socket whose close frame went first (ws answering a close or a protocol error)', async () => {

@@ -92,14 +92,12 @@ let turnBufferHeld = false;
 function flushAll(): void {
   const sinks = waitingSinks;
   waitingSinks = [];
-  let flushed = 0;
-  try {
-    for (; flushed < sinks.length; flushed++) flushFrames(sinks[flushed]);
-  } finally {
-    // A flush that threw must not strand the others with chains the reset below would reuse.
-    if (flushed < sinks.length - 1) {
-      if (waitingSinks.length === 0) setImmediate(flushAll);
-      waitingSinks.push(...sinks.slice(flushed + 1));
+  for (const sink of sinks) {
+    try {
+      flushFrames(sink);
+    } catch (error) {
+      // One socket's failure ends that socket (its close handling follows), not the server or the others' frames.
+      sink.tcp.destroy(error as Error);
     }
   }
   // Unless a write made during the flush started a new turn's frames.
