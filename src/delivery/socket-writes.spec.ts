@@ -1,5 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
+import { jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
 import * as ws from 'ws';
 import { encodeTextFrame, flushFrames, unsentBytes, writeFrame, type FrameSink } from './socket-writes.js';
 
@@ -182,11 +184,14 @@ describe('writeFrame', () => {
   it('ends a socket whose write throws, and still writes the frames of the others, this turn and the next', async () => {
     const [before, failing, after] = [new RecordingSocket(), new RecordingSocket(), new RecordingSocket()];
     failing.failure = new Error('the socket refused the write');
+    const logged = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
     for (const socket of [before, failing, after]) {
       writeFrame(target(socket), 'one');
       writeFrame(target(socket), 'two');
     }
     await endOfTurn();
+    expect(logged).toHaveBeenCalledWith(expect.stringContaining('the socket refused the write'), expect.any(String));
+    logged.mockRestore();
     expect(failing.destroyedWith).toBe(failing.failure);
     expect(before.texts).toEqual([['one', 'two']]);
     expect(after.texts).toEqual([['one', 'two']]);

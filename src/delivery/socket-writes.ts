@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { Logger } from '@nestjs/common';
 
 /**
  * The write path of every frame the server sends, shaped by the benchmark
@@ -21,6 +22,7 @@ import type { Socket } from 'node:net';
  */
 
 const OPCODE_TEXT = 0x81; // FIN + text
+const logger = new Logger('RealtimeDelivery');
 
 let lastText: string | undefined;
 let lastFrame: Buffer | undefined;
@@ -97,6 +99,7 @@ function flushAll(): void {
       flushFrames(sink);
     } catch (error) {
       // One socket's failure ends that socket (its close handling follows), not the server or the others' frames.
+      logger.error(`a socket's write failed; the socket is closed: ${(error as Error).message}`, (error as Error).stack);
       sink.tcp.destroy(error as Error);
     }
   }
