@@ -108,8 +108,9 @@ export class DeliveryService {
       // Checked again now that the membership exists: a revoke before this point shows in
       // freshly loaded permissions, and one after it reaches the membership through recheck().
       await this.authorization.assertAny(user, [Permission.ROOM_JOIN], room.name);
-      lastSeq = await this.rooms.lastSeq(room);
       if (connection.ended) throw socketGone();
+      // From the channel, not the database: a join storm read the room's row once per member.
+      lastSeq = channel.lastDelivered;
     } catch (error) {
       membership.release();
       if (isNew) this.removeMembership(membership);

@@ -61,3 +61,21 @@ describe('RoomChannel message watchers', () => {
     channel.close();
   });
 });
+
+describe('RoomChannel.lastDelivered', () => {
+  it('is where the room stood when the channel started, then each message handed over, not one waiting behind a gap', async () => {
+    const channel = channelAt(7);
+    expect(() => channel.lastDelivered).toThrow('not ready');
+    await channel.ready;
+    expect(channel.lastDelivered).toBe(7);
+    channel.push('m8', 8);
+    expect(channel.lastDelivered).toBe(8);
+    channel.push('m10', 10);
+    expect(channel.lastDelivered).toBe(8);
+    channel.push('m9', 9);
+    expect(channel.lastDelivered).toBe(10);
+    channel.push('typing');
+    expect(channel.lastDelivered).toBe(10);
+    channel.close();
+  });
+});

@@ -57,6 +57,16 @@ export class RoomChannel {
     this.ready.catch(() => undefined);
   }
 
+  /**
+   * The highest seq handed to the members: where a member joining now starts
+   * to receive live messages. Messages stored meanwhile on other nodes are
+   * still on their way here and follow it without a gap.
+   */
+  get lastDelivered(): number {
+    if (this.delivered === null) throw new Error(`the channel of room ${this.room.name} is not ready`);
+    return this.delivered;
+  }
+
   /** A room event for this node's members; `seq` for messages, which must keep their order. */
   push(frame: string, seq?: number, excludeConnectionId?: string): void {
     if (this.closed) return;
