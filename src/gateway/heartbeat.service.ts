@@ -43,7 +43,10 @@ export class HeartbeatService implements OnApplicationBootstrap, OnModuleDestroy
     const slot = this.tick;
     this.tick = (slot + 1) % this.slots;
     for (const connection of this.connections.all) {
-      if (connection.heartbeatSlot < 0) connection.heartbeatSlot = this.nextSlot++ % this.slots;
+      if (connection.heartbeatSlot < 0) {
+        connection.heartbeatSlot = this.nextSlot;
+        this.nextSlot = (this.nextSlot + 1) % this.slots;
+      }
       if (connection.heartbeatSlot === slot) connection.heartbeat();
     }
   }
