@@ -203,6 +203,18 @@ describe('writeFrame', () => {
     expect(after.texts).toEqual([['one', 'two'], ['three']]);
   });
 
+  it('ends a socket whose write throws when its frames are written at once, without throwing to the writer', () => {
+    const failing = new RecordingSocket();
+    failing.failure = new Error('the socket refused the write');
+    const logged = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    writeFrame(target(failing), 'a'.repeat(40_000));
+    expect(() => writeFrame(target(failing), 'b'.repeat(40_000))).not.toThrow();
+    expect(logged).toHaveBeenCalledWith(expect.stringContaining('the socket refused the write'), expect.any(String));
+    logged.mockRestore();
+    expect(failing.destroyedWith).toBe(failing.failure);
+    expect(unsentBytes(target(failing))).toBe(0);
+  });
+
   it('drops the frames of a socket whose close frame went first (ws answering a close or a protocol error)', async () => {
     const closing = new RecordingSocket();
     writeFrame(target(closing), 'too late');

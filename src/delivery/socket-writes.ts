@@ -94,15 +94,7 @@ let turnBufferHeld = false;
 function flushAll(): void {
   const sinks = waitingSinks;
   waitingSinks = [];
-  for (const sink of sinks) {
-    try {
-      flushFrames(sink);
-    } catch (error) {
-      // One socket's failure ends that socket (its close handling follows), not the server or the others' frames.
-      logger.error(`a socket's write failed; the socket is closed: ${(error as Error).message}`, (error as Error).stack);
-      sink.tcp.destroy(error as Error);
-    }
-  }
+  for (const sink of sinks) flushFrames(sink);
   // Unless a write made during the flush started a new turn's frames.
   if (waitingSinks.length === 0) {
     turnFrames.length = 0;
@@ -159,6 +151,17 @@ export function flushFrames(sink: FrameSink): void {
   // After a close frame `ws` wrote by itself (a client's close echoed, a protocol error), nothing more;
   // an ended socket would only raise an error.
   if (!sink.isOpen || socket.destroyed || socket.writableEnded) return;
+  try {
+    writeWaiting(socket, waiting);
+  } catch (error) {
+    // One socket's failure ends that socket (its close handling follows), not the server, a fan-out or the turn's flush.
+    logger.error(`a socket's write failed; the socket is closed: ${(error as Error).message}`, (error as Error).stack);
+    socket.destroy(error as Error);
+  }
+}
+
+/** The waiting frames in one write: as they are, or gathered from the turn's frames. */
+function writeWaiting(socket: Socket, waiting: Buffer | number): void {
   if (typeof waiting !== 'number') {
     socket.write(waiting);
     return;

@@ -11,7 +11,7 @@ const TICK_MS = 250;
  *
  * Each socket is pinged once per interval, always at the same tick of it: the
  * sockets are dealt round the interval's ticks as they come. Pinging them all
- * at once held the event loop for up to 50 ms at 1,000 sockets (the pings
+ * at once held the event loop for up to 66 ms at 1,000 sockets (the pings
  * written, then the pongs read), delaying every delivery due meanwhile.
  */
 @Injectable()
