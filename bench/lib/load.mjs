@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import WebSocket from 'ws';
+import { openRawSocket } from './raw-socket.mjs';
 
 /**
  * The load generator: opens sockets, joins rooms, has publishers send at an
@@ -254,15 +254,6 @@ export async function runDurable({ urls, token = () => '', senders, window: inFl
   };
 }
 
-function openSocket(url, options) {
-  return new Promise((resolve, reject) => {
-    const socket = new WebSocket(url, { perMessageDeflate: false, ...options });
-    socket.once('open', () => resolve(socket));
-    socket.once('error', reject);
-    socket.once('unexpected-response', (_request, response) => reject(new Error(`upgrade refused: ${response.statusCode}`)));
-  });
-}
-
 const timestampOf = (frame) => {
   // The timestamp sits at a known place; parsing only it keeps the generator's cost low.
   const at = frame.indexOf('"t":');
@@ -272,12 +263,11 @@ const timestampOf = (frame) => {
 const ADAPTERS = {
   switchboard: {
     async open(url, token, options) {
-      const socket = await openSocket(`${url}?access_token=${token}`, options);
+      const socket = await openRawSocket(`${url}?access_token=${token}`, options);
       let requests = 0;
       const pending = new Map();
       let onPush = () => undefined;
-      socket.on('message', (raw) => {
-        const frame = raw.toString();
+      socket.on('message', (frame) => {
         if (frame.startsWith('{"event":"message","data"')) return onPush(timestampOf(frame));
         const id = /"id":"(r\d+)"/.exec(frame)?.[1];
         if (id && pending.has(id)) {
@@ -301,9 +291,9 @@ const ADAPTERS = {
   },
   plain: {
     async open(url, _token, options) {
-      const socket = await openSocket(url, options);
+      const socket = await openRawSocket(url, options);
       let onPush = () => undefined;
-      socket.on('message', (raw) => onPush(timestampOf(raw.toString())));
+      socket.on('message', (frame) => onPush(timestampOf(frame)));
       return {
         onMessage: (handler) => (onPush = handler),
         join: async (room) => socket.send(JSON.stringify({ event: 'join', data: { room } })),
@@ -315,13 +305,12 @@ const ADAPTERS = {
   socketio: {
     async open(url, _token, options) {
       // engine.io v4: open packet "0{...}", then the Socket.IO connect "40".
-      const socket = await openSocket(`${url}?EIO=4&transport=websocket`, options);
+      const socket = await openRawSocket(`${url}?EIO=4&transport=websocket`, options);
       let onPush = () => undefined;
       let acks = 0;
       const pending = new Map();
       const connected = new Promise((resolve) => {
-        socket.on('message', (raw) => {
-          const frame = raw.toString();
+        socket.on('message', (frame) => {
           if (frame === '2') return socket.send('3');
           if (frame.startsWith('40')) return resolve();
           if (frame.startsWith('42["message"')) return onPush(timestampOf(frame));
