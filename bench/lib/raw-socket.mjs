@@ -110,7 +110,7 @@ export function openRawSocket(address, { localAddress, handshakeTimeout = 10_000
         else if (opcode === OPCODE.text || opcode === OPCODE.binary || opcode === OPCODE.continuation) {
           if (fin && fragments === null) onMessage(data.toString('utf8', from, at));
           else {
-            fragments = [...(fragments ?? []), Buffer.from(data.subarray(from, at))];
+            (fragments ??= []).push(Buffer.from(data.subarray(from, at)));
             if (fin) {
               const whole = Buffer.concat(fragments).toString('utf8');
               fragments = null;
