@@ -40,6 +40,8 @@ const { values: args } = parseArgs({
     'cpu-prof': { type: 'string' },
     /** Writes a sampling heap profile of what outlives young-generation collections, per server process, into this folder. */
     survivors: { type: 'string' },
+    /** The same, keeping every sampled allocation: what is allocated, which sets how often the young generation is collected. */
+    allocations: { type: 'string' },
   },
 });
 const RUNS = Number(args.runs);
@@ -95,10 +97,12 @@ async function startServer(key, { database = 'sqlite', postgresUrl } = {}) {
     }
   }
   const profiling = args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${args['cpu-prof']}`, `--cpu-prof-name=${key}-${port}.cpuprofile`] : [];
-  if (args.survivors) {
-    mkdirSync(args.survivors, { recursive: true });
+  const heapProfiles = args.survivors ?? args.allocations;
+  if (heapProfiles) {
+    mkdirSync(heapProfiles, { recursive: true });
     profiling.push('--import', join(root, 'bench/lib/survivor-sampling.mjs'));
-    env.SURVIVOR_PROFILE = join(resolve(args.survivors), `${key}-${port}.heapprofile`);
+    env.SURVIVOR_PROFILE = join(resolve(heapProfiles), `${key}-${port}.heapprofile`);
+    if (!args.survivors) env.SAMPLE_ALL_ALLOCATIONS = '1';
   }
   const started = await startProcess({ command: process.execPath, args: [...NODE_FLAGS, ...profiling, server.script], env, port, cores: args['server-core'] });
   return {
