@@ -111,12 +111,19 @@ export class DeliveryService {
       if (connection.ended) throw socketGone();
       // From the channel, not the database: a join storm read the room's row once per member.
       lastSeq = channel.lastDelivered;
+      // Past what this node has handed out: messages another node stored that are still on their
+      // way here (the client had them from that node), or more than the room ever stored.
+      if (since !== undefined && since > lastSeq) {
+        lastSeq = await this.rooms.lastSeq(room);
+        if (connection.ended) throw socketGone();
+      }
     } catch (error) {
       membership.release();
       if (isNew) this.removeMembership(membership);
       throw error;
     }
-    if (since === undefined) membership.skipTo(lastSeq);
+    // The client has everything up to `since`: those messages are not sent again when they arrive live.
+    membership.skipTo(since === undefined ? lastSeq : Math.min(since, lastSeq));
     const joined = membership;
     return {
       reply: { room: roomName, lastSeq },

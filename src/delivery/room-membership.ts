@@ -56,7 +56,7 @@ export class RoomMembership {
     return this.active && this.replayId === replayId && this.connection.isOpen;
   }
 
-  /** A join without `since`: nothing up to `seq` is sent, even if it arrives live now. */
+  /** Nothing up to `seq` is sent, even if it arrives live now (the client has it, or asked to start after it). */
   skipTo(seq: number): void {
     this.lastSeq = Math.max(this.lastSeq, seq);
   }

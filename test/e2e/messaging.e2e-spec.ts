@@ -1,3 +1,7 @@
+import { randomUUID } from 'node:crypto';
+import { getDataSourceToken } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { REALTIME_CONNECTION } from '../../src/database/data-source-options.js';
 import { describeEachDatabase } from '../support/databases.js';
 import { http } from '../support/http.js';
 import { suiteServer } from '../support/suite-server.js';
@@ -9,6 +13,21 @@ describeEachDatabase('messaging', (kind) => {
   const connect = (sub: string, name?: string) => suite.connect(sub, { name });
   const grant = (userId: string, role: string) =>
     http(suite.server.httpUrl, 'PUT', `/admin/users/${userId}/roles/${role}`, { token: token('root'), body: {} });
+
+  /** Stores messages in a room as another node sharing the database would, without telling this node. */
+  async function storeElsewhere(room: string, seqs: number[]): Promise<void> {
+    const dataSource = suite.server.app.get<DataSource>(getDataSourceToken(REALTIME_CONNECTION));
+    const param = (n: number) => (kind === 'postgres' ? `$${n}` : '?');
+    const [{ id }] = await dataSource.query(`SELECT id FROM switchboard_rooms WHERE name = ${param(1)}`, [room]);
+    const columns = ['id', 'room_id', 'seq', 'sender_id', 'sender_name', 'client_msg_id', 'text', 'sent_at'];
+    for (const seq of seqs) {
+      await dataSource.query(
+        `INSERT INTO switchboard_messages (${columns.join(', ')}) VALUES (${columns.map((_, i) => param(i + 1)).join(', ')})`,
+        [randomUUID(), id, seq, 'elsewhere', 'Elsewhere', `elsewhere-${seq}`, `m${seq}`, Date.now()],
+      );
+    }
+    await dataSource.query(`UPDATE switchboard_rooms SET last_seq = ${param(1)} WHERE id = ${param(2)}`, [seqs.at(-1), id]);
+  }
 
   it('delivers a message from one user to another, acked after storage with increasing seq', async () => {
     const alice = await connect('alice', 'Alice');
@@ -173,6 +192,31 @@ describeEachDatabase('messaging', (kind) => {
     expect((await carol.ok('room.join', { room: 'resume' })).lastSeq).toBe(25);
     await carol.settle();
     expect(carol.pushes('message', 'resume')).toHaveLength(0);
+  });
+
+  it('resumes after a `since` this node has not handed out yet without pushing those messages again, and clamps a `since` past the room', async () => {
+    const alice = await connect('alice');
+    await alice.ok('room.join', { room: 'ahead' });
+    await alice.ok('message.send', { room: 'ahead', text: 'm1', clientMsgId: 'a1' });
+    // Stored by another node sharing the database; its broadcast has not reached this node.
+    await storeElsewhere('ahead', [2, 3, 4]);
+    // Bob had them from that node and resumes here.
+    const bob = await connect('bob');
+    expect(await bob.ok('room.join', { room: 'ahead', since: 4 })).toEqual({ room: 'ahead', lastSeq: 4 });
+    // The next message shows this node the gap, and it reads 2 to 4 from the database.
+    expect(await alice.ok('message.send', { room: 'ahead', text: 'm5', clientMsgId: 'a5' })).toMatchObject({ seq: 5 });
+    await waitUntil(() => alice.pushes('message', 'ahead').length >= 5);
+    expect(alice.pushes('message', 'ahead').map((f) => f.data.seq)).toEqual([1, 2, 3, 4, 5]);
+    await bob.settle();
+    expect(bob.pushes('message', 'ahead').map((f) => f.data.seq)).toEqual([5]);
+
+    // More than the room ever stored: live messages start after what it has.
+    const carol = await connect('carol');
+    expect(await carol.ok('room.join', { room: 'ahead', since: 1000 })).toEqual({ room: 'ahead', lastSeq: 5 });
+    await alice.ok('message.send', { room: 'ahead', text: 'm6', clientMsgId: 'a6' });
+    expect((await carol.nextPush('message', 'ahead')).data.seq).toBe(6);
+    await carol.settle();
+    expect(carol.pushes('message', 'ahead')).toHaveLength(1);
   });
 
   it('resumes several joiners at different points while four senders keep sending: no gap, no duplicate, in order', async () => {
