@@ -49,7 +49,11 @@ export abstract class Broker {
     this.controlHandlers.push(handler);
   }
 
-  /** After being cut off from the other nodes: what they said meanwhile was missed and must be caught up. */
+  /**
+   * After this node was cut off from the other nodes, or another node could
+   * not reach them for a while: what was said meanwhile was missed and must be
+   * caught up.
+   */
   onReconnect(handler: () => void): void {
     this.reconnectHandlers.push(handler);
   }

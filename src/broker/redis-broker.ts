@@ -4,11 +4,19 @@ import type { RedisConnections } from './redis-connections.js';
 
 /** How long a join waits for the room's subscription while Redis is away. */
 const WATCH_WAIT_MS = 1000;
+/** How often a node whose publishes failed tries to tell the others to catch up. */
+const RESYNC_RETRY_MS = 500;
 
 interface Envelope<T> {
   /** The node that published it: it already applied it and ignores its own echo. */
   origin: string;
   body: T;
+}
+
+/** On the control channel: the origin's publishes failed for a while; what it said meanwhile must be caught up. */
+interface Resync {
+  origin: string;
+  resync: true;
 }
 
 /**
@@ -22,6 +30,7 @@ export class RedisBroker extends Broker implements OnApplicationShutdown {
   private readonly logger = new Logger('RealtimeBroker');
   private readonly controlChannel: string;
   private lastPublishFailure = 0;
+  private resyncTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly redis: RedisConnections) {
     super();
@@ -59,6 +68,7 @@ export class RedisBroker extends Broker implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    clearTimeout(this.resyncTimer);
     await this.redis.close();
   }
 
@@ -66,23 +76,46 @@ export class RedisBroker extends Broker implements OnApplicationShutdown {
     return this.redis.key('room', Buffer.from(roomKey).toString('base64url'));
   }
 
-  /** Fire and forget: while Redis is away other nodes miss it, and catch up from the database when it returns. */
+  /**
+   * Fire and forget. What the other nodes miss while this node cannot publish
+   * (Redis away, or only this node's connection to it), they catch up from the
+   * database once this node tells them to: other nodes' members in a quiet room
+   * would otherwise never see the message, and their caches would keep a revoked role.
+   */
   private send(channel: string, body: RoomEvent | ControlMessage): void {
     const envelope: Envelope<typeof body> = { origin: this.redis.nodeId, body };
     this.redis.commands.publish(channel, JSON.stringify(envelope)).catch((error: Error) => {
       if (Date.now() - this.lastPublishFailure > 5000) this.logger.warn(`publishing to other nodes failed: ${error.message}`);
       this.lastPublishFailure = Date.now();
+      this.scheduleResync();
     });
   }
 
+  private scheduleResync(): void {
+    this.resyncTimer ??= setTimeout(() => {
+      const resync: Resync = { origin: this.redis.nodeId, resync: true };
+      this.redis.commands.publish(this.controlChannel, JSON.stringify(resync)).then(
+        () => {
+          this.resyncTimer = undefined;
+          this.logger.log('told the other nodes to catch up with what this node could not publish');
+        },
+        () => {
+          this.resyncTimer = undefined;
+          this.scheduleResync();
+        },
+      );
+    }, RESYNC_RETRY_MS);
+  }
+
   private received(channel: string, payload: string): void {
-    let envelope: Envelope<RoomEvent | ControlMessage>;
+    let envelope: Envelope<RoomEvent | ControlMessage> | Resync;
     try {
-      envelope = JSON.parse(payload) as Envelope<RoomEvent | ControlMessage>;
+      envelope = JSON.parse(payload) as Envelope<RoomEvent | ControlMessage> | Resync;
     } catch {
       return this.logger.warn(`ignored a message that is not JSON on ${channel}`);
     }
     if (envelope.origin === this.redis.nodeId) return;
+    if ('resync' in envelope) return this.dispatchReconnect();
     if (channel === this.controlChannel) {
       const failure = this.dispatchControl(envelope.body as ControlMessage);
       if (failure) this.logger.error(`applying ${(envelope.body as ControlMessage).type}: ${failure.message}`, failure.stack);

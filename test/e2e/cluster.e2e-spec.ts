@@ -8,6 +8,7 @@ import { pauseRedis, resumeRedis, startRedis, stopRedis, type RedisServer } from
 import { clusterMissing, describeNeeding } from '../support/requirements.js';
 import { ResumingClient } from '../support/resuming-client.js';
 import { ServerProcess, testServerEnv } from '../support/server-process.js';
+import { startTcpProxy } from '../support/tcp-proxy.js';
 import { TestClient } from '../support/test-client.js';
 import { token } from '../support/tokens.js';
 import { waitUntil } from '../support/wait.js';
@@ -30,12 +31,12 @@ describeNeeding('a cluster of three nodes on PostgreSQL and Redis', clusterMissi
   const clients: TestClient[] = [];
   const root = token('root');
 
-  async function startNode(port: number): Promise<ServerProcess> {
+  async function startNode(port: number, redisUrl = redis.url): Promise<ServerProcess> {
     const server = ServerProcess.start(
       workdir,
       testServerEnv(port, {
         BOOTSTRAP_ADMINS: 'root',
-        REDIS_URL: redis.url,
+        REDIS_URL: redisUrl,
         CLUSTER_NODE_TTL_MS: String(NODE_TTL_MS),
         SHUTDOWN_TIMEOUT_MS: '3000',
         ...database.variables,
@@ -147,6 +148,44 @@ describeNeeding('a cluster of three nodes on PostgreSQL and Redis', clusterMissi
     expect((await member.error('room.join', { room: 'doomed' })).code).toBe('NOT_FOUND');
     await http(nodes[0].httpUrl, 'POST', '/admin/users/sue/disconnect', { token: root });
     expect((await member.closed).code).toBe(4003);
+  });
+
+  it('catches up with what a node cut off from Redis stored and changed meanwhile, once that node is back', async () => {
+    // A fourth node reaches Redis through a proxy, so that only it loses Redis.
+    const proxy = await startTcpProxy(redis.port);
+    const port = await freePort();
+    const cutOff: Node = { port, wsUrl: `ws://127.0.0.1:${port}/ws`, httpUrl: `http://127.0.0.1:${port}`, server: await startNode(port, `redis://127.0.0.1:${proxy.port}`) };
+    try {
+      await waitUntil(() => ready(cutOff), 10_000);
+      await http(nodes[0].httpUrl, 'PUT', '/admin/users/cody/roles/member', { token: root });
+      const alice = await connect(nodes[0], 'alice');
+      await alice.ok('room.join', { room: 'quiet' });
+      const cody = await connect(nodes[0], 'cody');
+      expect((await cody.ok('message.send', { room: 'quiet', text: 'allowed', clientMsgId: 'c1' })).seq).toBe(1);
+      const bob = await connect(cutOff, 'bob');
+      expect((await bob.ok('message.send', { room: 'quiet', text: 'before', clientMsgId: 'b1' })).seq).toBe(2);
+      expect((await alice.next((f) => f.event === 'message' && f.data.seq === 2)).data.text).toBe('before');
+
+      proxy.cut();
+      await waitUntil(async () => !(await ready(cutOff)), 10_000);
+      // Stored and applied on the cut-off node; its publishes to the others fail.
+      expect((await bob.ok('message.send', { room: 'quiet', text: 'while cut off', clientMsgId: 'b2' })).seq).toBe(3);
+      await http(cutOff.httpUrl, 'PUT', '/admin/users/cody/roles/viewer', { token: root });
+      await http(cutOff.httpUrl, 'DELETE', '/admin/users/cody/roles/member', { token: root });
+      // Node 1 has not heard of either (a send in the room itself would show it the gap).
+      expect((await cody.ok('message.send', { room: 'elsewhere', text: 'stale role', clientMsgId: 'c2' })).seq).toBe(1);
+      await alice.settle(300);
+      expect(alice.pushes('message', 'quiet').map((f) => f.data.seq)).toEqual([1, 2]);
+
+      proxy.resume();
+      // Nothing else is sent in the room: only the cut-off node's word brings the others up to date.
+      expect((await alice.next((f) => f.event === 'message' && f.data.seq === 3, 10_000)).data.text).toBe('while cut off');
+      expect((await cody.error('message.send', { room: 'elsewhere', text: 'revoked', clientMsgId: 'c3' })).code).toBe('FORBIDDEN');
+      expect(alice.pushes('message', 'quiet').map((f) => f.data.seq)).toEqual([1, 2, 3]);
+    } finally {
+      await cutOff.server.stop();
+      await proxy.close();
+    }
   });
 
   it('forgets a killed node within the bound, and its users resume on another node without loss', async () => {

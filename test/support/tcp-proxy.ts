@@ -3,11 +3,14 @@ import { connect, createServer, type Socket } from 'node:net';
 /**
  * A loopback TCP proxy that can hang: bytes stop flowing both ways while
  * connections stay open, like a database host that froze or a network that
- * drops everything silently.
+ * drops everything silently. Or it can cut: connections are reset and new ones
+ * refused, like a host that lost its route to the server.
  */
 export interface TcpProxy {
   port: number;
   hang(): void;
+  cut(): void;
+  /** Ends a hang or a cut. */
   resume(): void;
   close(): Promise<void>;
 }
@@ -15,7 +18,9 @@ export interface TcpProxy {
 export function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
   let hanging = false;
+  let cutting = false;
   const server = createServer((client) => {
+    if (cutting) return void client.destroy();
     const upstream = connect(targetPort, '127.0.0.1');
     for (const socket of [client, upstream]) {
       sockets.add(socket);
@@ -37,8 +42,13 @@ export function startTcpProxy(targetPort: number): Promise<TcpProxy> {
           hanging = true;
           for (const socket of sockets) socket.pause();
         },
+        cut: () => {
+          cutting = true;
+          for (const socket of sockets) socket.destroy();
+        },
         resume: () => {
           hanging = false;
+          cutting = false;
           for (const socket of sockets) socket.resume();
         },
         close: () =>
