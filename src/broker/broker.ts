@@ -10,6 +10,8 @@ export interface RoomEvent {
   data: object;
   /** Set for `message` pushes: members receive them in this order, once each. */
   seq?: number;
+  /** Set for `message.updated` and `message.deleted`: the `seq` of the message they change, which members receive first. */
+  aboutSeq?: number;
   /** A socket that should not receive it (the typist of a `typing` push). */
   excludeConnectionId?: string;
 }

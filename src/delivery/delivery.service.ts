@@ -101,7 +101,6 @@ export class DeliveryService {
       this.notify('joined', membership);
     }
     membership.hold();
-    const replayId = since !== undefined ? membership.beginReplay(since) : undefined;
     let lastSeq: number;
     try {
       await channel.ready;
@@ -117,11 +116,15 @@ export class DeliveryService {
         lastSeq = await this.rooms.lastSeq(room);
         if (connection.ended) throw socketGone();
       }
+      // Taken out while this join waited: an answer, not a reply for a membership that is gone.
+      if (!membership.active) throw removedWhileJoining(membership);
     } catch (error) {
       membership.release();
       if (isNew) this.removeMembership(membership);
       throw error;
     }
+    // Only now, so that a join that fails leaves a replay of an earlier one running.
+    const replayId = since !== undefined ? membership.beginReplay(since) : undefined;
     // The client has everything up to `since`: those messages are not sent again when they arrive live.
     membership.skipTo(since === undefined ? lastSeq : Math.min(since, lastSeq));
     const joined = membership;
@@ -183,7 +186,7 @@ export class DeliveryService {
   private fanOut(event: RoomEvent): void {
     const channel = this.channels.get(event.roomKey);
     if (!channel) return;
-    channel.push(JSON.stringify({ event: event.event, data: event.data }), event.seq, event.excludeConnectionId);
+    channel.push(JSON.stringify({ event: event.event, data: event.data }), event.seq, event.excludeConnectionId, event.aboutSeq);
     this.metrics.frameOut(event.event, channel.members.size);
     const { sentAt } = event.data as { sentAt?: unknown };
     if (event.seq !== undefined && typeof sentAt === 'string') this.metrics.delivered(Date.parse(sentAt));
@@ -273,6 +276,7 @@ export class DeliveryService {
   private remove(membership: RoomMembership, reason?: RoomRemovedPush['reason']): void {
     if (!membership.active) return;
     if (reason) {
+      membership.removedFor = reason;
       const push: RoomRemovedPush = { room: membership.room.name, reason };
       membership.connection.send(JSON.stringify({ event: ServerEvent.ROOM_REMOVED, data: push }));
     }
@@ -328,6 +332,12 @@ class Slots {
 
 function socketGone(): RealtimeError {
   return RealtimeError.unavailable('the socket closed');
+}
+
+function removedWhileJoining({ room, removedFor }: RoomMembership): RealtimeError {
+  if (removedFor === 'archived') return RealtimeError.notFound(`room ${room.name} was archived`);
+  if (removedFor === 'forbidden') return RealtimeError.forbidden(`joining room ${room.name} is no longer allowed`);
+  return RealtimeError.conflict(`room ${room.name} was left while the join was in progress; join again`);
 }
 
 function replayFrame(entry: HistoryEntry): string {

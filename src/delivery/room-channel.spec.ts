@@ -1,5 +1,6 @@
 import type { RoomRecord } from '../rooms/rooms.service.js';
 import { RoomChannel, type ChannelSource } from './room-channel.js';
+import type { RoomMembership } from './room-membership.js';
 
 const ROOM: RoomRecord = { id: 1, tenantId: '', name: 'general', key: '\ngeneral', archived: false };
 
@@ -76,6 +77,56 @@ describe('RoomChannel.lastDelivered', () => {
     expect(channel.lastDelivered).toBe(10);
     channel.push('typing');
     expect(channel.lastDelivered).toBe(10);
+    channel.close();
+  });
+});
+
+describe('RoomChannel edits and deletions', () => {
+  /** A channel whose one member records the frames handed to it. */
+  async function channelWithMember(lastSeq: number, stored: Array<{ seq: number; frame: string }> = []) {
+    const reads: number[] = [];
+    const source: ChannelSource = {
+      lastSeq: async () => lastSeq,
+      framesAfter: async (_room, after) => (reads.push(after), stored.filter((entry) => entry.seq > after)),
+    };
+    const channel = new RoomChannel(ROOM, source, Promise.resolve(), () => undefined);
+    const received: string[] = [];
+    channel.members.add({ connection: { id: 'c1' }, deliver: (frame: string) => received.push(frame) } as unknown as RoomMembership);
+    await channel.ready;
+    return { channel, received, reads };
+  }
+  const afterGapRead = () => new Promise((resolve) => setTimeout(resolve, 120));
+
+  it('follow the message they change when it is still on its way, and go at once when it has been handed over', async () => {
+    const { channel, received } = await channelWithMember(10);
+    channel.push('edit 10', undefined, undefined, 10);
+    expect(received).toEqual(['edit 10']);
+    channel.push('m12', 12);
+    channel.push('delete 12', undefined, undefined, 12);
+    channel.push('typing');
+    expect(received).toEqual(['edit 10', 'typing']);
+    channel.push('m11', 11);
+    expect(received).toEqual(['edit 10', 'typing', 'm11', 'm12', 'delete 12']);
+    channel.close();
+  });
+
+  it('bring the message from the database when it does not come through the broker', async () => {
+    const { channel, received } = await channelWithMember(10, [{ seq: 11, frame: 'm11 as stored' }]);
+    channel.push('edit 11', undefined, undefined, 11);
+    channel.push('edit 11 again', undefined, undefined, 11);
+    expect(received).toEqual([]);
+    await afterGapRead();
+    expect(received).toEqual(['m11 as stored', 'edit 11', 'edit 11 again']);
+    channel.close();
+  });
+
+  it('are sent after a catch-up that started after they came found nothing, and do not keep the channel reading', async () => {
+    const { channel, received, reads } = await channelWithMember(10);
+    channel.push('edit 15', undefined, undefined, 15);
+    await afterGapRead();
+    expect(received).toEqual(['edit 15']);
+    await afterGapRead();
+    expect(reads).toEqual([10]);
     channel.close();
   });
 });

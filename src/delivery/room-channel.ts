@@ -13,6 +13,14 @@ export interface ChannelSource {
   framesAfter(room: RoomRecord, seq: number): Promise<StoredFrame[]>;
 }
 
+/** An edit or deletion waiting for the message it changes. */
+interface Follower {
+  frame: string;
+  excludeConnectionId?: string;
+  /** Catch-ups started before it came. */
+  catchUpsBefore: number;
+}
+
 /** How long a message that came ahead of a missing seq waits before the gap is read from the database. */
 const GAP_WAIT_MS = 50;
 /** How long to wait before reading again when the database could not be read. */
@@ -34,6 +42,10 @@ export class RoomChannel {
   /** The highest seq handed to the members; null until ready. */
   private delivered: number | null = null;
   private readonly waiting = new Map<number, string>();
+  /** Edits and deletions of messages not handed over yet, by the `seq` of the message: they follow it. */
+  private readonly followers = new Map<number, Follower[]>();
+  /** Catch-ups started so far. */
+  private catchUps = 0;
   private gapTimer: NodeJS.Timeout | undefined;
   private catchingUp = false;
   private closed = false;
@@ -51,6 +63,7 @@ export class RoomChannel {
       const start = await source.lastSeq(room);
       this.delivered = start;
       for (const seq of [...this.waiting.keys()]) if (seq <= start) this.waiting.delete(seq);
+      this.sendFollowers();
       this.release();
     })();
     // A failed start is handled by the joins awaiting `ready`.
@@ -67,10 +80,22 @@ export class RoomChannel {
     return this.delivered;
   }
 
-  /** A room event for this node's members; `seq` for messages, which must keep their order. */
-  push(frame: string, seq?: number, excludeConnectionId?: string): void {
+  /**
+   * A room event for this node's members; `seq` for messages, which must keep
+   * their order; `aboutSeq` for an edit or deletion, which must not overtake
+   * the message it changes (another node's message may still be on its way here).
+   */
+  push(frame: string, seq?: number, excludeConnectionId?: string, aboutSeq?: number): void {
     if (this.closed) return;
-    if (seq === undefined) return this.send(frame, undefined, excludeConnectionId);
+    if (seq === undefined) {
+      if (aboutSeq === undefined || (this.delivered !== null && aboutSeq <= this.delivered)) return this.send(frame, undefined, excludeConnectionId);
+      const follower: Follower = { frame, excludeConnectionId, catchUpsBefore: this.catchUps };
+      const followers = this.followers.get(aboutSeq);
+      if (followers) followers.push(follower);
+      else this.followers.set(aboutSeq, [follower]);
+      // The message itself may never come through the broker (its node lost Redis): the database has it.
+      return this.scheduleGapFill();
+    }
     if (this.delivered !== null) {
       if (seq <= this.delivered) return;
       // The common case, the next seq with nothing waiting, skips the map (a map that is
@@ -85,6 +110,7 @@ export class RoomChannel {
   async catchUp(): Promise<void> {
     if (this.delivered === null || this.catchingUp || this.closed) return;
     this.catchingUp = true;
+    const catchUp = ++this.catchUps;
     try {
       for (;;) {
         const stored = await this.source.framesAfter(this.room, this.delivered);
@@ -93,7 +119,7 @@ export class RoomChannel {
         this.release();
       }
       // Stored messages come without gaps: past what the database has, nothing is worth waiting for.
-      this.release(true);
+      this.release(true, catchUp);
     } catch (error) {
       this.onCatchUpFailure(error as Error);
       this.scheduleGapFill(RETRY_MS);
@@ -106,10 +132,14 @@ export class RoomChannel {
     this.closed = true;
     this.cancelGapFill();
     this.waiting.clear();
+    this.followers.clear();
   }
 
-  /** Hands over every waiting message that is next in line; with `skipGaps`, what the database did not have is not waited for. */
-  private release(skipGaps = false): void {
+  /**
+   * Hands over every waiting message that is next in line; after a catch-up
+   * (`skipGaps`), what the database did not have is not waited for.
+   */
+  private release(skipGaps = false, catchUp?: number): void {
     if (this.delivered === null) return;
     for (;;) {
       let next = this.waiting.get(this.delivered + 1);
@@ -123,7 +153,8 @@ export class RoomChannel {
       this.waiting.delete(this.delivered + 1);
       this.handOver(next, this.delivered + 1);
     }
-    if (this.waiting.size > 0) this.scheduleGapFill();
+    if (catchUp !== undefined) this.sendFollowers(catchUp);
+    if (this.waiting.size > 0 || this.followers.size > 0) this.scheduleGapFill();
     else this.cancelGapFill();
   }
 
@@ -137,6 +168,22 @@ export class RoomChannel {
     this.delivered = seq;
     this.send(frame, seq);
     for (const watcher of this.messageWatchers) watcher(seq);
+    if (this.followers.size > 0) this.sendFollowers();
+  }
+
+  /**
+   * The edits and deletions whose message has been handed over. After a
+   * catch-up, also those that came before it started: their message was
+   * stored before they were made, so the catch-up would have found it.
+   */
+  private sendFollowers(catchUp?: number): void {
+    for (const [seq, followers] of this.followers) {
+      const due = seq <= this.delivered! ? followers : catchUp === undefined ? [] : followers.filter((f) => f.catchUpsBefore < catchUp);
+      if (due.length === 0) continue;
+      if (due.length === followers.length) this.followers.delete(seq);
+      else this.followers.set(seq, followers.filter((f) => !due.includes(f)));
+      for (const { frame, excludeConnectionId } of due) this.send(frame, undefined, excludeConnectionId);
+    }
   }
 
   private scheduleGapFill(delayMs = GAP_WAIT_MS): void {

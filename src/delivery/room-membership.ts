@@ -1,3 +1,4 @@
+import type { RoomRemovedPush } from '../protocol/wire.js';
 import type { RoomRecord } from '../rooms/rooms.service.js';
 import type { Connection } from './connection.js';
 
@@ -19,6 +20,8 @@ export class RoomMembership {
   /** The highest message `seq` sent to this socket in this room. */
   private lastSeq = 0;
   active = true;
+  /** Why the server took the socket out of the room, when it did (the socket was told with `room.removed`). */
+  removedFor: RoomRemovedPush['reason'] | undefined;
 
   constructor(
     readonly connection: Connection,

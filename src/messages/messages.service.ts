@@ -70,7 +70,7 @@ export class MessagesService {
     );
     if (!affected) throw deleted();
     const update: MessageUpdatedPush = { room, seq, text, editedAt: toIsoTime(editedAt) };
-    this.broker.publishRoomEvent({ roomKey: target.key, event: ServerEvent.MESSAGE_UPDATED, data: update });
+    this.broker.publishRoomEvent({ roomKey: target.key, event: ServerEvent.MESSAGE_UPDATED, data: update, aboutSeq: seq });
     this.hostEvents.emit(RealtimeEvents.MESSAGE_EDITED, { tenantId: user.tenantId, ...update, editedBy: user.id });
     return update;
   }
@@ -164,7 +164,7 @@ export class MessagesService {
     });
     const push: MessageDeletedPush = { room: room.name, seq };
     if (deleted) {
-      this.broker.publishRoomEvent({ roomKey: room.key, event: ServerEvent.MESSAGE_DELETED, data: push });
+      this.broker.publishRoomEvent({ roomKey: room.key, event: ServerEvent.MESSAGE_DELETED, data: push, aboutSeq: seq });
       this.hostEvents.emit(RealtimeEvents.MESSAGE_DELETED, { tenantId: room.tenantId, room: room.name, seq, deletedBy: actor.id });
     }
     return push;

@@ -37,11 +37,15 @@ export interface RoomListQuery {
 }
 
 const ROOM_CACHE_SIZE = 100_000;
+/** Reads of a room's row while archives keep being announced; the last is used uncached. */
+const LOOKUP_ATTEMPTS = 3;
 
 @Injectable()
 export class RoomsService {
   private readonly logger = new Logger('RealtimeRooms');
   private readonly cache = new Map<string, RoomRecord>();
+  /** Counts the cache's invalidations: a row read across one may be stale and is read again. */
+  private invalidations = 0;
 
   constructor(
     @InjectRepository(RoomEntity, REALTIME_CONNECTION) private readonly rooms: Repository<RoomEntity>,
@@ -50,10 +54,15 @@ export class RoomsService {
     private readonly broker: Broker,
   ) {
     broker.onControl((message) => {
-      if (message.type === 'room.changed') this.cache.delete(message.roomKey);
+      if (message.type !== 'room.changed') return;
+      this.cache.delete(message.roomKey);
+      this.invalidations++;
     });
     // Archives announced while the other nodes were out of reach were missed.
-    broker.onReconnect(() => this.cache.clear());
+    broker.onReconnect(() => {
+      this.cache.clear();
+      this.invalidations++;
+    });
   }
 
   /** A room that exists, archived or not; NOT_FOUND otherwise. */
@@ -155,9 +164,17 @@ export class RoomsService {
     const key = roomKey(tenantId, name);
     const cached = this.cache.get(key);
     if (cached) return cached;
-    const row = await withStorage(this.logger, () => this.rooms.findOne({ where: { tenantId, name }, select: { id: true, archivedAt: true } }));
+    let row: Pick<RoomEntity, 'id' | 'archivedAt'> | null = null;
+    let fresh = false;
+    // An archive or restore announced while the row was on its way may not show in it: read again.
+    for (let attempt = 0; attempt < LOOKUP_ATTEMPTS && !fresh; attempt++) {
+      const invalidations = this.invalidations;
+      row = await withStorage(this.logger, () => this.rooms.findOne({ where: { tenantId, name }, select: { id: true, archivedAt: true } }));
+      fresh = invalidations === this.invalidations;
+    }
     if (!row) return null;
     const room: RoomRecord = { id: row.id, tenantId, name, key, archived: row.archivedAt !== null };
+    if (!fresh) return room;
     if (this.cache.size >= ROOM_CACHE_SIZE) this.cache.delete(this.cache.keys().next().value as string);
     this.cache.set(key, room);
     return room;
