@@ -65,9 +65,12 @@ export class DeliveryService {
   ) {
     broker.onRoomEvent((event) => this.fanOut(event));
     broker.onControl((message) => this.applyControl(message));
-    // Back in touch with the other nodes: read what they stored meanwhile, re-check every membership.
+    // Back in touch with the other nodes: read what they stored and archived meanwhile, re-check every membership.
     broker.onReconnect(() => {
-      for (const channel of this.channels.values()) void channel.catchUp();
+      for (const channel of this.channels.values()) {
+        void channel.catchUp();
+        void this.recheckArchived(channel);
+      }
       this.recheck(this.connections.all);
     });
     authorization.onPermissionsChanged((tenantId, userId) =>
@@ -245,12 +248,27 @@ export class DeliveryService {
 
   private applyControl(message: ControlMessage): void {
     if (message.type === 'room.changed' && message.archived) {
-      for (const membership of [...(this.channels.get(message.roomKey)?.members ?? [])]) this.remove(membership, 'archived');
+      this.removeAll(this.channels.get(message.roomKey), 'archived');
     } else if (message.type === 'user.disconnect') {
       for (const connection of [...this.connections.ofUser(message.tenantId, message.userId)]) {
         connection.close(CloseCode.DISCONNECTED_BY_ADMIN, 'disconnected by an administrator');
       }
     }
+  }
+
+  /** An archive announced while this node was out of touch was missed: the room's row tells. */
+  private async recheckArchived(channel: RoomChannel): Promise<void> {
+    try {
+      // The rooms' cache was cleared on the same reconnect: this reads the row.
+      const room = await this.rooms.find(channel.room.tenantId, channel.room.name);
+      if (room.archived) this.removeAll(channel, 'archived');
+    } catch (error) {
+      this.logger.warn(`re-checking whether room ${channel.room.name} was archived: ${(error as Error).message}`);
+    }
+  }
+
+  private removeAll(channel: RoomChannel | undefined, reason: RoomRemovedPush['reason']): void {
+    for (const membership of [...(channel?.members ?? [])]) this.remove(membership, reason);
   }
 
   /** After a permission change, every affected membership is held until `room.join` is confirmed. */

@@ -150,7 +150,7 @@ describeNeeding('a cluster of three nodes on PostgreSQL and Redis', clusterMissi
     expect((await member.closed).code).toBe(4003);
   });
 
-  it('catches up with what a node cut off from Redis stored and changed meanwhile, once that node is back', async () => {
+  it('catches up with what a node cut off from Redis stored, changed and archived meanwhile, once that node is back', async () => {
     // A fourth node reaches Redis through a proxy, so that only it loses Redis.
     const proxy = await startTcpProxy(redis.port);
     const port = await freePort();
@@ -165,6 +165,8 @@ describeNeeding('a cluster of three nodes on PostgreSQL and Redis', clusterMissi
       const bob = await connect(cutOff, 'bob');
       expect((await bob.ok('message.send', { room: 'quiet', text: 'before', clientMsgId: 'b1' })).seq).toBe(2);
       expect((await alice.next((f) => f.event === 'message' && f.data.seq === 2)).data.text).toBe('before');
+      await alice.ok('room.join', { room: 'closing-here' });
+      await bob.ok('room.join', { room: 'closing-there' });
 
       proxy.cut();
       await waitUntil(async () => !(await ready(cutOff)), 10_000);
@@ -172,16 +174,23 @@ describeNeeding('a cluster of three nodes on PostgreSQL and Redis', clusterMissi
       expect((await bob.ok('message.send', { room: 'quiet', text: 'while cut off', clientMsgId: 'b2' })).seq).toBe(3);
       await http(cutOff.httpUrl, 'PUT', '/admin/users/cody/roles/viewer', { token: root });
       await http(cutOff.httpUrl, 'DELETE', '/admin/users/cody/roles/member', { token: root });
-      // Node 1 has not heard of either (a send in the room itself would show it the gap).
+      // Each side archives a room the other side's member is in.
+      expect((await http(cutOff.httpUrl, 'DELETE', '/admin/rooms/closing-here', { token: root })).status).toBe(200);
+      expect((await http(nodes[0].httpUrl, 'DELETE', '/admin/rooms/closing-there', { token: root })).status).toBe(200);
+      // Node 1 has not heard of any of it (a send in the room itself would show it the gap).
       expect((await cody.ok('message.send', { room: 'elsewhere', text: 'stale role', clientMsgId: 'c2' })).seq).toBe(1);
       await alice.settle(300);
       expect(alice.pushes('message', 'quiet').map((f) => f.data.seq)).toEqual([1, 2]);
+      expect(alice.pushes('room.removed', 'closing-here')).toEqual([]);
+      expect(bob.pushes('room.removed', 'closing-there')).toEqual([]);
 
       proxy.resume();
       // Nothing else is sent in the room: only the cut-off node's word brings the others up to date.
       expect((await alice.next((f) => f.event === 'message' && f.data.seq === 3, 10_000)).data.text).toBe('while cut off');
       expect((await cody.error('message.send', { room: 'elsewhere', text: 'revoked', clientMsgId: 'c3' })).code).toBe('FORBIDDEN');
       expect(alice.pushes('message', 'quiet').map((f) => f.data.seq)).toEqual([1, 2, 3]);
+      expect((await alice.nextPush('room.removed', 'closing-here')).data).toEqual({ room: 'closing-here', reason: 'archived' });
+      expect((await bob.nextPush('room.removed', 'closing-there')).data).toEqual({ room: 'closing-there', reason: 'archived' });
     } finally {
       await cutOff.server.stop();
       await proxy.close();
