@@ -39,15 +39,6 @@ describe('JoinedRooms', () => {
     expect(passed(rooms, 'general', [2, 3, 4])).toEqual([2, 3, 4]);
   });
 
-  it('counts a replayed deletion as seen, and passes live deletions of older messages on', () => {
-    const rooms = new JoinedRooms();
-    rooms.want('general', 2);
-    expect(rooms.acceptDeletion('general', 3)).toBe(true);
-    expect(passed(rooms, 'general', [3, 4])).toEqual([4]);
-    expect(rooms.acceptDeletion('general', 1)).toBe(true);
-    expect(rooms.since('general')).toBe(4);
-  });
-
   it('keeps rooms apart and drops pushes for rooms it does not want', () => {
     const rooms = new JoinedRooms();
     rooms.want('a', 0);
@@ -56,7 +47,6 @@ describe('JoinedRooms', () => {
     expect(passed(rooms, 'b', [2, 6])).toEqual([6]);
     rooms.forget('a');
     expect(passed(rooms, 'a', [3])).toEqual([]);
-    expect(rooms.acceptDeletion('a', 3)).toBe(false);
     expect(rooms.names()).toEqual(['b']);
   });
 });

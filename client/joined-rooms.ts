@@ -34,24 +34,15 @@ export class JoinedRooms {
     if (this.lastSeen.has(room) && this.lastSeen.get(room) === undefined) this.lastSeen.set(room, lastSeq);
   }
 
-  /** A `message` push: true when the app should see it, false for a room not joined or a `seq` already seen. */
+  /**
+   * A `message` push, a replayed deleted one too (its `seq` counts as seen):
+   * true when the app should see it, false for a room not joined or a `seq` already seen.
+   */
   acceptMessage(room: string, seq: number): boolean {
     if (!this.lastSeen.has(room)) return false;
     const last = this.lastSeen.get(room);
     if (last !== undefined && seq <= last) return false;
     this.lastSeen.set(room, seq);
-    return true;
-  }
-
-  /**
-   * A `message.deleted` push: a live deletion of an older message, or a replayed
-   * one that stands in for a message deleted before the app saw it (its `seq`
-   * counts as seen).
-   */
-  acceptDeletion(room: string, seq: number): boolean {
-    if (!this.lastSeen.has(room)) return false;
-    const last = this.lastSeen.get(room);
-    if (last === undefined || seq > last) this.lastSeen.set(room, seq);
     return true;
   }
 }

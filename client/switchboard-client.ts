@@ -1,5 +1,5 @@
 import type { MessageContent, PushMap, ReplyOf, RequestOf } from '../src/protocol/event-map.js';
-import type { AuthReply, ErrorFrameData, JoinReply, RoomRemovedPush } from '../src/protocol/wire.js';
+import type { AuthReply, ErrorFrameData, JoinReply, MessageView, RoomRemovedPush } from '../src/protocol/wire.js';
 import { Emitter } from './emitter.js';
 import { SwitchboardError } from './errors.js';
 import { FramePacer } from './frame-pacer.js';
@@ -81,7 +81,9 @@ export type StateChange =
   | { state: 'closed'; closeCode?: number; reason: string };
 
 /** What `on` can listen to: the server's pushes, connection state changes, and errors no call can catch. */
-export interface ClientEvents extends PushMap {
+export interface ClientEvents extends Omit<PushMap, 'message'> {
+  /** A message, live or replayed; one deleted before the app saw it comes as `message.deleted` instead. */
+  message: MessageView;
   state: StateChange;
   /** Something no call of the app's can catch failed: a rejoin, a token refresh, `getToken`, a first-frame `auth`. */
   error: Error;
@@ -393,16 +395,18 @@ export class SwitchboardClient {
 
   private push(frame: PushFrame): void {
     switch (frame.event) {
-      case 'message':
-        if (this.rooms.acceptMessage(frame.data.room, frame.data.seq)) this.events.emit('message', frame.data);
+      case 'message': {
+        const { room, seq } = frame.data;
+        if (!this.rooms.acceptMessage(room, seq)) return;
+        if ('deleted' in frame.data) this.events.emit('message.deleted', { room, seq });
+        else this.events.emit('message', frame.data);
         return;
-      case 'message.deleted':
-        if (this.rooms.acceptDeletion(frame.data.room, frame.data.seq)) this.events.emit('message.deleted', frame.data);
-        return;
+      }
       case 'room.removed':
         if (this.rooms.has(frame.data.room)) this.dropRoom(frame.data);
         return;
       case 'message.updated':
+      case 'message.deleted':
       case 'presence.join':
       case 'presence.leave':
       case 'typing':

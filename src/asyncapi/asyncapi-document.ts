@@ -6,7 +6,7 @@ import { ErrorFrameData, HISTORY_ENTRY_TYPES, SERVER_EVENT_DATA } from '../proto
 import type { ResolvedRealtimeOptions } from '../realtime-options.js';
 import { CLIENT_EVENT_SUMMARIES, CLOSE_CODE_MEANINGS, ERROR_CODE_MEANINGS, SERVER_EVENT_SUMMARIES } from './descriptions.js';
 import type { GatewayEvent } from './gateway-events.js';
-import { schemaRef, schemasOf } from './json-schemas.js';
+import { schemaRef, schemasOf, type SchemaClass } from './json-schemas.js';
 
 const ASYNCAPI_VERSION = '3.0.0';
 
@@ -54,6 +54,11 @@ function frameSchema(event: string, data: Json, kind: 'request' | 'answer' | 'pu
     },
     ...(kind === 'push' ? { not: { required: ['id'] } } : {}),
   };
+}
+
+/** The schema of a push's `data`: one class, or one of several. */
+function dataSchema(type: SchemaClass | readonly SchemaClass[]): Json {
+  return Array.isArray(type) ? { oneOf: type.map(schemaRef) } : schemaRef(type as SchemaClass);
 }
 
 function permissionText({ permissions, beforeAuthentication }: GatewayEvent): string {
@@ -176,7 +181,7 @@ export function buildAsyncApiDocument(events: GatewayEvent[], options: ResolvedR
       name: event,
       title: `${event} push`,
       summary: SERVER_EVENT_SUMMARIES[event],
-      payload: frameSchema(event, schemaRef(SERVER_EVENT_DATA[event]), 'push'),
+      payload: frameSchema(event, dataSchema(SERVER_EVENT_DATA[event]), 'push'),
     };
     operations[`push.${event}`] = {
       action: 'send',
@@ -189,7 +194,7 @@ export function buildAsyncApiDocument(events: GatewayEvent[], options: ResolvedR
 
   const schemaRoots = [
     ...events.flatMap((e) => (e.data ? [e.data, e.reply] : [e.reply])),
-    ...Object.values(SERVER_EVENT_DATA),
+    ...Object.values(SERVER_EVENT_DATA).flat(),
     ...HISTORY_ENTRY_TYPES,
   ];
   const securitySchemes = securitySchemesFor(auth);

@@ -30,9 +30,11 @@ export const CLIENT_EVENT_SUMMARIES: Record<ClientEvent, string> = {
 export const SERVER_EVENT_SUMMARIES: Record<ServerEvent, string> = {
   error: 'A request failed (with its `id`), or a frame could not be read (then without `id`)',
   pong: 'The reply to `ping`',
-  message: "A message of a room the socket joined, live or replayed after `since`; each room's in `seq` order, once per join",
+  message:
+    "A message of a room the socket joined, live or replayed after `since`; each room's in `seq` order, once per join. " +
+    'A replayed message that was deleted comes as history shows it, `{room, seq, deleted: true}`',
   'message.updated': 'A message of a joined room was edited',
-  'message.deleted': 'A message of a joined room was deleted (also in a replay, for a deleted message)',
+  'message.deleted': 'A message of a joined room was deleted',
   'presence.join': "A user's first socket joined the room",
   'presence.leave': "A user's last socket left the room or disconnected",
   typing: 'Another user in the room is typing',

@@ -358,8 +358,7 @@ function removedWhileJoining({ room, removedFor }: RoomMembership): RealtimeErro
   return RealtimeError.conflict(`room ${room.name} was left while the join was in progress; join again`);
 }
 
+/** Every stored message is replayed as a `message` frame, a deleted one as history shows it (`{room, seq, deleted: true}`). */
 function replayFrame(entry: HistoryEntry): string {
-  return 'deleted' in entry
-    ? JSON.stringify({ event: ServerEvent.MESSAGE_DELETED, data: { room: entry.room, seq: entry.seq } })
-    : JSON.stringify({ event: ServerEvent.MESSAGE, data: entry });
+  return JSON.stringify({ event: ServerEvent.MESSAGE, data: entry });
 }

@@ -1,11 +1,11 @@
 import type {
   AuthReply,
   EditAck,
+  HistoryEntry,
   HistoryPage,
   JoinReply,
   MessageDeletedPush,
   MessageUpdatedPush,
-  MessageView,
   Pong,
   PresenceList,
   RefreshReply,
@@ -89,7 +89,8 @@ export type ReplyOf<E extends keyof RequestMap> = RequestMap[E]['reply'];
 
 /** Each server push (a frame without `id`) and its `data`. */
 export interface PushMap {
-  message: MessageView;
+  /** A deleted message as history shows it, in a replay or a catch-up. */
+  message: HistoryEntry;
   'message.updated': MessageUpdatedPush;
   'message.deleted': MessageDeletedPush;
   'presence.join': RoomUserPush;

@@ -59,7 +59,7 @@ export class MessageView {
   @Optional() @IsISO8601() editedAt?: string;
 }
 
-/** What history returns in place of a deleted message: its `seq` stays taken. */
+/** What history and a replay return in place of a deleted message: its `seq` stays taken. */
 export class DeletedMessageView {
   @IsRoomName() room!: string;
   @IsInt() @Min(1) @Max(SEQ_MAX) seq!: number;
@@ -158,15 +158,16 @@ export class Pong {
   @IsInt() time!: number;
 }
 
-/** What each server event carries in `data` (for generated documentation and typed clients). */
+/** What each server event carries in `data`, one of several classes for a list (for generated documentation and typed clients). */
 export const SERVER_EVENT_DATA = {
   [ServerEvent.ERROR]: ErrorFrameData,
   [ServerEvent.PONG]: Pong,
-  [ServerEvent.MESSAGE]: MessageView,
+  // Live, always a message; replayed or caught up, a deleted one as history shows it.
+  [ServerEvent.MESSAGE]: HISTORY_ENTRY_TYPES,
   [ServerEvent.MESSAGE_UPDATED]: MessageUpdatedPush,
   [ServerEvent.MESSAGE_DELETED]: MessageDeletedPush,
   [ServerEvent.PRESENCE_JOIN]: RoomUserPush,
   [ServerEvent.PRESENCE_LEAVE]: RoomUserPush,
   [ServerEvent.TYPING]: RoomUserPush,
   [ServerEvent.ROOM_REMOVED]: RoomRemovedPush,
-} as const satisfies Record<ServerEvent, new () => object>;
+} as const satisfies Record<ServerEvent, (new () => object) | readonly (new () => object)[]>;

@@ -128,19 +128,23 @@ describe('the client SDK', () => {
       ]);
     });
 
-    it('replays from an explicit since, and nothing more arrives from a room after leaving it', async () => {
+    it('replays from an explicit since, a deleted message as message.deleted, and nothing more after leaving', async () => {
       const alice = await as('alice');
-      for (const text of ['a', 'b', 'c']) await alice.send('replay', text);
+      for (const text of ['a', 'b', 'c', 'd']) await alice.send('replay', text);
+      await alice.delete('replay', 3);
       const bob = await as('bob');
       const bobs = record(bob);
-      expect(await bob.join('replay', { since: 1 })).toEqual({ room: 'replay', lastSeq: 3 });
+      const deletions: unknown[] = [];
+      bob.on('message.deleted', (deletion) => deletions.push(deletion));
+      expect(await bob.join('replay', { since: 1 })).toEqual({ room: 'replay', lastSeq: 4 });
       await waitUntil(() => bobs.messages.length === 2);
-      expect(bobs.messages.map((m) => m.text)).toEqual(['b', 'c']);
+      expect(bobs.messages.map((m) => m.text)).toEqual(['b', 'd']);
+      expect(deletions).toEqual([{ room: 'replay', seq: 3 }]);
 
       await bob.leave('replay');
-      await alice.send('replay', 'd');
+      await alice.send('replay', 'e');
       await settle();
-      expect(bobs.messages.map((m) => m.text)).toEqual(['b', 'c']);
+      expect(bobs.messages.map((m) => m.text)).toEqual(['b', 'd']);
     });
 
     it('fails with a typed error carrying the contract code, message and details', async () => {

@@ -133,6 +133,9 @@ describe('AsyncAPI document [sqlite]', () => {
     await bob.nextPush('message.deleted', 'docs');
     const page = await request(bob, 'history.fetch', { room: 'docs', limit: 10 });
     expect(page.data.messages.map((m: { deleted?: boolean }) => m.deleted ?? false)).toEqual([false, true]);
+    // A replay shows the deleted message as history does.
+    await request(carol, 'room.join', { room: 'docs', since: 0 });
+    await carol.next((frame) => frame.event === 'message' && frame.data.deleted === true);
     await request(bob, 'presence.list', { room: 'docs' });
     await request(bob, 'typing', { room: 'docs' });
     await alice.nextPush('typing', 'docs');

@@ -277,9 +277,10 @@ describeEachDatabase('messaging', (kind) => {
     await dave.ok('room.join', { room: 'edits', since: 0 });
     await waitUntil(() => dave.frames.length >= 3);
     expect(dave.frames.slice(1).map((f) => [f.event, f.data.seq])).toEqual([
-      ['message.deleted', seq],
+      ['message', seq],
       ['message', seq + 1],
     ]);
+    expect(dave.frames[1].data).toEqual({ room: 'edits', seq, deleted: true });
   });
 
   it('shows presence per user across sockets and relays typing to the others', async () => {
