@@ -53,7 +53,7 @@ class FakeRepository<T extends object> {
 }
 
 const SHARED_ROLES: Array<[string, string[]]> = [
-  ['admin', ['*']],
+  ['admin', Object.values(Permission)],
   ['member', [Permission.ROOM_JOIN, Permission.MESSAGE_SEND]],
   ['moderator', [Permission.MESSAGE_DELETE_ANY]],
   ['reader', [Permission.ROOM_JOIN, Permission.HISTORY_READ]],

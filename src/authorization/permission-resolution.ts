@@ -1,5 +1,3 @@
-import { ALL_PERMISSIONS } from './permissions.js';
-
 /** Matches the rooms an assignment applies to: `*`, an exact name, or a prefix ending in `*`. */
 export const ALL_ROOMS = '*';
 
@@ -16,7 +14,7 @@ export interface Assignment {
 
 export interface Grant {
   scope: string;
-  /** null: every permission. */
+  /** null: every permission (a bootstrap admin's). */
   permissions: ReadonlySet<string> | null;
 }
 
@@ -55,13 +53,13 @@ export interface ResolutionInput {
  * the whole answer for users who hold only the default role. Most users hold
  * the same few roles; each user's own copy cost half a kilobyte per socket.
  */
-const permissionSets = new WeakMap<readonly string[], ReadonlySet<string> | null>();
+const permissionSets = new WeakMap<readonly string[], ReadonlySet<string>>();
 const defaultRoleOnly = new WeakMap<ResolutionInput['rolePermissions'], Map<string, EffectivePermissions>>();
 
-function permissionSet(permissions: readonly string[]): ReadonlySet<string> | null {
+function permissionSet(permissions: readonly string[]): ReadonlySet<string> {
   let set = permissionSets.get(permissions);
   if (set === undefined) {
-    set = permissions.includes(ALL_PERMISSIONS) ? null : new Set(permissions);
+    set = new Set(permissions);
     permissionSets.set(permissions, set);
   }
   return set;

@@ -13,9 +13,6 @@ export const Permission = {
 } as const;
 export type Permission = (typeof Permission)[keyof typeof Permission];
 
-/** In a role's permission list, `*` grants every permission, present and future. */
-export const ALL_PERMISSIONS = '*';
-
 export interface PermissionDescription {
   key: Permission;
   description: string;
@@ -37,7 +34,7 @@ export const PERMISSION_CATALOGUE: readonly PermissionDescription[] = [
   { key: Permission.ADMIN_MANAGE, description: 'Manage roles, assignments and rooms, publish, moderate, disconnect users, read the audit log', events: [], routes: ['/admin/*'] },
 ];
 
-const KNOWN = new Set<string>([ALL_PERMISSIONS, ...PERMISSION_CATALOGUE.map((p) => p.key)]);
+const KNOWN = new Set<string>(PERMISSION_CATALOGUE.map((p) => p.key));
 
 export function isKnownPermission(key: string): boolean {
   return KNOWN.has(key);

@@ -1,4 +1,5 @@
 import { CreateRealtimeTables1763800000000 } from '../../migrations/1763800000000-CreateRealtimeTables.js';
+import { AdminRoleListsItsPermissions1796601600000 } from '../../migrations/1796601600000-AdminRoleListsItsPermissions.js';
 import { AuditEntryEntity } from '../audit/audit-entry.entity.js';
 import { RoleAssignmentEntity } from '../authorization/role-assignment.entity.js';
 import { RolePermissionEntity } from '../authorization/role-permission.entity.js';
@@ -17,4 +18,4 @@ export const realtimeEntities = [
 ];
 
 /** Every migration of the module, oldest first, for the same SQLite or PostgreSQL schema. */
-export const realtimeMigrations = [CreateRealtimeTables1763800000000];
+export const realtimeMigrations = [CreateRealtimeTables1763800000000, AdminRoleListsItsPermissions1796601600000];

@@ -51,6 +51,8 @@ describeEachDatabase('admin REST API', (kind) => {
       permissions: ['history.read', 'presence.read', 'room.join'],
       shared: true,
     });
+    const catalogue = (await call('GET', '/admin/permissions')).body.map((p: { key: string }) => p.key);
+    expect(seeded.body.find((r: { name: string }) => r.name === 'admin').permissions).toEqual([...catalogue].sort());
 
     const created = await call('POST', '/admin/roles', { name: 'auditor', description: 'Reads history', permissions: ['history.read', 'room.join'] });
     expect(created.status).toBe(201);
@@ -60,6 +62,7 @@ describeEachDatabase('admin REST API', (kind) => {
     const unknown = await call('POST', '/admin/roles', { name: 'x', permissions: ['room.join', 'fly'] });
     expect(unknown.status).toBe(400);
     expect(unknown.body).toMatchObject({ code: 'BAD_REQUEST', details: [{ field: 'permissions', constraint: 'knownPermission', message: 'fly is not a permission' }] });
+    expect((await call('POST', '/admin/roles', { name: 'x', permissions: ['*'] })).status).toBe(400);
     const invalid = await call('POST', '/admin/roles', { name: 'bad name', permissions: 'room.join' });
     expect(invalid.status).toBe(400);
     expect([...new Set(invalid.body.details.map((d: { field: string }) => d.field))].sort()).toEqual(['name', 'permissions']);
