@@ -74,7 +74,7 @@ export interface AuthorizationOptions {
 
 export interface WebSocketOptions {
   path?: string;
-  /** Origins allowed to open a socket; when empty every origin is. */
+  /** Origins allowed to open a socket; when empty every origin is. A request without `Origin` (not a browser) is not checked. */
   allowedOrigins?: string[];
   /** Larger frames close the socket with 1009. */
   maxPayloadBytes?: number;

@@ -36,9 +36,10 @@ export class HandshakeService {
 
   async verify(request: IncomingMessage): Promise<HandshakeVerdict> {
     if (this.shutdown.draining) return this.refuse(503, 'the server is restarting; connect to another node');
-    if (this.allowedOrigins.size > 0) {
-      const origin = request.headers.origin;
-      if (!origin || !this.allowedOrigins.has(origin)) return this.refuse(403, `origin ${origin ?? '(none)'} is not allowed`);
+    // Browsers always send Origin; a client without one is not a page of another site, and could send any.
+    const origin = request.headers.origin;
+    if (origin !== undefined && this.allowedOrigins.size > 0 && !this.allowedOrigins.has(origin)) {
+      return this.refuse(403, `origin ${origin} is not allowed`);
     }
     const token = extractToken(request, { query: true, cookieName: this.options.auth.cookieName });
     if (!token && this.options.auth.firstFrameAuth) return { accepted: true };

@@ -84,8 +84,15 @@ describeEachDatabase('handshake and token lifecycle', (kind) => {
 
     it('refuses other origins with 403, before looking at the token', async () => {
       expect((await rejectedUpgrade(strict.wsUrl, { token: token('alice'), headers: { Origin: 'https://evil.example' } })).status).toBe(403);
-      expect((await rejectedUpgrade(strict.wsUrl, { token: token('alice') })).status).toBe(403);
+      expect((await rejectedUpgrade(strict.wsUrl, { token: token('alice'), headers: { Origin: 'null' } })).status).toBe(403);
       expect((await rejectedUpgrade(strict.wsUrl, { headers: { Origin: 'https://admin.example' } })).status).toBe(401);
+    });
+
+    it('lets a client that sends no Origin (not a browser) through to the token check', async () => {
+      const service = await TestClient.connect(strict.wsUrl, { token: token('backend-service') });
+      expect((await service.request('ping')).event).toBe('pong');
+      await service.close();
+      expect((await rejectedUpgrade(strict.wsUrl, {})).status).toBe(401);
     });
   });
 
