@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import { algorithmsForPublicKey } from './auth/public-key-algorithms.js';
 
 /** Where the module keeps its tables. */
 export type DatabaseOptions =
@@ -50,7 +51,7 @@ export interface AuthOptions {
   secret?: string;
   /** PEM public key for RS* / ES* tokens. */
   publicKey?: string;
-  /** Pinned algorithm; defaults to HS256 with a secret and RS256 with a public key. */
+  /** Pinned algorithm; defaults to HS256 with a secret, RS256 with an RSA key, and the curve's ES* with an EC key. */
   algorithm?: JwtAlgorithm;
   issuer?: string;
   audience?: string;
@@ -128,6 +129,21 @@ export interface ResolvedRealtimeOptions {
 
 export const REALTIME_OPTIONS = Symbol('REALTIME_OPTIONS');
 
+/** The pinned algorithm, or the key's default; one the key cannot verify is refused here rather than at every handshake. */
+function publicKeyAlgorithm(publicKey: string, pinned: JwtAlgorithm | undefined): JwtAlgorithm {
+  if (pinned?.startsWith('HS')) throw new Error(`RealtimeModule: auth.algorithm ${pinned} needs auth.secret, not a public key`);
+  let usable: JwtAlgorithm[];
+  try {
+    usable = algorithmsForPublicKey(publicKey);
+  } catch (error) {
+    throw new Error(`RealtimeModule: auth.publicKey: ${(error as Error).message}`);
+  }
+  if (pinned && !usable.includes(pinned)) {
+    throw new Error(`RealtimeModule: auth.algorithm ${pinned} cannot be verified with auth.publicKey, which takes ${usable.join(', ')}`);
+  }
+  return pinned ?? usable[0];
+}
+
 export function resolveOptions(options: RealtimeModuleOptions): ResolvedRealtimeOptions {
   const { auth } = options;
   if (!auth || (!auth.secret && !auth.publicKey)) {
@@ -136,12 +152,9 @@ export function resolveOptions(options: RealtimeModuleOptions): ResolvedRealtime
   if (auth.secret && auth.publicKey) {
     throw new Error('RealtimeModule: set auth.secret or auth.publicKey, not both');
   }
-  const algorithm = auth.algorithm ?? (auth.secret ? 'HS256' : 'RS256');
+  const algorithm = auth.publicKey ? publicKeyAlgorithm(auth.publicKey, auth.algorithm) : (auth.algorithm ?? 'HS256');
   if (auth.secret && !algorithm.startsWith('HS')) {
     throw new Error(`RealtimeModule: auth.algorithm ${algorithm} needs auth.publicKey, not a secret`);
-  }
-  if (auth.publicKey && algorithm.startsWith('HS')) {
-    throw new Error(`RealtimeModule: auth.algorithm ${algorithm} needs auth.secret, not a public key`);
   }
   const { database, cluster } = options;
   const sqlite = 'dataSource' in database ? database.dataSource.options.type !== 'postgres' : database.type === 'sqlite';

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { describeEachDatabase, freshDatabase, type TestDatabase } from '../support/databases.js';
 import { rejectedUpgrade, TestClient } from '../support/test-client.js';
 import { startServer, type TestServer } from '../support/test-server.js';
@@ -93,6 +94,43 @@ describeEachDatabase('handshake and token lifecycle', (kind) => {
       expect((await service.request('ping')).event).toBe('pong');
       await service.close();
       expect((await rejectedUpgrade(strict.wsUrl, {})).status).toBe(401);
+    });
+  });
+
+  describe.each([
+    ['an RSA key (RS256 by default)', 'rsa', undefined, 'RS256'],
+    ['an RSA key, JWT_ALGORITHM=RS512', 'rsa', 'RS512', 'RS512'],
+    ['a P-256 key (ES256 by default)', 'ec', undefined, 'ES256'],
+  ] as const)('with JWT_PUBLIC_KEY: %s', (_case, type, pinned, algorithm) => {
+    const pair = type === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const publicKey = pair.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const privateKey = pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    let keyed: TestServer;
+    beforeAll(async () => {
+      keyed = await startServer(database, { JWT_SECRET: '', JWT_PUBLIC_KEY: publicKey.replace(/\n/g, '\\n'), ...(pinned ? { JWT_ALGORITHM: pinned } : {}) });
+    });
+    afterAll(async () => {
+      await keyed.close();
+    });
+
+    it(`accepts a ${algorithm} token signed with the private key`, async () => {
+      const client = await TestClient.connect(keyed.wsUrl, { token: token('alice', { privateKey, algorithm }) });
+      expect((await client.request('ping')).event).toBe('pong');
+      await client.close();
+    });
+
+    it('refuses another key, another algorithm, and an HS256 token signed with the public key as its secret', async () => {
+      const other = (type === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ec', { namedCurve: 'prime256v1' })).privateKey;
+      const otherPem = other.export({ type: 'pkcs8', format: 'pem' }).toString();
+      const refused = [
+        token('alice', { privateKey: otherPem, algorithm }),
+        token('alice', { secret: publicKey, algorithm: 'HS256' }),
+        ...(type === 'rsa' ? [token('alice', { privateKey, algorithm: algorithm === 'RS256' ? 'RS512' : 'RS256' })] : []),
+      ];
+      for (const candidate of refused) {
+        const { status, body } = await rejectedUpgrade(keyed.wsUrl, { token: candidate });
+        expect([status, body]).toEqual([401, expect.stringMatching(/invalid (signature|algorithm)/)]);
+      }
     });
   });
 

@@ -12,6 +12,9 @@ export interface TokenOptions {
   /** Seconds from now; negative for an expired token. */
   expiresIn?: number;
   secret?: string;
+  /** Signs with a private key (PEM) instead of the secret, with `algorithm`. */
+  privateKey?: string;
+  algorithm?: 'HS256' | 'RS256' | 'RS512' | 'ES256' | 'ES384';
   issuer?: string;
   audience?: string;
   claims?: Record<string, unknown>;
@@ -31,6 +34,8 @@ export function token(sub: string | undefined, options: TokenOptions = {}): stri
       aud: options.audience ?? TEST_AUDIENCE,
       ...options.claims,
     },
-    { secret: options.secret ?? TEST_SECRET, algorithm: 'HS256' },
+    options.privateKey
+      ? { privateKey: options.privateKey, algorithm: options.algorithm ?? 'RS256' }
+      : { secret: options.secret ?? TEST_SECRET, algorithm: options.algorithm ?? 'HS256' },
   );
 }
