@@ -65,17 +65,31 @@ export class TransactionRunner {
   };
 
   run<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    if (!this.serialised) return withStorage(this.logger, () => this.dataSource.transaction(work));
+    if (!this.serialised) return withStorage(this.logger, () => this.transaction(work));
     const result = this.tail.then(() => withStorage(this.logger, () => this.retryWhileBusy(work)));
     this.tail = result.catch(() => undefined);
     return result;
+  }
+
+  /**
+   * A unique violation means a concurrent transaction committed the row this
+   * one looked for and did not find (two admins creating one room): run once
+   * more, the work finds it and answers as it does for any existing row.
+   */
+  private async transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    try {
+      return await this.dataSource.transaction(work);
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      return this.dataSource.transaction(work);
+    }
   }
 
   private async retryWhileBusy<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     const deadline = Date.now() + BUSY_RETRY_MS;
     for (let pause = 2; ; pause = Math.min(pause * 2, 100)) {
       try {
-        return await this.dataSource.transaction(work);
+        return await this.transaction(work);
       } catch (error) {
         if (!isBusy(error) || Date.now() + pause > deadline) throw error;
         await new Promise((resolve) => setTimeout(resolve, pause));
@@ -84,9 +98,20 @@ export class TransactionRunner {
   }
 }
 
-/** SQLITE_BUSY (another connection writes) and its variants, as thrown directly or wrapped by TypeORM. */
-function isBusy(error: unknown): boolean {
+/** The driver's error code, as thrown directly or wrapped by TypeORM. */
+function driverCode(error: unknown): unknown {
   const cause = (error as { driverError?: unknown }).driverError ?? error;
-  const code = (cause as { code?: unknown }).code;
+  return (cause as { code?: unknown }).code;
+}
+
+/** SQLITE_BUSY (another connection writes) and its variants. */
+function isBusy(error: unknown): boolean {
+  const code = driverCode(error);
   return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
+}
+
+const UNIQUE_VIOLATIONS = new Set(['23505', 'SQLITE_CONSTRAINT_UNIQUE', 'SQLITE_CONSTRAINT_PRIMARYKEY']);
+
+function isUniqueViolation(error: unknown): boolean {
+  return UNIQUE_VIOLATIONS.has(driverCode(error) as string);
 }

@@ -155,6 +155,18 @@ describeEachDatabase('admin REST API', (kind) => {
     expect((await call('DELETE', '/admin/rooms/alerts/messages/abc')).status).toBe(400);
   });
 
+  it('answers concurrent creations of one name with one 201 and 409s, and concurrent grants with one assignment', async () => {
+    const statuses = async (method: string, path: string, body: unknown) =>
+      (await Promise.all(Array.from({ length: 6 }, () => call(method, path, body)))).map((r) => r.status).sort();
+    expect(await statuses('POST', '/admin/rooms', { name: 'contested' })).toEqual([201, 409, 409, 409, 409, 409]);
+    expect(await statuses('POST', '/admin/roles', { name: 'contested', permissions: ['room.join'] })).toEqual([201, 409, 409, 409, 409, 409]);
+    expect(await statuses('PUT', '/admin/users/zoe/roles/contested', undefined)).toEqual([200, 200, 200, 200, 200, 201]);
+    expect((await call('GET', '/admin/users/zoe/roles')).body.assignments).toEqual([{ role: 'contested', scope: '*', grantedAt: expect.any(String) }]);
+    const audit = await call('GET', '/admin/audit?limit=100');
+    const actions = audit.body.entries.filter((e: { target: string }) => /contested|zoe/.test(e.target)).map((e: { action: string }) => e.action);
+    expect(actions.sort()).toEqual(['assignment.grant', 'role.create', 'room.create']);
+  });
+
   it('disconnects every socket of a user with 4003', async () => {
     const one = await connect('eve');
     const two = await connect('eve');
