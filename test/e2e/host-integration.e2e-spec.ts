@@ -1,13 +1,14 @@
-import type { INestApplication } from '@nestjs/common';
+import { Module, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { AddressInfo } from 'node:net';
 import { DataSource } from 'typeorm';
-import { RealtimePublisher, RealtimeWsAdapter } from '../../src/index.js';
+import { RealtimeEvents, RealtimeModule, RealtimePublisher, RealtimeWsAdapter, realtimeMigrations } from '../../src/index.js';
 import { CreateOrders1700000000000, HostAppModule, Order, RealtimeEventLog } from '../host-app/host-app.module.js';
 import { describeEachDatabase, freshDatabase } from '../support/databases.js';
 import { http } from '../support/http.js';
 import { rejectedUpgrade, TestClient } from '../support/test-client.js';
-import { token } from '../support/tokens.js';
+import { TEST_AUDIENCE, TEST_ISSUER, TEST_SECRET, token } from '../support/tokens.js';
+import { waitUntil } from '../support/wait.js';
 
 describeEachDatabase('a host app embedding the module on its own DataSource', (kind) => {
   let app: INestApplication;
@@ -29,7 +30,7 @@ describeEachDatabase('a host app embedding the module on its own DataSource', (k
   it('runs the host migrations and the module migrations on one database', async () => {
     const dataSource = app.get(DataSource);
     const applied = (await dataSource.query('SELECT name FROM migrations ORDER BY id')) as Array<{ name: string }>;
-    expect(applied.map((m) => m.name)).toEqual([CreateOrders1700000000000.name, 'CreateRealtimeTables1763800000000']);
+    expect(applied.map((m) => m.name)).toEqual([CreateOrders1700000000000.name, ...realtimeMigrations.map((m) => m.name)]);
     const roles = (await dataSource.query('SELECT name FROM switchboard_roles ORDER BY name')) as Array<{ name: string }>;
     expect(roles.map((r) => r.name)).toEqual(['admin', 'member', 'moderator', 'viewer']);
   });
@@ -54,6 +55,31 @@ describeEachDatabase('a host app embedding the module on its own DataSource', (k
     const [row] = (await app.get(DataSource).query('SELECT COUNT(*) AS count FROM switchboard_messages')) as Array<{ count: string | number }>;
     expect(Number(row.count)).toBe(2);
     await alice.close();
+  });
+
+  it('lets host code hear about edits, deletions, closed sockets and role and assignment changes', async () => {
+    const log = app.get(RealtimeEventLog);
+    log.others.length = 0;
+    const carol = await TestClient.connect(wsUrl, { token: token('carol') });
+    const { seq } = await carol.ok('message.send', { room: 'events', text: 'draft', clientMsgId: 'c1' });
+    await carol.ok('message.edit', { room: 'events', seq, text: 'final' });
+    await carol.ok('message.delete', { room: 'events', seq });
+    const admin = (method: string, path: string, body?: unknown) => http(httpUrl, method, path, { token: token('root'), body });
+    expect((await admin('POST', '/admin/roles', { name: 'auditor', permissions: ['history.read'] })).status).toBe(201);
+    expect((await admin('PUT', '/admin/users/carol/roles/auditor')).status).toBe(201);
+    expect((await admin('DELETE', '/admin/users/carol/roles/auditor')).status).toBe(200);
+    await carol.close();
+    await waitUntil(() => log.others.some(([event]) => event === RealtimeEvents.SOCKET_CLOSED));
+
+    expect(log.others).toEqual([
+      [RealtimeEvents.MESSAGE_EDITED, { tenantId: '', room: 'events', seq, text: 'final', editedAt: expect.any(String), editedBy: 'carol' }],
+      [RealtimeEvents.MESSAGE_DELETED, { tenantId: '', room: 'events', seq, deletedBy: 'carol' }],
+      [RealtimeEvents.ROLE_CHANGED, { tenantId: '', role: 'auditor', change: 'created', actorId: 'root' }],
+      [RealtimeEvents.ASSIGNMENT_CHANGED, { tenantId: '', userId: 'carol', role: 'auditor', scope: '*', change: 'granted', actorId: 'root' }],
+      [RealtimeEvents.ASSIGNMENT_CHANGED, { tenantId: '', userId: 'carol', role: 'auditor', scope: null, change: 'revoked', actorId: 'root' }],
+      // The test client's close frame carries no status code: 1005.
+      [RealtimeEvents.SOCKET_CLOSED, { connectionId: expect.any(String), userId: 'carol', tenantId: '', code: 1005 }],
+    ]);
   });
 
   it('keeps acknowledged messages when a host transaction rolls back meanwhile', async () => {
@@ -90,5 +116,47 @@ describeEachDatabase('a host app embedding the module on its own DataSource', (k
     expect((await rejectedUpgrade(wsUrl, { token: token('former-employee') })).status).toBe(401);
     expect((await http(httpUrl, 'GET', '/admin/roles', { token: token('root') })).status).toBe(200);
     await bob.close();
+  });
+});
+
+describe('a host app importing RealtimeModule.forRoot, with the module on its own SQLite file', () => {
+  it('migrates the file, and serves sockets and the admin API', async () => {
+    const { sqlitePath } = await freshDatabase('sqlite');
+    @Module({
+      imports: [
+        RealtimeModule.forRoot({
+          database: { type: 'sqlite', path: sqlitePath! },
+          auth: { secret: TEST_SECRET, issuer: TEST_ISSUER, audience: TEST_AUDIENCE },
+          authorization: { bootstrapAdmins: ['root'] },
+        }),
+      ],
+    })
+    class PlainHostModule {}
+    const app = await NestFactory.create(PlainHostModule, { logger: false });
+    app.useWebSocketAdapter(new RealtimeWsAdapter(app));
+    await app.listen(0, '127.0.0.1');
+    try {
+      const { port } = app.getHttpServer().address() as AddressInfo;
+      const alice = await TestClient.connect(`ws://127.0.0.1:${port}/ws`, { token: token('alice') });
+      expect(await alice.ok('room.join', { room: 'plain' })).toEqual({ room: 'plain', lastSeq: 0 });
+      expect(await alice.ok('message.send', { room: 'plain', text: 'hi', clientMsgId: 'p1' })).toMatchObject({ seq: 1, duplicate: false });
+      expect((await alice.nextPush('message', 'plain')).data).toMatchObject({ seq: 1, text: 'hi' });
+
+      // A host publish names the tenant of the room: acme's `plain` is not the tenantless one.
+      const acme = await TestClient.connect(`ws://127.0.0.1:${port}/ws`, { token: token('ann', { tid: 'acme' }) });
+      await acme.ok('room.join', { room: 'plain' });
+      const publisher = app.get(RealtimePublisher);
+      expect(await publisher.publish('plain', { text: 'for acme' }, { tid: 'acme' })).toMatchObject({ seq: 1, duplicate: false });
+      expect((await acme.nextPush('message', 'plain')).data).toMatchObject({ seq: 1, text: 'for acme', sender: { id: 'system' } });
+      expect(await publisher.publish('plain', { text: 'for everyone else' })).toMatchObject({ seq: 2 });
+      expect((await alice.nextPush('message', 'plain')).data).toMatchObject({ seq: 2, text: 'for everyone else' });
+      expect(acme.frames.filter((f) => f.event === 'message').map((f) => f.data.text)).toEqual(['for acme']);
+      await alice.close();
+      await acme.close();
+      const roles = await http(`http://127.0.0.1:${port}`, 'GET', '/admin/roles', { token: token('root') });
+      expect(roles.body.map((r: { name: string }) => r.name)).toEqual(['admin', 'member', 'moderator', 'viewer']);
+    } finally {
+      await app.close();
+    }
   });
 });

@@ -82,9 +82,37 @@ export class RealtimeEventLog {
     this.messages.push(payload);
   }
 
+  /** The other events, in the order they came. */
+  readonly others: Array<[string, unknown]> = [];
+
   @OnEvent(RealtimeEvents.SOCKET_OPENED)
   onSocket(payload: { userId: string }) {
     this.sockets.push(payload.userId);
+  }
+
+  @OnEvent(RealtimeEvents.MESSAGE_EDITED)
+  onEdited(payload: unknown) {
+    this.others.push([RealtimeEvents.MESSAGE_EDITED, payload]);
+  }
+
+  @OnEvent(RealtimeEvents.MESSAGE_DELETED)
+  onDeleted(payload: unknown) {
+    this.others.push([RealtimeEvents.MESSAGE_DELETED, payload]);
+  }
+
+  @OnEvent(RealtimeEvents.SOCKET_CLOSED)
+  onSocketClosed(payload: unknown) {
+    this.others.push([RealtimeEvents.SOCKET_CLOSED, payload]);
+  }
+
+  @OnEvent(RealtimeEvents.ROLE_CHANGED)
+  onRoleChanged(payload: unknown) {
+    this.others.push([RealtimeEvents.ROLE_CHANGED, payload]);
+  }
+
+  @OnEvent(RealtimeEvents.ASSIGNMENT_CHANGED)
+  onAssignmentChanged(payload: unknown) {
+    this.others.push([RealtimeEvents.ASSIGNMENT_CHANGED, payload]);
   }
 }
 
