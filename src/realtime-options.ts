@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { algorithmsForPublicKey } from './auth/public-key-algorithms.js';
+import { publicKeyAlgorithm } from './auth/public-key-algorithms.js';
 
 /** Where the module keeps its tables. */
 export type DatabaseOptions =
@@ -128,21 +128,6 @@ export interface ResolvedRealtimeOptions {
 }
 
 export const REALTIME_OPTIONS = Symbol('REALTIME_OPTIONS');
-
-/** The pinned algorithm, or the key's default; one the key cannot verify is refused here rather than at every handshake. */
-function publicKeyAlgorithm(publicKey: string, pinned: JwtAlgorithm | undefined): JwtAlgorithm {
-  if (pinned?.startsWith('HS')) throw new Error(`RealtimeModule: auth.algorithm ${pinned} needs auth.secret, not a public key`);
-  let usable: JwtAlgorithm[];
-  try {
-    usable = algorithmsForPublicKey(publicKey);
-  } catch (error) {
-    throw new Error(`RealtimeModule: auth.publicKey: ${(error as Error).message}`);
-  }
-  if (pinned && !usable.includes(pinned)) {
-    throw new Error(`RealtimeModule: auth.algorithm ${pinned} cannot be verified with auth.publicKey, which takes ${usable.join(', ')}`);
-  }
-  return pinned ?? usable[0];
-}
 
 export function resolveOptions(options: RealtimeModuleOptions): ResolvedRealtimeOptions {
   const { auth } = options;

@@ -21,3 +21,18 @@ export function algorithmsForPublicKey(pem: string): JwtAlgorithm[] {
   if (algorithm) return [algorithm];
   throw new Error(`a key of type ${key.asymmetricKeyType}${curve ? ` (${curve})` : ''} verifies none of RS256/384/512, ES256/384/512`);
 }
+
+/** The pinned algorithm, or the key's default; one the key cannot verify is refused here rather than at every handshake. */
+export function publicKeyAlgorithm(publicKey: string, pinned: JwtAlgorithm | undefined): JwtAlgorithm {
+  if (pinned?.startsWith('HS')) throw new Error(`RealtimeModule: auth.algorithm ${pinned} needs auth.secret, not a public key`);
+  let usable: JwtAlgorithm[];
+  try {
+    usable = algorithmsForPublicKey(publicKey);
+  } catch (error) {
+    throw new Error(`RealtimeModule: auth.publicKey: ${(error as Error).message}`);
+  }
+  if (pinned && !usable.includes(pinned)) {
+    throw new Error(`RealtimeModule: auth.algorithm ${pinned} cannot be verified with auth.publicKey, which takes ${usable.join(', ')}`);
+  }
+  return pinned ?? usable[0];
+}
