@@ -139,12 +139,15 @@ export class RoomsService {
   async update(actor: AuthenticatedUser, name: string, changes: { title?: string | null; archived?: boolean }): Promise<RoomView> {
     const before = await this.view(actor.tenantId, name);
     const archiving = changes.archived !== undefined && changes.archived !== before.archived;
+    const retitling = changes.title !== undefined && changes.title !== before.title;
+    // Archiving an archived room, or a change to what it already is: done, nothing to write or audit.
+    if (!archiving && !retitling) return before;
     await this.transactions.run(async (manager) => {
       await manager.update(
         RoomEntity,
         { tenantId: actor.tenantId, name },
         {
-          ...(changes.title !== undefined ? { title: changes.title } : {}),
+          ...(retitling ? { title: changes.title } : {}),
           ...(archiving ? { archivedAt: changes.archived ? Date.now() : null } : {}),
         },
       );

@@ -118,6 +118,15 @@ describeEachDatabase('admin REST API', (kind) => {
     expect((await alice.ok('history.fetch', { room: 'town-hall' })).messages).toHaveLength(1);
     expect((await call('GET', '/admin/rooms')).body.rooms.map((r: { name: string }) => r.name)).not.toContain('town-hall');
     expect((await call('GET', '/admin/rooms?includeArchived=true')).body.rooms.map((r: { name: string }) => r.name)).toContain('town-hall');
+    // Archiving again, or a change to what the room already is: 200, the room as it is, nothing audited.
+    const again = await call('DELETE', '/admin/rooms/town-hall');
+    expect([again.status, again.body]).toEqual([200, archived.body]);
+    for (const body of [{}, { archived: true }, { title: 'Great hall' }]) {
+      expect(await call('PATCH', '/admin/rooms/town-hall', body)).toMatchObject({ status: 200, body: archived.body });
+    }
+    const audited = await call('GET', '/admin/audit?limit=100');
+    const archives = audited.body.entries.filter((e: { action: string; target: string }) => e.target === 'room:town-hall' && e.action !== 'room.create');
+    expect(archives.map((e: { action: string }) => e.action)).toEqual(['room.archive', 'room.update']);
 
     expect((await call('PATCH', '/admin/rooms/town-hall', { archived: false })).body.archived).toBe(false);
     expect((await alice.ok('message.send', { room: 'town-hall', text: 'after', clientMsgId: 'h3' })).seq).toBe(2);
