@@ -2,6 +2,7 @@
 export { RealtimeModule, type RealtimeModuleAsyncOptions, type RealtimeModuleExtras } from './realtime.module.js';
 export type { RealtimeModuleOptions, DatabaseOptions, AuthOptions, AuthorizationOptions, WebSocketOptions, JwtAlgorithm } from './realtime-options.js';
 export { RealtimeWsAdapter } from './gateway/realtime-ws.adapter.js';
+export { HttpErrorFilter } from './protocol/http-error.filter.js';
 export { RealtimePublisher, type PublishOptions } from './messages/realtime-publisher.service.js';
 export { UserResolver } from './auth/user-resolver.js';
 export type { AuthenticatedUser, TokenClaims } from './auth/authenticated-user.js';

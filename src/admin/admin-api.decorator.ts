@@ -5,14 +5,15 @@ import { HttpPermissionGuard } from '../authorization/http-permission.guard.js';
 import { Permission } from '../authorization/permissions.js';
 import { RequirePermission } from '../authorization/require-permission.decorator.js';
 import { HttpErrorFilter } from '../protocol/http-error.filter.js';
+import { JsonBodyGuard } from '../protocol/json-body.guard.js';
 import { realtimeValidationPipe } from '../protocol/validation.pipe.js';
 
-/** Everything an `/admin` controller needs: a bearer token holding `admin.manage`, validation, contract errors. */
+/** Everything an `/admin` controller needs: a bearer token holding `admin.manage`, a JSON body if any, validation, contract errors. */
 export const AdminApi = (tag: string) =>
   applyDecorators(
     ApiTags(tag),
     ApiBearerAuth(),
-    UseGuards(BearerAuthGuard, HttpPermissionGuard),
+    UseGuards(BearerAuthGuard, HttpPermissionGuard, JsonBodyGuard),
     RequirePermission(Permission.ADMIN_MANAGE),
     UsePipes(realtimeValidationPipe),
     UseFilters(HttpErrorFilter),

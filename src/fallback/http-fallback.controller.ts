@@ -19,6 +19,7 @@ import { RequirePermission } from '../authorization/require-permission.decorator
 import { SendAckDto } from '../messages/dto/message.dto.js';
 import { MessagesService } from '../messages/messages.service.js';
 import { HttpErrorFilter } from '../protocol/http-error.filter.js';
+import { JsonBodyGuard } from '../protocol/json-body.guard.js';
 import { realtimeValidationPipe } from '../protocol/validation.pipe.js';
 import { EventStreamQueryDto, HistoryPageDto, HistoryQueryDto, POLL_DEFAULT_TIMEOUT_SECONDS, PollQueryDto, PostMessageDto } from './dto/fallback.dto.js';
 import { EventStreamsService, resumePoint } from './event-streams.service.js';
@@ -35,7 +36,7 @@ import { LongPollService } from './long-poll.service.js';
 @ApiParam({ name: 'room', description: '1 to 128 characters of letters, digits, "-", "_", "." or ":"' })
 @ApiQuery({ name: 'access_token', type: String, required: false, description: 'The token, for clients that cannot set an Authorization header' })
 @TokenFromQueryOrCookie()
-@UseGuards(BearerAuthGuard, RoomPermissionGuard)
+@UseGuards(BearerAuthGuard, RoomPermissionGuard, JsonBodyGuard)
 @UsePipes(realtimeValidationPipe)
 @UseFilters(HttpErrorFilter)
 export class HttpFallbackController {

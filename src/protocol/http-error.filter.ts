@@ -23,8 +23,10 @@ export class HttpErrorFilter implements ExceptionFilter {
       // check) keep their body's own fields and gain the contract's code.
       const status = exception.getStatus();
       const body = exception.getResponse();
-      const fields = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
-      const message = typeof fields.message === 'string' ? fields.message : exception.message;
+      // Nest's own `error` is the status text (a health check's is an object: kept).
+      const { error: statusText, ...fields } = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
+      if (typeof statusText !== 'string' && statusText !== undefined) fields.error = statusText;
+      const message = unparsableBodyMessage(exception) ?? (typeof fields.message === 'string' ? fields.message : exception.message);
       const code = CODE_BY_STATUS.get(status) ?? (status >= 500 ? ErrorCode.INTERNAL : ErrorCode.BAD_REQUEST);
       response.status(status).json({ ...fields, statusCode: status, code, message });
       return;
@@ -35,4 +37,14 @@ export class HttpErrorFilter implements ExceptionFilter {
     const statusCode = HTTP_STATUS_BY_ERROR_CODE[error.code];
     response.status(statusCode).json({ statusCode, code: error.code, message: error.message, details: error.details });
   }
+}
+
+/** The body parser's error, said plainly: it calls `null` or `"x"` invalid JSON, as it takes only objects and arrays. */
+function unparsableBodyMessage(exception: HttpException): string | undefined {
+  const cause = exception.cause;
+  if (!(cause instanceof SyntaxError)) return undefined;
+  const { type, body } = cause as SyntaxError & { type?: unknown; body?: unknown };
+  if (type !== 'entity.parse.failed') return undefined;
+  const text = typeof body === 'string' ? body.trimStart() : '';
+  return text.startsWith('{') || text.startsWith('[') ? `the body is not valid JSON: ${cause.message}` : 'the body must be a JSON object';
 }

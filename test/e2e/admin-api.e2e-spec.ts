@@ -84,6 +84,30 @@ describeEachDatabase('admin REST API', (kind) => {
     expect(deleteAdmin.body.code).toBe('CONFLICT');
   });
 
+  it('refuses a body that is not JSON instead of acting as if there were none', async () => {
+    const send = async (method: string, path: string, body: string, contentType: string) => {
+      const response = await fetch(`${suite.server.httpUrl}${path}`, {
+        method,
+        headers: { Authorization: `Bearer ${root}`, 'Content-Type': contentType },
+        body,
+      });
+      return [response.status, ((await response.json()) as { message: string }).message];
+    };
+    const scoped = JSON.stringify({ scope: 'support-*' });
+    const notJson = [400, 'the body must be JSON, sent with Content-Type: application/json, not text/plain'];
+    expect(await send('PUT', '/admin/users/quinn/roles/moderator', scoped, 'text/plain')).toEqual(notJson);
+    expect(await send('DELETE', '/admin/users/quinn/roles/moderator', scoped, 'text/plain')).toEqual(notJson);
+    expect(await send('PATCH', '/admin/roles/viewer', JSON.stringify({ description: 'x' }), 'text/plain')).toEqual(notJson);
+    expect((await call('GET', '/admin/users/quinn/roles')).body.assignments).toEqual([]);
+    expect(await send('PUT', '/admin/users/quinn/roles/moderator', scoped, 'application/merge-patch+json')).toEqual([
+      400,
+      'the body must be JSON, sent with Content-Type: application/json, not application/merge-patch+json',
+    ]);
+    const granted = await send('PUT', '/admin/users/quinn/roles/moderator', scoped, 'application/json');
+    expect(granted[0]).toBe(201);
+    expect((await call('GET', '/admin/users/quinn/roles')).body.assignments).toEqual([expect.objectContaining({ role: 'moderator', scope: 'support-*' })]);
+  });
+
   it('manages assignments, refusing unknown roles', async () => {
     const granted = await call('PUT', '/admin/users/dora/roles/moderator', { scope: 'help-*' });
     expect(granted.status).toBe(201);

@@ -261,15 +261,23 @@ describeEachDatabase('HTTP fallbacks', (kind) => {
       expect(refused.body.code).toBe('BAD_REQUEST');
       expect([...new Set(refused.body.details.map((d: { field: string }) => d.field))].sort()).toEqual(fields.sort());
     }
-    const notJson = await fetch(`${url()}/rooms/idem/messages`, {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${token('alice')}`, 'Content-Type': 'application/json' },
-      body: '{"text": ',
-    });
-    expect(notJson.status).toBe(400);
-    expect(await notJson.json()).toMatchObject({ statusCode: 400, code: 'BAD_REQUEST' });
+    const raw = async (body: string, contentType?: string) => {
+      const response = await fetch(`${url()}/rooms/idem/messages`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token('alice')}`, ...(contentType ? { 'Content-Type': contentType } : {}) },
+        body,
+      });
+      return [response.status, await response.json()];
+    };
+    const refusal = (message: string | RegExp) => [400, { statusCode: 400, code: 'BAD_REQUEST', message: expect.stringMatching(message) }];
+    expect(await raw('{"text": ', 'application/json')).toEqual(refusal(/^the body is not valid JSON: /));
+    expect(await raw('null', 'application/json')).toEqual(refusal(/^the body must be a JSON object$/));
+    const json = JSON.stringify({ text: 'hi', clientMsgId: 'typed' });
+    expect(await raw(json, 'text/plain')).toEqual(refusal(/^the body must be JSON, sent with Content-Type: application\/json, not text\/plain$/));
+    expect(await raw(json)).toEqual(refusal(/^the body must be JSON, sent with Content-Type: application\/json, not text\/plain$/));
+    expect(await raw(json, 'application/json; charset=utf-8')).toEqual([201, expect.objectContaining({ duplicate: false })]);
     expect((await post('alice', 'bad:name!', { text: 'hi', clientMsgId: 'c' })).body.details).toEqual([expect.objectContaining({ field: 'room' })]);
-    expect((await get('alice', '/rooms/idem/messages')).body.messages).toHaveLength(1);
+    expect((await get('alice', '/rooms/idem/messages')).body.messages.map((m: { clientMsgId: string }) => m.clientMsgId)).toEqual(['same', 'typed']);
   });
 
   it('takes the token from the header, the access_token query parameter, or on GET the cookie, and refuses others with 401', async () => {
