@@ -4,12 +4,24 @@ import { MAX_NESTING_DEPTH } from './limits.js';
 import { quickAcceptanceFor } from './quick-acceptance.js';
 import { nestsDeeperThan } from './validators.js';
 
+/** Constraints on a value's type: when one fails, the others (range, length) say nothing true about the value. */
+const TYPE_CONSTRAINTS = new Set(['isInt', 'isString', 'isBoolean', 'isArray', 'isObject', 'isNumber']);
+
 function flatten(errors: ValidationError[], prefix = ''): ErrorDetail[] {
   return errors.flatMap((error) => {
     const field = prefix + error.property;
-    const own = Object.entries(error.constraints ?? {}).map(([constraint, message]) => ({ field, constraint, message }));
+    let failed = Object.entries(error.constraints ?? {});
+    if (failed.some(([constraint]) => TYPE_CONSTRAINTS.has(constraint))) failed = failed.filter(([constraint]) => TYPE_CONSTRAINTS.has(constraint));
+    const own = failed.map(([constraint, message]) => ({ field, constraint, message }));
     return [...own, ...flatten(error.children ?? [], `${field}.`)];
   });
+}
+
+/** The property of `value` that nests too deeply, for the error's `field`. */
+function tooDeepField(value: unknown, fallback: string): string {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return fallback;
+  const deep = Object.entries(value).find(([, child]) => nestsDeeperThan(child, MAX_NESTING_DEPTH - 1));
+  return deep ? deep[0] : fallback;
 }
 
 /**
@@ -23,7 +35,7 @@ class RealtimeValidationPipe extends ValidationPipe {
   override transform(value: unknown, metadata: ArgumentMetadata) {
     if (nestsDeeperThan(value, MAX_NESTING_DEPTH)) {
       const message = `objects and arrays may be nested at most ${MAX_NESTING_DEPTH} deep`;
-      throw RealtimeError.badRequest(message, [{ field: metadata.data ?? metadata.type, constraint: 'nesting', message }]);
+      throw RealtimeError.badRequest(message, [{ field: tooDeepField(value, metadata.data ?? metadata.type), constraint: 'nesting', message }]);
     }
     // Custom parameter decorators are not validated by the pipe (validateCustomDecorators is off).
     const accepted = metadata.metatype && metadata.type !== 'custom' ? quickAcceptanceFor(metadata.metatype)?.(value) : undefined;
