@@ -1,6 +1,7 @@
 import { Injectable, type PipeTransform } from '@nestjs/common';
 import { RealtimeError } from '../protocol/error-codes.js';
 import { assertRoomName } from '../protocol/validators.js';
+import { SYSTEM_SENDER } from '../protocol/wire.js';
 
 /** `:room` route parameters: refused like a bad room field, before any lookup. */
 @Injectable()
@@ -25,14 +26,17 @@ export class SeqPipe implements PipeTransform<string, number> {
   }
 }
 
-/** `:userId` route parameters: a user id as tokens carry it in `sub`. */
+/** `:userId` route parameters: a user id a token could carry in `sub` (the reserved `system` is none). */
 @Injectable()
 export class UserIdPipe implements PipeTransform<string, string> {
   transform(value: string): string {
-    if (value.length === 0 || value.length > 255) {
-      throw RealtimeError.badRequest('userId must be 1 to 255 characters', [
-        { field: 'userId', constraint: 'length', message: 'userId must be 1 to 255 characters' },
-      ]);
+    if (value.length === 0 || value.length > 255 || /[\u0000-\u001f\u007f]/.test(value)) {
+      const message = 'userId must be 1 to 255 characters without control characters';
+      throw RealtimeError.badRequest(message, [{ field: 'userId', constraint: 'userId', message }]);
+    }
+    if (value === SYSTEM_SENDER.id) {
+      const message = `the user id ${SYSTEM_SENDER.id} is reserved for server-side publishes`;
+      throw RealtimeError.badRequest(message, [{ field: 'userId', constraint: 'reserved', message }]);
     }
     return value;
   }

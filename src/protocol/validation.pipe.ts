@@ -41,6 +41,11 @@ class RealtimeValidationPipe extends ValidationPipe {
     const accepted = metadata.metatype && metadata.type !== 'custom' ? quickAcceptanceFor(metadata.metatype)?.(value) : undefined;
     return accepted ? Promise.resolve(accepted) : super.transform(value, metadata);
   }
+
+  /** Route and query parameters stay as they came: `/messages/01` is not seq 1 (their pipes check them). */
+  protected override transformPrimitive(value: unknown): unknown {
+    return value;
+  }
 }
 
 export const realtimeValidationPipe = new RealtimeValidationPipe({

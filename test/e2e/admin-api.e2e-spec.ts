@@ -108,6 +108,17 @@ describeEachDatabase('admin REST API', (kind) => {
     expect((await call('GET', '/admin/users/quinn/roles')).body.assignments).toEqual([expect.objectContaining({ role: 'moderator', scope: 'support-*' })]);
   });
 
+  it('refuses user ids no token could carry: the reserved system sender, control characters', async () => {
+    for (const [path, message] of [
+      ['/admin/users/system/roles/admin', 'the user id system is reserved for server-side publishes'],
+      ['/admin/users/a%00b/roles/admin', 'userId must be 1 to 255 characters without control characters'],
+      [`/admin/users/${'u'.repeat(256)}/roles/admin`, 'userId must be 1 to 255 characters without control characters'],
+    ]) {
+      expect(await call('PUT', path)).toMatchObject({ status: 400, body: { code: 'BAD_REQUEST', message, details: [expect.objectContaining({ field: 'userId' })] } });
+    }
+    expect((await call('GET', '/admin/users/system/roles')).status).toBe(400);
+  });
+
   it('manages assignments, refusing unknown roles', async () => {
     const granted = await call('PUT', '/admin/users/dora/roles/moderator', { scope: 'help-*' });
     expect(granted.status).toBe(201);
@@ -185,7 +196,9 @@ describeEachDatabase('admin REST API', (kind) => {
     expect(moderated.body).toEqual({ room: 'alerts', seq });
     expect((await bob.nextPush('message.deleted', 'alerts')).data).toEqual({ room: 'alerts', seq });
     expect((await call('DELETE', '/admin/rooms/alerts/messages/99')).status).toBe(404);
-    expect((await call('DELETE', '/admin/rooms/alerts/messages/abc')).status).toBe(400);
+    for (const notDecimal of ['abc', '01', '1e1', '0x1']) {
+      expect((await call('DELETE', `/admin/rooms/alerts/messages/${notDecimal}`)).body).toMatchObject({ statusCode: 400, message: 'seq must be a positive integer' });
+    }
   });
 
   it('answers concurrent creations of one name with one 201 and 409s, and concurrent grants with one assignment', async () => {
