@@ -11,6 +11,14 @@ import { RoomsService } from '../rooms/rooms.service.js';
 import { PresenceDirectory } from './presence-directory.js';
 
 /**
+ * `typing` is relayed at most this often per socket and room: one frame
+ * becomes a push to every member, so a socket repeating it at its rate limit
+ * would multiply its frames by the room's size. Clients repeat it every few
+ * seconds while the user types.
+ */
+export const TYPING_RELAY_INTERVAL_MS = 1000;
+
+/**
  * Who is in each room, counting a user once however many sockets (and
  * nodes) they use, and the `presence.join` / `presence.leave` / `typing`
  * pushes. This node counts its own sockets; the directory knows the cluster.
@@ -20,6 +28,8 @@ export class PresenceService {
   private readonly logger = new Logger('RealtimePresence');
   /** Sockets per user per room, on this node. */
   private readonly sockets = new Map<string, Map<string, number>>();
+  /** When each socket's `typing` was last relayed, per room (kept only while the socket lives). */
+  private readonly typingRelayed = new WeakMap<Connection, Map<string, number>>();
 
   constructor(
     private readonly broker: Broker,
@@ -40,10 +50,16 @@ export class PresenceService {
     }
   }
 
-  /** Tells the room's other sockets that the user is typing. */
+  /** Tells the room's other sockets that the user is typing; a repeat within the interval is answered, not relayed. */
   async typing(connection: Connection, roomName: string): Promise<{ room: string }> {
     const user = connection.user!;
     const room = await this.rooms.findActive(user.tenantId, roomName);
+    let relayed = this.typingRelayed.get(connection);
+    if (!relayed) this.typingRelayed.set(connection, (relayed = new Map()));
+    const now = Date.now();
+    if (now - (relayed.get(room.key) ?? -Infinity) < TYPING_RELAY_INTERVAL_MS) return { room: roomName };
+    if (relayed.size >= 32) for (const [key, at] of relayed) if (now - at >= TYPING_RELAY_INTERVAL_MS) relayed.delete(key);
+    relayed.set(room.key, now);
     const push: RoomUserPush = { room: roomName, user: { id: user.id, name: user.name } };
     this.broker.publishRoomEvent({ roomKey: room.key, event: ServerEvent.TYPING, data: push, excludeConnectionId: connection.id });
     return { room: roomName };

@@ -299,8 +299,14 @@ describeEachDatabase('messaging', (kind) => {
     expect(await alice1.ok('typing', { room: 'lobby' })).toEqual({ room: 'lobby' });
     expect((await bob.nextPush('typing', 'lobby')).data).toEqual({ room: 'lobby', user: { id: 'alice', name: 'Alice' } });
     await alice2.nextPush('typing', 'lobby');
+    // Repeats within a second are answered, not relayed; then the next one is.
+    for (let n = 0; n < 5; n++) expect(await alice1.ok('typing', { room: 'lobby' })).toEqual({ room: 'lobby' });
     await alice1.settle();
     expect(alice1.pushes('typing')).toHaveLength(0);
+    expect(bob.pushes('typing')).toHaveLength(1);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await alice1.ok('typing', { room: 'lobby' });
+    await waitUntil(() => bob.pushes('typing').length === 2);
 
     await alice1.ok('room.leave', { room: 'lobby' });
     await bob.settle();
