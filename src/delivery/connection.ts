@@ -34,6 +34,8 @@ export class Connection {
   private missedPongs = 0;
   /** Which of the heartbeat's ticks pings it; -1 until HeartbeatService assigns one. */
   heartbeatSlot = -1;
+  /** Frames received so far: a frame's number tells which of two came first, as handling them may finish in either order. */
+  framesArrived = 0;
 
   constructor(
     readonly id: string,

@@ -33,6 +33,8 @@ const REPLAY_PAGE = 100;
 const REPLAY_PAUSE_BYTES = 65_536;
 /** Replays running at once on this node; more wait their turn (each socket replays one room at a time). */
 const MAX_CONCURRENT_REPLAYS = 32;
+/** Rooms whose latest leave each socket remembers (see DeliveryService.leftAt). */
+const LEAVES_REMEMBERED = 128;
 
 /**
  * Who receives what on this node: room memberships of the local sockets, the
@@ -47,6 +49,13 @@ export class DeliveryService {
   private readonly replaySlots = new Slots(MAX_CONCURRENT_REPLAYS);
   /** Per socket, the end of its queue of replays. */
   private readonly replayQueues = new WeakMap<Connection, Promise<void>>();
+  /**
+   * The arrival (Connection.framesArrived) of each socket's latest `room.leave`
+   * per room. Frames are handled concurrently, and a join's permission check
+   * may take longer than the leave sent after it: the leave still has the last
+   * word. The most recent LEAVES_REMEMBERED rooms per socket.
+   */
+  private readonly leftAt = new WeakMap<Connection, Map<string, number>>();
   private readonly channelSource: ChannelSource = {
     lastSeq: (room) => this.rooms.lastSeq(room),
     framesAfter: async (room, seq) =>
@@ -86,7 +95,8 @@ export class DeliveryService {
    * Makes the socket a member; live frames wait until the reply has gone out
    * and, with `since`, until every stored message after `since` is replayed.
    */
-  async join(connection: Connection, roomName: string, since: number | undefined, requestId?: string): Promise<JoinResult> {
+  /** `arrival`: the join frame's number on its socket, to tell whether a leave came after it. */
+  async join(connection: Connection, roomName: string, since: number | undefined, requestId?: string, arrival?: number): Promise<JoinResult> {
     const user = connection.user!;
     const { maxRoomsPerSocket } = this.options.websocket;
     if (connection.membershipCount >= maxRoomsPerSocket && !connection.membershipIn(roomKey(user.tenantId, roomName))) {
@@ -103,6 +113,7 @@ export class DeliveryService {
       channel.members.add(membership);
       this.notify('joined', membership);
     }
+    if (arrival !== undefined && arrival > membership.joinArrival) membership.joinArrival = arrival;
     membership.hold();
     let lastSeq: number;
     try {
@@ -120,11 +131,17 @@ export class DeliveryService {
         if (connection.ended) throw socketGone();
       }
       // Taken out while this join waited: an answer, not a reply for a membership that is gone.
-      if (!membership.active) throw removedWhileJoining(membership);
+      if (!membership.active && !this.leftAfter(connection, roomName, arrival)) throw removedWhileJoining(membership);
     } catch (error) {
       membership.release();
       if (isNew) this.removeMembership(membership);
       throw error;
+    }
+    if (this.leftAfter(connection, roomName, arrival)) {
+      // Joined, then left by a frame that followed, whichever finished first; unless a later join keeps it.
+      if (this.leftAfter(connection, roomName, membership.joinArrival)) this.removeMembership(membership);
+      membership.release();
+      return { reply: { room: roomName, lastSeq }, afterReply: async () => undefined };
     }
     // Only now, so that a join that fails leaves a replay of an earlier one running.
     const replayId = since !== undefined ? membership.beginReplay(since) : undefined;
@@ -143,11 +160,23 @@ export class DeliveryService {
     };
   }
 
-  /** Idempotent: leaving a room the socket is not in is not an error. */
-  leave(connection: Connection, roomName: string): { room: string } {
+  /** Idempotent: leaving a room the socket is not in is not an error. `arrival`: see join. */
+  leave(connection: Connection, roomName: string, arrival?: number): { room: string } {
+    if (arrival !== undefined) {
+      let left = this.leftAt.get(connection);
+      if (!left) this.leftAt.set(connection, (left = new Map()));
+      left.delete(roomName);
+      left.set(roomName, arrival);
+      if (left.size > LEAVES_REMEMBERED) left.delete(left.keys().next().value as string);
+    }
     const membership = connection.membershipIn(roomKey(connection.user!.tenantId, roomName));
-    if (membership) this.removeMembership(membership);
+    // Made or kept by a join sent after this leave: that join has the last word.
+    if (membership && !(arrival !== undefined && membership.joinArrival > arrival)) this.removeMembership(membership);
     return { room: roomName };
+  }
+
+  private leftAfter(connection: Connection, roomName: string, arrival: number | undefined): boolean {
+    return arrival !== undefined && (this.leftAt.get(connection)?.get(roomName) ?? 0) > arrival;
   }
 
   /** Closes the user's sockets on every node with 4003 (they may reconnect unless their roles say otherwise). */

@@ -22,6 +22,8 @@ export class RoomMembership {
   active = true;
   /** Why the server took the socket out of the room, when it did (the socket was told with `room.removed`). */
   removedFor: RoomRemovedPush['reason'] | undefined;
+  /** The latest `room.join` frame that made or kept it (Connection.framesArrived): a leave sent before that frame does not end it. */
+  joinArrival = 0;
 
   constructor(
     readonly connection: Connection,

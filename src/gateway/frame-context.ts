@@ -14,6 +14,8 @@ export class FrameContext {
     readonly connection: Connection,
     readonly event: string,
     readonly id: string | undefined,
+    /** Its number among the socket's frames (Connection.framesArrived). */
+    readonly arrival: number,
   ) {}
 
   afterReply(task: () => Promise<void>): void {

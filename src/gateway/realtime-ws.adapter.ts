@@ -159,7 +159,7 @@ export class RealtimeWsAdapter extends WsAdapter {
       ]);
       return;
     }
-    const context = new FrameContext(connection, frame.event, frame.id);
+    const context = new FrameContext(connection, frame.event, frame.id, ++connection.framesArrived);
     let result: unknown;
     try {
       result = await handler(frame.data, context);

@@ -89,15 +89,15 @@ export class RealtimeGateway implements OnGatewayConnection, OnGatewayDisconnect
     @FrameData() { room, since }: JoinRoomDto,
     @Frame() frame: FrameContext,
   ): Promise<ReplyOf<'room.join'>> {
-    const { reply, afterReply } = await this.delivery.join(connection, room, since, frame.id);
+    const { reply, afterReply } = await this.delivery.join(connection, room, since, frame.id, frame.arrival);
     frame.afterReply(afterReply);
     return reply;
   }
 
   @SubscribeMessage(ClientEvent.ROOM_LEAVE)
   @ReplyData(RoomReply)
-  leave(@CurrentConnection() connection: Connection, @FrameData() { room }: RoomDto): ReplyOf<'room.leave'> {
-    return this.delivery.leave(connection, room);
+  leave(@CurrentConnection() connection: Connection, @FrameData() { room }: RoomDto, @Frame() frame: FrameContext): ReplyOf<'room.leave'> {
+    return this.delivery.leave(connection, room, frame.arrival);
   }
 
   @SubscribeMessage(ClientEvent.MESSAGE_SEND)

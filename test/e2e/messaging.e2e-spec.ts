@@ -316,6 +316,24 @@ describeEachDatabase('messaging', (kind) => {
     expect((await bob.ok('presence.list', { room: 'lobby' })).users).toEqual([{ id: 'bob', name: 'Bob' }]);
   });
 
+  it('takes a join and a leave sent together in their order: the socket ends up out of the room', async () => {
+    const alice = await connect('alice');
+    const bob = await connect('bob');
+    const rooms = Array.from({ length: 12 }, (_, n) => `quick-${n}`);
+    // The join of a room not yet created takes longer than the leave that follows it.
+    const replies = await Promise.all(rooms.flatMap((room) => [alice.request('room.join', { room }), alice.request('room.leave', { room })]));
+    expect(replies.map((frame) => frame.event)).toEqual(rooms.flatMap(() => ['room.join', 'room.leave']));
+    for (const room of rooms) {
+      expect((await bob.ok('presence.list', { room })).users).toEqual([]);
+      await bob.ok('message.send', { room, text: 'anyone?', clientMsgId: room });
+    }
+    await alice.settle();
+    expect(alice.pushes('message')).toEqual([]);
+    // And a join after the leave is the last word.
+    await Promise.all([alice.request('room.join', { room: 'quick-0' }), alice.request('room.leave', { room: 'quick-0' }), alice.request('room.join', { room: 'quick-0' })]);
+    expect((await bob.ok('presence.list', { room: 'quick-0' })).users).toEqual([{ id: 'alice', name: 'alice' }]);
+  });
+
   it('receives only in joined rooms, and stops after leaving', async () => {
     const alice = await connect('alice');
     const bob = await connect('bob');
