@@ -10,6 +10,9 @@ export type ClientErrorCode = 'TIMEOUT' | 'CLOSED';
 
 /** A refused or unanswered request: the contract's error frame, or one of the client's own codes. */
 export class SwitchboardError extends Error {
+  /** For a failed `send`: the message's `clientMsgId`. After a `TIMEOUT` the message may have been stored: send it again with this id and it is stored once. */
+  clientMsgId?: string;
+
   constructor(
     readonly code: ErrorCode | ClientErrorCode,
     message: string,

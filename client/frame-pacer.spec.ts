@@ -32,4 +32,19 @@ describe('FramePacer', () => {
     expect(written).toEqual(['old 1', 'new']);
     pacer.reset();
   });
+
+  it('skips a waiting frame no longer wanted when its turn comes, without spending the budget on it', () => {
+    const written: string[] = [];
+    let now = 0;
+    const pacer = new FramePacer(1, 1, (frame) => written.push(frame), () => now);
+    let wanted = true;
+    pacer.send('first');
+    pacer.send('timed out', () => wanted);
+    pacer.send('next');
+    wanted = false;
+    now = 1000;
+    pacer.send('last');
+    expect(written).toEqual(['first', 'next']);
+    pacer.reset();
+  });
 });

@@ -7,7 +7,7 @@
 export class FramePacer {
   private tokens: number;
   private refilledAt: number;
-  private readonly waiting: string[] = [];
+  private readonly waiting: Array<{ frame: string; wanted: () => boolean }> = [];
   private timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
@@ -20,8 +20,9 @@ export class FramePacer {
     this.refilledAt = now();
   }
 
-  send(frame: string): void {
-    this.waiting.push(frame);
+  /** `wanted` is asked when the frame's turn comes: one no longer wanted (its request timed out) is dropped, costing nothing. */
+  send(frame: string, wanted: () => boolean = () => true): void {
+    this.waiting.push({ frame, wanted });
     this.drain();
   }
 
@@ -39,8 +40,10 @@ export class FramePacer {
     this.tokens = Math.min(this.burst, this.tokens + ((now - this.refilledAt) * this.perSecond) / 1000);
     this.refilledAt = now;
     while (this.waiting.length > 0 && this.tokens >= 1) {
+      const { frame, wanted } = this.waiting.shift()!;
+      if (!wanted()) continue;
       this.tokens--;
-      this.write(this.waiting.shift()!);
+      this.write(frame);
     }
     if (this.waiting.length > 0 && this.timer === undefined) {
       this.timer = setTimeout(

@@ -36,13 +36,32 @@ describe('JoinedRooms', () => {
     rooms.want('general');
     expect(rooms.since('general')).toBe(3);
     rooms.want('general', 1);
+    rooms.joined('general', 3);
     expect(passed(rooms, 'general', [2, 3, 4])).toEqual([2, 3, 4]);
+  });
+
+  it('holds back live messages between a join with an explicit since and its reply: the replay brings them', () => {
+    const rooms = new JoinedRooms();
+    rooms.want('general');
+    rooms.joined('general', 0);
+    expect(passed(rooms, 'general', [1, 2, 3])).toEqual([1, 2, 3]);
+    rooms.want('general', 1);
+    // Still a member: a live push of the old membership comes before the reply.
+    expect(passed(rooms, 'general', [4])).toEqual([]);
+    rooms.joined('general', 4);
+    expect(passed(rooms, 'general', [2, 3, 4, 5])).toEqual([2, 3, 4, 5]);
+    // A join that failed lets live messages through again.
+    rooms.want('general', 0);
+    rooms.joinFailed('general');
+    expect(passed(rooms, 'general', [6])).toEqual([6]);
   });
 
   it('keeps rooms apart and drops pushes for rooms it does not want', () => {
     const rooms = new JoinedRooms();
     rooms.want('a', 0);
     rooms.want('b', 5);
+    rooms.joined('a', 0);
+    rooms.joined('b', 5);
     expect(passed(rooms, 'a', [1, 2])).toEqual([1, 2]);
     expect(passed(rooms, 'b', [2, 6])).toEqual([6]);
     rooms.forget('a');

@@ -28,6 +28,35 @@ describe('RequestQueue', () => {
     expect(new Set(sent.map((frame) => frame.id)).size).toBe(2);
   });
 
+  it('fails a connection-bound request when its connection closes instead of sending it on the next', async () => {
+    const { sent, requests } = queue();
+    requests.connected(1);
+    const bound = requests.start('auth.refresh', () => ({ token: 'old' }), 0, { connectionBound: true });
+    const other = requests.start('ping', () => ({}), 0);
+    requests.disconnected();
+    await expect(bound.reply).rejects.toMatchObject({ code: 'CLOSED', event: 'auth.refresh' });
+    requests.connected(2);
+    expect(sent.map((frame) => [frame.event, frame.id])).toEqual([
+      ['auth.refresh', bound.id],
+      ['ping', other.id],
+      ['ping', other.id],
+    ]);
+  });
+
+  it("tells the sender when a frame is no longer wanted: its request timed out, or went out again on another connection", async () => {
+    const wanted: Array<() => boolean> = [];
+    const requests = new RequestQueue((_frame, isWanted) => wanted.push(isWanted), 65_536, () => 10);
+    requests.connected(1);
+    const timed = requests.start('ping', () => ({}), 20);
+    void requests.start('presence.list', () => ({ room: 'a' }), 0);
+    expect(wanted.map((w) => w())).toEqual([true, true]);
+    await expect(timed.reply).rejects.toMatchObject({ code: 'TIMEOUT' });
+    expect(wanted.map((w) => w())).toEqual([false, true]);
+    requests.disconnected();
+    requests.connected(2);
+    expect(wanted.map((w) => w())).toEqual([false, false, true]);
+  });
+
   it('resolves a request with the data of the reply that carries its id', async () => {
     const { sent, requests } = queue();
     requests.connected(1);

@@ -14,6 +14,8 @@ interface Pending {
   deadline: number;
   /** `UNAVAILABLE` answers so far. */
   refusals: number;
+  /** Sent on one connection only: it fails, rather than being sent again, when that one closes. */
+  connectionBound: boolean;
   timer?: ReturnType<typeof setTimeout>;
   retryTimer?: ReturnType<typeof setTimeout>;
   resolve: (data: unknown) => void;
@@ -28,7 +30,8 @@ interface Pending {
  * answered `UNAVAILABLE` (the server did nothing: storage down, or a restart
  * under way), after `retryDelay`. Each request fails with `TIMEOUT` if no
  * reply came within its own timeout, counted from the call, or with
- * `UNAVAILABLE` as soon as another try would not fit in it.
+ * `UNAVAILABLE` as soon as another try would not fit in it. A request that
+ * ended (timed out) before its frame left is not sent at all.
  */
 export class RequestQueue {
   private nextId = 1;
@@ -36,18 +39,24 @@ export class RequestQueue {
   private connection: number | null = null;
 
   constructor(
-    private readonly send: (frame: string) => void,
+    /** `wanted` tells, when the frame's turn comes, whether it should still go out. */
+    private readonly send: (frame: string, wanted: () => boolean) => void,
     private readonly maxFrameBytes: number,
     private readonly retryDelay: (refusals: number) => number,
   ) {}
 
   /** Starts a request; `id` is known at once (a replay that fails later reports it). */
-  start<E extends RequestEvent>(event: E, data: () => RequestOf<E>, timeoutMs: number): { id: string; reply: Promise<ReplyOf<E>> } {
+  start<E extends RequestEvent>(
+    event: E,
+    data: () => RequestOf<E>,
+    timeoutMs: number,
+    { connectionBound = false }: { connectionBound?: boolean } = {},
+  ): { id: string; reply: Promise<ReplyOf<E>> } {
     const id = String(this.nextId++);
     const reply = new Promise<ReplyOf<E>>((resolve, reject) => {
       const timed = timeoutMs > 0 && Number.isFinite(timeoutMs);
       const deadline = timed ? Date.now() + timeoutMs : Number.POSITIVE_INFINITY;
-      const request: Pending = { event, data, sentOn: null, deadline, refusals: 0, resolve: resolve as (data: unknown) => void, reject };
+      const request: Pending = { event, data, sentOn: null, deadline, refusals: 0, connectionBound, resolve: resolve as (data: unknown) => void, reject };
       if (timed) {
         request.timer = setTimeout(
           () => this.fail(id, new SwitchboardError('TIMEOUT', `no reply to ${event} within ${timeoutMs} ms`, event)),
@@ -74,6 +83,9 @@ export class RequestQueue {
 
   disconnected(): void {
     this.connection = null;
+    for (const [id, request] of [...this.pending]) {
+      if (request.connectionBound) this.fail(id, new SwitchboardError('CLOSED', `the connection closed before the reply to ${request.event}`, request.event));
+    }
   }
 
   /** A frame with an `id`: settles the request it answers; false when none waits for it. */
@@ -125,6 +137,6 @@ export class RequestQueue {
       return;
     }
     request.sentOn = connection;
-    this.send(frame);
+    this.send(frame, () => this.pending.get(id) === request && request.sentOn === connection);
   }
 }

@@ -34,6 +34,12 @@ export interface ClientOptions extends TokenSource {
   reconnect?: ReconnectOptions | false;
   /** With `getToken`: how long before the token's `exp` to fetch a new one and send it with `auth.refresh`. Default 30 s. */
   refreshBeforeExpiryMs?: number;
+  /**
+   * With nothing heard from the server for this long, the client sends `ping`;
+   * no reply within as long again, and the connection counts as dead (a
+   * network that drops everything silently): it reconnects. Default 20 s; 0 turns it off.
+   */
+  heartbeatIntervalMs?: number;
   /** Frames larger than this are refused before sending (the server's `WS_MAX_PAYLOAD_BYTES`). Default 65536. */
   maxFrameBytes?: number;
   /**
@@ -98,6 +104,11 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 const DEFAULT_REFRESH_BEFORE_EXPIRY_MS = 30_000;
 const DEFAULT_MAX_FRAME_BYTES = 65_536;
 const DEFAULT_MAX_FRAMES_PER_SECOND = 40;
+const DEFAULT_HEARTBEAT_INTERVAL_MS = 20_000;
+/** How long `close()` waits for the server's close frame before it lets the socket go. */
+const CLOSE_WAIT_MS = 2000;
+/** A dropped connection: WebSocket's code for a close without a close frame. */
+const ABNORMAL_CLOSURE = 1006;
 /** WebSocket `readyState`s at which `close()` still has a close to wait for. */
 const CONNECTING = 0;
 const OPEN = 1;
@@ -131,7 +142,10 @@ export class SwitchboardClient {
   private tokenExpiresAt: number | undefined;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private refreshTimer: ReturnType<typeof setTimeout> | undefined;
-  private authTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Bounds the opening of a socket (the upgrade, and with `first-frame` the `auth` reply). */
+  private openTimer: ReturnType<typeof setTimeout> | undefined;
+  private heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
+  private lastHeardAt = 0;
   private opening: { promise: Promise<void>; resolve: () => void; reject: (error: Error) => void } | null = null;
 
   constructor(private readonly options: ClientOptions) {
@@ -144,7 +158,7 @@ export class SwitchboardClient {
     const framesPerSecond = options.maxFramesPerSecond ?? DEFAULT_MAX_FRAMES_PER_SECOND;
     this.pacer = new FramePacer(framesPerSecond, 2 * framesPerSecond, (frame) => this.socket?.send(frame));
     this.requests = new RequestQueue(
-      (frame) => this.pacer.send(frame),
+      (frame, wanted) => this.pacer.send(frame, wanted),
       options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
       (refusals) => reconnectDelay(refusals, this.backoff ?? DEFAULT_RECONNECT),
     );
@@ -188,7 +202,13 @@ export class SwitchboardClient {
     try {
       return await reply;
     } catch (error) {
-      if (!wanted && this.joinRequests.get(room) === id) this.forgetRoom(room);
+      if (this.joinRequests.get(room) !== id) throw error;
+      this.rooms.joinFailed(room);
+      if (!wanted) {
+        this.forgetRoom(room);
+        // It may have been joined all the same: the server takes a leave sent after a join as the last word.
+        if (error instanceof SwitchboardError && error.code === 'TIMEOUT' && this.ready) void this.request('room.leave', { room }, {}).catch(() => undefined);
+      }
       throw error;
     }
   }
@@ -204,9 +224,16 @@ export class SwitchboardClient {
    * ack once the message is stored, across reconnects if need be: a send
    * without an ack is sent again with the same `clientMsgId`.
    */
-  send(room: string, content: MessageContent | string, options: SendOptions = {}): Promise<ReplyOf<'message.send'>> {
+  async send(room: string, content: MessageContent | string, options: SendOptions = {}): Promise<ReplyOf<'message.send'>> {
     const message = typeof content === 'string' ? { text: content } : content;
-    return this.request('message.send', { room, ...message, clientMsgId: options.clientMsgId ?? newClientMsgId() }, options);
+    const clientMsgId = options.clientMsgId ?? newClientMsgId();
+    try {
+      return await this.request('message.send', { room, ...message, clientMsgId }, options);
+    } catch (error) {
+      // A TIMEOUT may still have been stored: sent again with this id, it is stored once.
+      if (error instanceof SwitchboardError) error.clientMsgId = clientMsgId;
+      throw error;
+    }
   }
 
   edit(room: string, seq: number, text: string, options: RequestOptions = {}): Promise<ReplyOf<'message.edit'>> {
@@ -241,7 +268,15 @@ export class SwitchboardClient {
     this.finish(1000, 'closed by the client');
     if (socket && (socket.readyState === CONNECTING || socket.readyState === OPEN)) {
       await new Promise<void>((resolve) => {
-        socket.onclose = () => resolve();
+        // A server out of reach never answers the close: let the socket go after a while.
+        const giveUp = setTimeout(() => {
+          release(socket);
+          resolve();
+        }, CLOSE_WAIT_MS);
+        socket.onclose = () => {
+          clearTimeout(giveUp);
+          resolve();
+        };
         socket.close(1000);
       });
     }
@@ -266,7 +301,6 @@ export class SwitchboardClient {
     return {
       id,
       reply: reply.then((joined) => {
-        this.rooms.joined(room, joined.lastSeq);
         this.rejoinAttempts.delete(room);
         return joined;
       }),
@@ -341,14 +375,20 @@ export class SwitchboardClient {
     }
     this.socket = socket;
     let failure: { message?: string } | undefined;
+    const openWithin = this.requestTimeoutMs > 0 ? this.requestTimeoutMs : DEFAULT_REQUEST_TIMEOUT_MS;
+    this.openTimer = setTimeout(
+      () => this.abandon(socket, `the connection did not open within ${openWithin} ms`),
+      openWithin,
+    );
     socket.onopen = () => {
       if (this.socket !== socket) return;
       if (this.auth !== 'first-frame') return this.opened();
       socket.send(JSON.stringify({ event: 'auth', id: AUTH_REQUEST_ID, data: { token } }));
-      this.authTimer = setTimeout(() => socket.close(4000, 'no reply to auth'), this.requestTimeoutMs);
     };
     socket.onmessage = (event) => {
-      if (this.socket === socket && typeof event.data === 'string') this.receive(event.data);
+      if (this.socket !== socket) return;
+      this.lastHeardAt = Date.now();
+      if (typeof event.data === 'string') this.receive(event.data);
     };
     socket.onerror = (event) => {
       failure ??= event;
@@ -359,7 +399,10 @@ export class SwitchboardClient {
   }
 
   private opened(): void {
+    clearTimeout(this.openTimer);
     this.ready = true;
+    this.lastHeardAt = Date.now();
+    this.startHeartbeat();
     const resumed = this.hasOpened;
     this.hasOpened = true;
     this.attempt = 0;
@@ -385,9 +428,11 @@ export class SwitchboardClient {
     if (typeof frame.id === 'string') {
       if (!this.ready) {
         if (frame.id === AUTH_REQUEST_ID) this.authenticated(frame);
-      } else if (!this.requests.settle(frame)) {
-        this.lateError(frame);
+        return;
       }
+      // Now, not when the promise settles: the replay's frames may follow in the same read.
+      if (frame.event === 'room.join') this.joinAnswered(frame.id, (frame.data ?? {}) as JoinReply);
+      if (!this.requests.settle(frame)) this.lateError(frame);
       return;
     }
     this.push(frame as PushFrame);
@@ -416,8 +461,11 @@ export class SwitchboardClient {
     }
   }
 
+  private joinAnswered(id: string, { room, lastSeq }: JoinReply): void {
+    if (this.joinRequests.get(room) === id) this.rooms.joined(room, lastSeq);
+  }
+
   private authenticated(frame: ReplyFrame): void {
-    clearTimeout(this.authTimer);
     if (frame.event === 'error') {
       // The server closes the socket (4001, or 1008 over the socket cap); the close decides what comes next.
       this.events.emit('error', SwitchboardError.fromFrame(frame.data as ErrorFrameData, 'auth'));
@@ -440,7 +488,8 @@ export class SwitchboardClient {
 
   /** `failure`: the error event before the close, if any (`ws` says what failed; browsers do not). */
   private socketClosed(code: number, reason: string, failure: { message?: string } | undefined): void {
-    clearTimeout(this.authTimer);
+    clearTimeout(this.openTimer);
+    clearTimeout(this.heartbeatTimer);
     this.socket = null;
     this.ready = false;
     this.requests.disconnected();
@@ -464,6 +513,36 @@ export class SwitchboardClient {
     this.reconnectTimer = setTimeout(() => void this.openSocket(), delayMs);
   }
 
+  /** Checks, every half interval, that something was heard; if not, a `ping` must be answered within the interval. */
+  private startHeartbeat(): void {
+    clearTimeout(this.heartbeatTimer);
+    const interval = this.options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
+    if (interval <= 0) return;
+    const socket = this.socket!;
+    let probing = false;
+    const check = () => {
+      if (this.socket !== socket) return;
+      this.heartbeatTimer = setTimeout(check, interval / 2);
+      if (probing || Date.now() - this.lastHeardAt < interval) return;
+      probing = true;
+      this.requests.start('ping', () => ({}), interval, { connectionBound: true }).reply.then(
+        () => (probing = false),
+        (error: unknown) => {
+          probing = false;
+          if (error instanceof SwitchboardError && error.code === 'TIMEOUT') this.abandon(socket, `no reply to ping within ${interval} ms`);
+        },
+      );
+    };
+    this.heartbeatTimer = setTimeout(check, interval / 2);
+  }
+
+  /** Gives up on a socket that went silent: handled as a dropped connection now, released in the background. */
+  private abandon(socket: WebSocketLike, reason: string): void {
+    if (this.socket !== socket) return;
+    this.socketClosed(ABNORMAL_CLOSURE, reason, undefined);
+    release(socket);
+  }
+
   private scheduleRefresh(): void {
     clearTimeout(this.refreshTimer);
     const getToken = this.options.getToken;
@@ -472,7 +551,9 @@ export class SwitchboardClient {
     const margin = this.options.refreshBeforeExpiryMs ?? DEFAULT_REFRESH_BEFORE_EXPIRY_MS;
     this.refreshTimer = setTimeout(async () => {
       try {
-        const { exp } = await this.request('auth.refresh', { token: await getToken() }, {});
+        // Bound to this connection: resent on the next one, it would carry a token older than the one that opened it.
+        const token = await getToken();
+        const { exp } = await this.requests.start('auth.refresh', () => ({ token }), this.requestTimeoutMs, { connectionBound: true }).reply;
         if (connection === this.connection) this.tokenExpiresAt = exp * 1000;
       } catch (error) {
         // Tried again closer to the expiry; past it, the server closes with 4001 and the reconnect takes a new token.
@@ -485,7 +566,8 @@ export class SwitchboardClient {
   /** Closes for good: no more attempts, and every waiting request fails. */
   private finish(closeCode: number | undefined, reason: string): void {
     this.connection++;
-    for (const timer of [this.reconnectTimer, this.refreshTimer, this.authTimer, ...this.rejoinTimers.values()]) clearTimeout(timer);
+    for (const timer of [this.reconnectTimer, this.refreshTimer, this.openTimer, ...this.rejoinTimers.values()]) clearTimeout(timer);
+    clearTimeout(this.heartbeatTimer);
     this.rejoinTimers.clear();
     this.socket = null;
     this.ready = false;
@@ -508,6 +590,14 @@ export async function connect(options: ClientOptions): Promise<SwitchboardClient
   const client = new SwitchboardClient(options);
   await client.connect();
   return client;
+}
+
+/** Ends a socket without waiting for the other side: `ws` can terminate one, a browser's can only be closed. */
+function release(socket: WebSocketLike): void {
+  socket.onopen = socket.onmessage = socket.onerror = socket.onclose = null;
+  const terminate = (socket as { terminate?: () => void }).terminate;
+  if (typeof terminate === 'function') terminate.call(socket);
+  else socket.close();
 }
 
 function closedError(event: RequestEvent): SwitchboardError {

@@ -184,6 +184,53 @@ describe('the client SDK', () => {
       }
     });
 
+    it('finds a connection gone silent by its heartbeat, reconnects, and resumes once the network is back', async () => {
+      const proxy: TcpProxy = await startTcpProxy(Number(new URL(server.wsUrl).port));
+      try {
+        const alice = await as('alice', { url: `ws://127.0.0.1:${proxy.port}/ws`, heartbeatIntervalMs: 300 });
+        const recording = record(alice);
+        await alice.join('silent');
+        const lost = nextEvent(alice, 'state', (s) => s.state === 'reconnecting');
+        proxy.hang();
+        expect(await lost).toMatchObject({ state: 'reconnecting', closeCode: 1006, reason: 'no reply to ping within 300 ms' });
+        const bob = await as('bob');
+        await bob.send('silent', 'while alice was away');
+        const back = nextEvent(alice, 'state', (s) => s.state === 'open');
+        proxy.resume();
+        expect(await back).toEqual({ state: 'open', resumed: true });
+        await waitUntil(() => recording.messages.length === 1);
+        expect(recording.messages[0].text).toBe('while alice was away');
+      } finally {
+        await proxy.close();
+      }
+    });
+
+    it('gives a timed-out send its clientMsgId to resend with, and never sends a request that timed out before its turn', async () => {
+      const proxy: TcpProxy = await startTcpProxy(Number(new URL(server.wsUrl).port));
+      try {
+        const alice = await as('alice', { url: `ws://127.0.0.1:${proxy.port}/ws` });
+        proxy.hang();
+        const timedOut = (await alice.send('unknown-fate', 'stored or not?', { timeoutMs: 300 }).catch((e: unknown) => e)) as SwitchboardError;
+        expect(timedOut).toMatchObject({ code: 'TIMEOUT', clientMsgId: expect.stringMatching(/^[0-9a-f]{32}$/) });
+        proxy.resume();
+        // It had left before the hang ended: stored once, whichever copy comes first.
+        const again = await alice.send('unknown-fate', 'stored or not?', { clientMsgId: timedOut.clientMsgId });
+        expect(again).toMatchObject({ seq: 1, duplicate: true });
+      } finally {
+        await proxy.close();
+      }
+
+      // Paced at one frame a second (bursts of two): the sends behind the burst time out before their turn.
+      const slow = await as('carol', { maxFramesPerSecond: 1 });
+      const outcomes = await Promise.all(
+        Array.from({ length: 6 }, (_, n) => slow.send('paced', `m${n}`, { timeoutMs: 400 }).then(() => 'stored', (e: SwitchboardError) => e.code)),
+      );
+      expect(outcomes.filter((o) => o === 'stored').length).toBeLessThanOrEqual(2);
+      await settle(2500);
+      const stored = (await slow.history('paced')).messages.length;
+      expect(stored).toBe(outcomes.filter((o) => o === 'stored').length);
+    });
+
     it('tells when an administrator archives a joined room, and does not rejoin it after a reconnect', async () => {
       const tap = tappedWebSocket();
       const alice = await as('alice', { WebSocket: tap.WebSocket });
@@ -328,6 +375,14 @@ describe('the client SDK', () => {
       const client = await clients.connect({ url: firstFrame.wsUrl, auth: 'first-frame', WebSocket: tap.WebSocket, getToken: () => token('alice') });
       expect(tap.sockets.map(({ url, headers }) => ({ url, headers }))).toEqual([{ url: firstFrame.wsUrl, headers: undefined }]);
       expect(await client.join('first-frame')).toEqual({ room: 'first-frame', lastSeq: 0 });
+    });
+
+    it('waits for ever for the auth reply with requestTimeoutMs 0, as for any reply', async () => {
+      const client = clients.create({ url: firstFrame.wsUrl, auth: 'first-frame', token: token('alice'), requestTimeoutMs: 0 });
+      const recording = record(client);
+      await client.connect();
+      await settle(500);
+      expect(recording.states.map((s) => s.state)).toEqual(['connecting', 'open']);
     });
 
     it('closes for good when the auth frame is refused and there is no getToken', async () => {
