@@ -116,9 +116,12 @@ export class Connection {
     }, SLOW_CONSUMER_GRACE_MS).unref();
   }
 
-  reply(event: string, id: string | undefined, data: unknown): void {
+  /** Returns the frame's length, in UTF-16 units. */
+  reply(event: string, id: string | undefined, data: unknown): number {
     this.metrics?.frameOut(event);
-    this.send(JSON.stringify({ event, id, data }));
+    const frame = JSON.stringify({ event, id, data });
+    this.send(frame);
+    return frame.length;
   }
 
   replyError(event: string | undefined, id: string | undefined, code: ErrorCode, message: string, details?: ErrorDetail[]): void {

@@ -1,5 +1,6 @@
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
 import type { AuthorizationService } from '../authorization/authorization.service.js';
+import type { ConnectionRegistry } from '../delivery/connection-registry.service.js';
 import type { DeliveryService } from '../delivery/delivery.service.js';
 import type { GracefulShutdown } from '../gateway/graceful-shutdown.service.js';
 import type { MessagesService } from '../messages/messages.service.js';
@@ -9,7 +10,7 @@ import type { ResolvedRealtimeOptions } from '../realtime-options.js';
 import type { RoomRecord, RoomsService } from '../rooms/rooms.service.js';
 import { LongPollService, type PollQuery } from './long-poll.service.js';
 
-const USER: AuthenticatedUser = { id: 'bob', name: 'Bob', tenantId: '', expiresAt: 0 };
+const USER: AuthenticatedUser = { id: 'bob', name: 'Bob', tenantId: '', expiresAt: Math.floor(Date.now() / 1000) + 3600 };
 const ROOM: RoomRecord = { id: 1, tenantId: '', name: 'general', key: '\ngeneral', archived: false };
 
 /** A room's stored messages and the node's fan-out, as the poll sees them. */
@@ -53,8 +54,9 @@ class FakeRoom {
       },
     } as unknown as AuthorizationService;
     const shutdown = { draining } as GracefulShutdown;
-    const options = { websocket: { shutdownTimeoutMs: 1000 } } as ResolvedRealtimeOptions;
-    return new LongPollService(rooms, messages, delivery, authorization, shutdown, options);
+    const options = { websocket: { shutdownTimeoutMs: 1000, maxSocketsPerUser: 3 } } as ResolvedRealtimeOptions;
+    const connections = { ofUser: () => new Set(['one socket']) } as unknown as ConnectionRegistry;
+    return new LongPollService(rooms, messages, delivery, authorization, shutdown, connections, options);
   }
 }
 
@@ -138,5 +140,32 @@ describe('LongPollService', () => {
 
   it('refuses polls while the sockets drain', async () => {
     await expect(new FakeRoom().service(true).poll(USER, 'general', query(0), never)).rejects.toMatchObject({ code: ErrorCode.UNAVAILABLE });
+  });
+
+  it("counts waiting polls with the user's sockets against the cap, and frees a place when one ends", async () => {
+    const room = new FakeRoom();
+    const polls = room.service();
+    const over = [0, 1].map(() => {
+      let end!: () => void;
+      return { promise: new Promise<void>((resolve) => (end = resolve)), end: () => end() };
+    });
+    // One socket open, the cap 3: two polls may wait, a third is refused.
+    const waiting = over.map(({ promise }) => polls.poll(USER, 'general', query(0), promise));
+    await tick();
+    await expect(polls.poll(USER, 'general', query(0), never)).rejects.toMatchObject({ code: ErrorCode.RATE_LIMITED });
+    await expect(polls.poll({ ...USER, id: 'alice' }, 'general', query(0, 1), new Promise<void>((resolve) => setTimeout(resolve, 10)))).resolves.toBeDefined();
+    over[0].end();
+    await waiting[0];
+    const again = polls.poll(USER, 'general', query(0), over[0].promise);
+    await again;
+    over[1].end();
+    await waiting[1];
+  });
+
+  it("answers when the user's token expires, however long the poll's timeout", async () => {
+    const room = new FakeRoom();
+    const expiring = { ...USER, expiresAt: Date.now() / 1000 + 0.2 };
+    // Within the test's own timeout, far below the poll's 60 s.
+    expect(seqs(await room.service().poll(expiring, 'general', query(0, 60), never))).toEqual([]);
   });
 });

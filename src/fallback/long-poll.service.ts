@@ -1,7 +1,8 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
-import type { AuthenticatedUser } from '../auth/authenticated-user.js';
+import { userKey, type AuthenticatedUser } from '../auth/authenticated-user.js';
 import { AuthorizationService } from '../authorization/authorization.service.js';
 import { Permission } from '../authorization/permissions.js';
+import { ConnectionRegistry } from '../delivery/connection-registry.service.js';
 import { DeliveryService } from '../delivery/delivery.service.js';
 import { GracefulShutdown } from '../gateway/graceful-shutdown.service.js';
 import { MessagesService } from '../messages/messages.service.js';
@@ -31,6 +32,8 @@ interface PendingPoll {
 @Injectable()
 export class LongPollService implements OnModuleDestroy {
   private readonly pending = new Set<PendingPoll>();
+  /** Polls waiting per user (userKey): they count toward the user's sockets and streams. */
+  private readonly waitingPerUser = new Map<string, number>();
   private stopping = false;
 
   constructor(
@@ -39,12 +42,30 @@ export class LongPollService implements OnModuleDestroy {
     private readonly delivery: DeliveryService,
     private readonly authorization: AuthorizationService,
     private readonly shutdown: GracefulShutdown,
+    private readonly connections: ConnectionRegistry,
     @Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
   ) {}
 
   /** `requestOver` resolves when the request ends early (the client went away): the wait stops. */
   async poll(user: AuthenticatedUser, roomName: string, query: PollQuery, requestOver: Promise<void>): Promise<HistoryPage> {
     if (this.stopping || this.shutdown.draining) throw RealtimeError.unavailable('the server is restarting; poll another node');
+    const key = userKey(user.tenantId, user.id);
+    const waiting = this.waitingPerUser.get(key) ?? 0;
+    const { maxSocketsPerUser } = this.options.websocket;
+    if (waiting + this.connections.ofUser(user.tenantId, user.id).size >= maxSocketsPerUser) {
+      throw RealtimeError.rateLimited(`this user has ${maxSocketsPerUser} sockets, event streams and polls open, the most allowed`);
+    }
+    this.waitingPerUser.set(key, waiting + 1);
+    try {
+      return await this.pollRoom(user, roomName, query, requestOver);
+    } finally {
+      const left = (this.waitingPerUser.get(key) ?? 1) - 1;
+      if (left > 0) this.waitingPerUser.set(key, left);
+      else this.waitingPerUser.delete(key);
+    }
+  }
+
+  private async pollRoom(user: AuthenticatedUser, roomName: string, query: PollQuery, requestOver: Promise<void>): Promise<HistoryPage> {
     // Like room.join: the room is created on first use, an archived one is NOT_FOUND.
     const room = await this.rooms.open(user.tenantId, roomName);
     let newest = 0;
@@ -56,7 +77,8 @@ export class LongPollService implements OnModuleDestroy {
     let end!: () => void;
     const ended = new Promise<void>((resolve) => (end = resolve));
     const poll: PendingPoll = { end, requestOver };
-    const timer = setTimeout(end, query.timeoutSeconds * 1000);
+    // Not past the token's expiry: a socket is closed then, and a poll answers.
+    const timer = setTimeout(end, Math.min(query.timeoutSeconds * 1000, user.expiresAt * 1000 - Date.now()));
     const over = Promise.race([ended, requestOver]).then(() => 'over' as const);
     this.pending.add(poll);
     try {

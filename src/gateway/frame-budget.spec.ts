@@ -36,4 +36,28 @@ describe('FrameBudget', () => {
     expect(budget.take(2100)).toBe('refuse');
     expect(budget.take(2150)).toBe('refuse');
   });
+
+  it('charges large answers, in debt of at most a second: a client fetching huge pages is slowed, and closed only if it keeps at it', () => {
+    const policy = { perSecond: 10, burst: 20, closeAfterMs: 3000 };
+    const budget = new FrameBudget(policy, 0);
+    expect(budget.take(0)).toBe('accept');
+    budget.charge(500);
+    // 19 tokens minus 500, floored at -10: 1.1 s until the next frame.
+    expect(budget.take(1000)).toBe('refuse');
+    expect(budget.take(1100)).toBe('accept');
+
+    // Each accepted frame a huge page: one every 2 s goes through every time; one every 200 ms is a flood.
+    const run = (everyMs: number) => {
+      const paced = new FrameBudget(policy, 0);
+      const verdicts: string[] = [];
+      for (let now = 0; now <= 10_000; now += everyMs) {
+        const verdict = paced.take(now);
+        verdicts.push(verdict);
+        if (verdict === 'accept') paced.charge(1000);
+      }
+      return verdicts;
+    };
+    expect(new Set(run(2000))).toEqual(new Set(['accept']));
+    expect(run(200)).toContain('close');
+  });
 });

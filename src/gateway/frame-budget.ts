@@ -17,7 +17,8 @@ export interface FramePolicy {
  * A socket's token bucket: `perSecond` frames sustained, `burst` at once.
  * Every frame counts, good or bad. A socket that keeps being refused for
  * `closeAfterMs` (tokens trickling back in between do not interrupt a flood;
- * a second without refusals does) is told to go.
+ * a second without refusals does) is told to go. A frame whose answer was
+ * large (a page of history) is charged its size on top (see `charge`).
  */
 export class FrameBudget {
   private tokens: number;
@@ -44,5 +45,15 @@ export class FrameBudget {
     if (this.refusingSince === 0 || now - this.lastRefusal > QUIET_MS) this.refusingSince = now;
     this.lastRefusal = now;
     return now - this.refusingSince >= closeAfterMs ? 'close' : 'refuse';
+  }
+
+  /**
+   * Charges work beyond the frame itself, in frames. The debt is capped at a
+   * second's worth: it slows a socket down for at most a second, shorter than
+   * a flood must last to close it, so a client that paces its frames is
+   * never closed for fetching large pages.
+   */
+  charge(frames: number): void {
+    this.tokens = Math.max(-this.policy.perSecond, this.tokens - frames);
   }
 }

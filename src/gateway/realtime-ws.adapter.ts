@@ -22,6 +22,8 @@ type FrameHandler = (data: Record<string, unknown>, frame: FrameContext) => Prom
 /** The metrics label of frames that are not a known event. */
 const INVALID_EVENT = 'invalid';
 const CLIENT_EVENTS: ReadonlySet<string> = new Set(Object.values(ClientEvent));
+/** A reply this large (UTF-16 units, about 16 KB) counts as one more frame against the socket's rate limit. */
+const REPLY_UNITS_PER_FRAME = 16_384;
 
 
 /**
@@ -121,7 +123,7 @@ export class RealtimeWsAdapter extends WsAdapter {
         return this.refuse(connection, raw, isBinary, ErrorCode.UNAVAILABLE, 'the server is restarting; this frame was not processed');
       }
       this.shutdown.frameStarted();
-      this.dispatch(connection, byEvent, raw, isBinary)
+      this.dispatch(connection, byEvent, raw, isBinary, budget)
         .catch((error: Error) => this.frameLogger.error(`dispatching a frame: ${error.message}`, error.stack))
         .finally(() => this.shutdown.frameFinished());
     });
@@ -144,7 +146,7 @@ export class RealtimeWsAdapter extends WsAdapter {
     connection.replyError(frame.event, frame.id, code, message);
   }
 
-  private async dispatch(connection: Connection, handlers: Map<string, FrameHandler>, raw: RawData, isBinary: boolean) {
+  private async dispatch(connection: Connection, handlers: Map<string, FrameHandler>, raw: RawData, isBinary: boolean, budget: FrameBudget) {
     const frame = parseFrame(raw, isBinary);
     const handler = isRefused(frame) ? undefined : handlers.get(frame.event);
     // Unknown event names stay out of the labels: a client must not be able to grow the metrics.
@@ -171,7 +173,9 @@ export class RealtimeWsAdapter extends WsAdapter {
       connection.replyError(frame.event, frame.id, code, message, details);
       return;
     }
-    connection.reply(replyEventFor(frame.event), frame.id, result);
+    const replied = connection.reply(replyEventFor(frame.event), frame.id, result);
+    // A large answer (a page of large messages) costs what it took to make: a frame per REPLY_UNITS_PER_FRAME.
+    if (replied >= REPLY_UNITS_PER_FRAME) budget.charge(Math.floor(replied / REPLY_UNITS_PER_FRAME));
     // Work after the reply (a replay) runs on its own: it is no longer this frame's business.
     context.replied().catch((error: Error) => this.frameLogger.error(`after replying to ${frame.event}: ${error.message}`, error.stack));
   }
