@@ -3,7 +3,8 @@ import { Reflector } from '@nestjs/core';
 import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime-options.js';
 import type { AuthenticatedUser } from './authenticated-user.js';
 import { Authenticator } from './authenticator.service.js';
-import { extractToken, type TokenSources } from './token-extraction.js';
+import { RealtimeError } from '../protocol/error-codes.js';
+import { findToken, isCrossSite, type TokenSources } from './token-extraction.js';
 
 export interface AuthenticatedRequest {
   headers: Record<string, string | string[] | undefined>;
@@ -29,11 +30,15 @@ export const TokenFromQueryOrCookie = () => SetMetadata(TOKEN_FROM_QUERY_OR_COOK
  */
 @Injectable()
 export class BearerAuthGuard implements CanActivate {
+  private readonly allowedOrigins: ReadonlySet<string>;
+
   constructor(
     private readonly authenticator: Authenticator,
     private readonly reflector: Reflector,
     @Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
-  ) {}
+  ) {
+    this.allowedOrigins = new Set(options.websocket.allowedOrigins);
+  }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest & { originalUrl?: string }>();
@@ -44,8 +49,11 @@ export class BearerAuthGuard implements CanActivate {
     const sources: TokenSources = likeSocket
       ? { query: true, cookieName: request.method === 'GET' ? this.options.auth.cookieName : undefined }
       : { query: false };
-    const token = extractToken({ headers: request.headers, url: request.originalUrl ?? request.url }, sources);
-    request.user = await this.authenticator.authenticate(token);
+    const found = findToken({ headers: request.headers, url: request.originalUrl ?? request.url }, sources);
+    if (found?.from === 'cookie' && isCrossSite(request, this.allowedOrigins)) {
+      throw RealtimeError.forbidden('the session cookie signs in pages of this site only (or of WS_ALLOWED_ORIGINS)');
+    }
+    request.user = await this.authenticator.authenticate(found?.token);
     return true;
   }
 }

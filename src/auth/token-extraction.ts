@@ -7,21 +7,27 @@ export interface TokenSources {
   cookieName?: string;
 }
 
+export interface FoundToken {
+  token: string;
+  /** A cookie goes along with any page's requests, the others only where the app puts them. */
+  from: 'header' | 'query' | 'cookie';
+}
+
 /**
  * The token of a handshake or REST request: the Authorization header first,
  * then, where allowed, the `access_token` query parameter and the cookie.
  */
-export function extractToken(request: Pick<IncomingMessage, 'headers' | 'url'>, sources: TokenSources): string | undefined {
+export function findToken(request: Pick<IncomingMessage, 'headers' | 'url'>, sources: TokenSources): FoundToken | undefined {
   const header = request.headers.authorization;
   if (typeof header === 'string') {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (match) return match[1];
+    if (match) return { token: match[1], from: 'header' };
   }
   const url = request.url ?? '';
   const queryStart = url.indexOf('?');
   if (sources.query && queryStart >= 0) {
     const fromQuery = new URLSearchParams(url.slice(queryStart + 1)).get('access_token');
-    if (fromQuery) return fromQuery;
+    if (fromQuery) return { token: fromQuery, from: 'query' };
   }
   if (sources.cookieName && typeof request.headers.cookie === 'string') {
     for (const part of request.headers.cookie.split(';')) {
@@ -29,13 +35,33 @@ export function extractToken(request: Pick<IncomingMessage, 'headers' | 'url'>, 
       if (separator < 0 || part.slice(0, separator).trim() !== sources.cookieName) continue;
       const value = part.slice(separator + 1).trim();
       try {
-        if (value) return decodeURIComponent(value);
+        if (value) return { token: decodeURIComponent(value), from: 'cookie' };
       } catch {
         // A cookie that is not valid percent-encoding holds no token.
       }
     }
   }
   return undefined;
+}
+
+/**
+ * Whether a browser sent the request for a page of another site (the
+ * `Origin` names another host than the request's, or `Sec-Fetch-Site` says
+ * cross-site), unless that origin is one of `allowedOrigins`. Such a request
+ * carries the user's cookie without the user's app having asked for it.
+ */
+export function isCrossSite(request: Pick<IncomingMessage, 'headers'>, allowedOrigins: ReadonlySet<string>): boolean {
+  const { origin, host } = request.headers;
+  if (typeof origin === 'string') {
+    if (allowedOrigins.has(origin)) return false;
+    try {
+      return new URL(origin).host.toLowerCase() !== (host ?? '').toLowerCase();
+    } catch {
+      // `null` (a sandboxed page, a file) or garbage: no site of ours.
+      return true;
+    }
+  }
+  return request.headers['sec-fetch-site'] === 'cross-site';
 }
 
 /**

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
 import { Authenticator } from '../auth/authenticator.service.js';
-import { extractToken } from '../auth/token-extraction.js';
+import { findToken, isCrossSite } from '../auth/token-extraction.js';
 import { ConnectionRegistry } from '../delivery/connection-registry.service.js';
 import { RealtimeMetrics } from '../metrics/realtime-metrics.js';
 import { ErrorCode, RealtimeError } from '../protocol/error-codes.js';
@@ -41,7 +41,12 @@ export class HandshakeService {
     if (origin !== undefined && this.allowedOrigins.size > 0 && !this.allowedOrigins.has(origin)) {
       return this.refuse(403, `origin ${origin} is not allowed`);
     }
-    const token = extractToken(request, { query: true, cookieName: this.options.auth.cookieName });
+    const found = findToken(request, { query: true, cookieName: this.options.auth.cookieName });
+    // Cross-site WebSocket hijacking: another site's page opening a socket with the user's cookie.
+    if (found?.from === 'cookie' && isCrossSite(request, this.allowedOrigins)) {
+      return this.refuse(403, 'the session cookie signs in pages of this site only (or of WS_ALLOWED_ORIGINS)');
+    }
+    const token = found?.token;
     if (!token && this.options.auth.firstFrameAuth) return { accepted: true };
     try {
       const user = await this.authenticator.authenticate(token);

@@ -64,6 +64,34 @@ describeEachDatabase('handshake and token lifecycle', (kind) => {
     await refreshed.close();
   });
 
+  describe('with WS_AUTH_COOKIE and no origin list', () => {
+    let cookies: TestServer;
+    beforeAll(async () => {
+      cookies = await startServer(database, { WS_AUTH_COOKIE: 'session' });
+    });
+    afterAll(async () => {
+      await cookies.close();
+    });
+
+    it("refuses the cookie of another site's page (cross-site WebSocket hijacking), and takes it from this site's or a non-browser", async () => {
+      const site = new URL(cookies.httpUrl).origin;
+      const viaCookie = (headers: Record<string, string>) => ({ token: token('alice'), via: { cookie: 'session' } as const, headers });
+      for (const headers of [{ Origin: 'https://evil.example' }, { Origin: 'null' }, { 'Sec-Fetch-Site': 'cross-site' }] as Array<Record<string, string>>) {
+        const refused = await rejectedUpgrade(cookies.wsUrl, viaCookie(headers));
+        expect([refused.status, refused.body]).toEqual([403, expect.stringMatching(/session cookie signs in pages of this site only/)]);
+      }
+      for (const headers of [{ Origin: site }, {}, { 'Sec-Fetch-Site': 'same-origin' }] as Array<Record<string, string>>) {
+        const client = await TestClient.connect(cookies.wsUrl, viaCookie(headers));
+        expect((await client.request('ping')).event).toBe('pong');
+        await client.close();
+      }
+      // A token the page put in the URL itself is no ambient credential.
+      const viaQuery = await TestClient.connect(cookies.wsUrl, { token: token('alice'), via: 'query', headers: { Origin: 'https://other.example' } });
+      expect((await viaQuery.request('ping')).event).toBe('pong');
+      await viaQuery.close();
+    });
+  });
+
   describe('with WS_AUTH_COOKIE and WS_ALLOWED_ORIGINS', () => {
     let strict: TestServer;
     beforeAll(async () => {

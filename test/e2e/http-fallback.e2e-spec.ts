@@ -303,6 +303,10 @@ describeEachDatabase('HTTP fallbacks', (kind) => {
       const separator = path.includes('?') ? '&' : '?';
       expect((await fetch(`${url()}${path}${separator}access_token=${valid}`)).status).toBe(200);
       expect((await fetch(`${url()}${path}`, { headers: { Cookie: `${COOKIE}=${valid}` } })).status).toBe(200);
+      expect((await fetch(`${url()}${path}`, { headers: { Cookie: `${COOKIE}=${valid}`, Origin: new URL(url()).origin } })).status).toBe(200);
+      // Another site's page reading the stream with the user's cookie.
+      const crossSite = await fetch(`${url()}${path}`, { headers: { Cookie: `${COOKIE}=${valid}`, Origin: 'https://evil.example' } });
+      expect([crossSite.status, ((await crossSite.json()) as { code: string }).code]).toEqual([403, 'FORBIDDEN']);
     }
     expect((await send({})).status).toBe(401);
     // A cookie goes along with other sites' requests: it does not authorise a POST.
