@@ -66,7 +66,8 @@ export function isCrossSite(request: Pick<IncomingMessage, 'headers'>, allowedOr
 
 /**
  * The URL for logs: the value of every query parameter whose decoded name is
- * `access_token` (however it was encoded) is replaced.
+ * `access_token` (however it was encoded), or starts with it (`access_token[]`,
+ * a client's mistake that still carries a token), is replaced.
  */
 export function redactTokenFromUrl(url: string): string {
   const queryStart = url.indexOf('?');
@@ -75,7 +76,7 @@ export function redactTokenFromUrl(url: string): string {
   let redacted = false;
   const kept = new URLSearchParams();
   for (const [name, value] of params) {
-    const secret = name.toLowerCase() === 'access_token';
+    const secret = name.toLowerCase().startsWith('access_token');
     redacted ||= secret;
     kept.append(name, secret ? '[redacted]' : value);
   }

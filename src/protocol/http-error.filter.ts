@@ -26,7 +26,7 @@ export class HttpErrorFilter implements ExceptionFilter {
       // Nest's own `error` is the status text (a health check's is an object: kept).
       const { error: statusText, ...fields } = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
       if (typeof statusText !== 'string' && statusText !== undefined) fields.error = statusText;
-      const message = unparsableBodyMessage(exception) ?? (typeof fields.message === 'string' ? fields.message : exception.message);
+      const message = unparsableBodyMessage(exception) ?? withoutQuery(typeof fields.message === 'string' ? fields.message : exception.message);
       const code = CODE_BY_STATUS.get(status) ?? (status >= 500 ? ErrorCode.INTERNAL : ErrorCode.BAD_REQUEST);
       response.status(status).json({ ...fields, statusCode: status, code, message });
       return;
@@ -47,4 +47,9 @@ function unparsableBodyMessage(exception: HttpException): string | undefined {
   if (type !== 'entity.parse.failed') return undefined;
   const text = typeof body === 'string' ? body.trimStart() : '';
   return text.startsWith('{') || text.startsWith('[') ? `the body is not valid JSON: ${cause.message}` : 'the body must be a JSON object';
+}
+
+/** Nest's "Cannot GET /path?query" for an unknown route would echo the query, an `access_token` with it. */
+function withoutQuery(message: string): string {
+  return message.startsWith('Cannot ') ? message.replace(/\?\S*/, '') : message;
 }

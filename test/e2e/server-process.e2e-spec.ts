@@ -81,7 +81,10 @@ describeEachDatabase('the runnable server', (kind) => {
     expect(carol.stdout).toContain('#1 alice: hello from the quick start');
     expect((await http(httpUrl, 'GET', '/admin/roles', { token: bobToken })).status).toBe(403);
     // However the query parameter is spelled, its value is not logged.
-    expect((await fetch(`${httpUrl}/nowhere?access%5Ftoken=${aliceToken}`)).status).toBe(404);
+    const nowhere = await fetch(`${httpUrl}/nowhere?access%5Ftoken=${aliceToken}`);
+    // Nor echoed in the answer for an unknown route.
+    expect([nowhere.status, ((await nowhere.json()) as { message: string }).message]).toEqual([404, 'Cannot GET /nowhere']);
+    expect((await fetch(`${httpUrl}/rooms/x/messages?access_token[]=${aliceToken}`)).status).toBe(401);
     expect((await fetch(`${httpUrl}/admin/roles?ACCESS_TOKEN=${aliceToken}&x=1`)).status).toBe(401);
     await server.stop();
 
