@@ -52,7 +52,7 @@ export class AppModule implements NestModule {
         }),
         HealthModule,
         ...(settings?.metrics.enabled ? [MetricsEndpointModule.register({ token: settings.metrics.token })] : []),
-        ...(settings?.devTokens ? [DevTokensModule.register(settings.realtime.auth)] : []),
+        ...(settings?.devTokens ? [DevTokensModule.register(settings.realtime.auth, settings.realtime.authorization?.bootstrapAdmins ?? [])] : []),
         ...(settings?.webUi
           ? [WebUiModule.register({ wsPath: settings.realtime.websocket?.path ?? '/ws', devTokens: settings.devTokens })]
           : []),

@@ -1,6 +1,7 @@
 import { Logger as NestLogger, type INestApplication } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
+import type { Server } from 'node:http';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
@@ -40,8 +41,16 @@ export async function createServer(variables?: Record<string, string | undefined
     );
     SwaggerModule.setup('docs', app, document);
   }
+  // Connections that trickle their request in (slowloris) hold a descriptor each: not for a minute, as Node's defaults allow.
+  const http = app.getHttpServer() as Server;
+  http.headersTimeout = HEADERS_TIMEOUT_MS;
+  http.requestTimeout = REQUEST_TIMEOUT_MS;
   return app;
 }
+
+const HEADERS_TIMEOUT_MS = 10_000;
+/** The request itself, not the response: event streams and long polls answer for longer. */
+const REQUEST_TIMEOUT_MS = 30_000;
 
 export function serverSettings(app: INestApplication): ServerSettings {
   return app.get(ConfigService).getOrThrow<ServerSettings>('server');

@@ -1,7 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { AuthOptions } from '../realtime-options.js';
 import { DevTokensController } from './dev-tokens.controller.js';
-import { DEV_TOKENS_AUTH, DevTokensService } from './dev-tokens.service.js';
+import { DEV_TOKENS_AUTH, DEV_TOKENS_REFUSED, DevTokensService } from './dev-tokens.service.js';
 
 /**
  * `POST /dev/token`: sign in by name, for the chat page and local tries.
@@ -10,11 +10,15 @@ import { DEV_TOKENS_AUTH, DevTokensService } from './dev-tokens.service.js';
  */
 @Module({})
 export class DevTokensModule {
-  static register(auth: AuthOptions): DynamicModule {
+  static register(auth: AuthOptions, bootstrapAdmins: readonly string[]): DynamicModule {
     return {
       module: DevTokensModule,
       controllers: [DevTokensController],
-      providers: [DevTokensService, { provide: DEV_TOKENS_AUTH, useValue: auth }],
+      providers: [
+        DevTokensService,
+        { provide: DEV_TOKENS_AUTH, useValue: auth },
+        { provide: DEV_TOKENS_REFUSED, useValue: new Set(bootstrapAdmins) },
+      ],
     };
   }
 }

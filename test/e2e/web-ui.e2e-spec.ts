@@ -75,6 +75,18 @@ describe('the chat page and development tokens, switched on [sqlite]', () => {
     expect(status).toBe(400);
     expect(error).toMatchObject({ code: 'BAD_REQUEST', details: expect.arrayContaining([expect.objectContaining({ field: 'name', constraint })]) });
   });
+
+  it('signs no one in as a bootstrap admin, and takes JSON only', async () => {
+    // The test servers' BOOTSTRAP_ADMINS is root: whoever reached the page would be an admin.
+    const { status, body } = await http(suite.server.httpUrl, 'POST', '/dev/token', { body: { name: 'root' } });
+    expect([status, body.code, body.message]).toEqual([403, 'FORBIDDEN', expect.stringMatching(/^root is a bootstrap admin/)]);
+    const form = await fetch(`${suite.server.httpUrl}/dev/token`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: 'name=mallory',
+    });
+    expect(form.status).toBe(400);
+  });
 });
 
 describe('the chat page and development tokens, switched off [sqlite]', () => {
