@@ -8,11 +8,12 @@ import { RoomsModule } from '../rooms/rooms.module.js';
 import { EventStreamsService } from './event-streams.service.js';
 import { HttpFallbackController } from './http-fallback.controller.js';
 import { LongPollService } from './long-poll.service.js';
+import { RequestBudgetGuard, RequestBudgets } from './request-budgets.js';
 
 /** REST, Server-Sent Events and long polling for clients whose network blocks WebSockets. */
 @Module({
   imports: [AuthModule, AuthorizationModule, RoomsModule, MessagesModule, DeliveryModule, GatewayModule],
   controllers: [HttpFallbackController],
-  providers: [EventStreamsService, LongPollService],
+  providers: [EventStreamsService, LongPollService, RequestBudgets, RequestBudgetGuard],
 })
 export class FallbackModule {}

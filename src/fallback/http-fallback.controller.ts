@@ -24,6 +24,7 @@ import { realtimeValidationPipe } from '../protocol/validation.pipe.js';
 import { EventStreamQueryDto, HistoryPageDto, HistoryQueryDto, POLL_DEFAULT_TIMEOUT_SECONDS, PollQueryDto, PostMessageDto } from './dto/fallback.dto.js';
 import { EventStreamsService, resumePoint } from './event-streams.service.js';
 import { LongPollService } from './long-poll.service.js';
+import { RequestBudgetGuard } from './request-budgets.js';
 
 /**
  * The room routes for clients that cannot use WebSockets (docs/protocol.md,
@@ -36,7 +37,7 @@ import { LongPollService } from './long-poll.service.js';
 @ApiParam({ name: 'room', description: '1 to 128 characters of letters, digits, "-", "_", "." or ":"' })
 @ApiQuery({ name: 'access_token', type: String, required: false, description: 'The token, for clients that cannot set an Authorization header' })
 @TokenFromQueryOrCookie()
-@UseGuards(BearerAuthGuard, RoomPermissionGuard, JsonBodyGuard)
+@UseGuards(BearerAuthGuard, RequestBudgetGuard, RoomPermissionGuard, JsonBodyGuard)
 @UsePipes(realtimeValidationPipe)
 @UseFilters(HttpErrorFilter)
 export class HttpFallbackController {

@@ -531,3 +531,28 @@ describeNeeding('HTTP fallbacks in a cluster of two nodes', clusterMissing(), ()
     await socket.close();
   });
 });
+
+describe('HTTP fallbacks under the rate limit [sqlite]', () => {
+  const suite = suiteServer('sqlite', { WS_RATE_LIMIT_PER_SECOND: '1', WS_RATE_LIMIT_BURST: '3' });
+
+  it("answers a user's requests beyond the budget with 429, charges large pages, and leaves other users alone", async () => {
+    const get = (user: string, path: string) => http(suite.server.httpUrl, 'GET', path, { token: token(user) });
+    const sender = await TestClient.connect(suite.server.wsUrl, { token: token('sender') });
+    await sender.ok('message.send', { room: 'budget', text: 'hello', clientMsgId: 'h' });
+    const statuses = [];
+    for (let n = 0; n < 4; n++) statuses.push((await get('hasty', '/rooms/budget/messages')).status);
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    const refused = await get('hasty', '/rooms/budget/messages');
+    expect(refused.body).toMatchObject({ statusCode: 429, code: 'RATE_LIMITED' });
+    expect((await get('patient', '/rooms/budget/messages')).status).toBe(200);
+
+    // A page of about 96 KB costs its size: after it, the next request finds the budget spent.
+    await sender.close();
+    // Published through the admin API, which this budget does not limit.
+    for (let n = 0; n < 24; n++) {
+      await http(suite.server.httpUrl, 'POST', '/admin/rooms/big/messages', { token: token('root'), body: { text: 'x'.repeat(4000) } });
+    }
+    expect((await get('reader', '/rooms/big/messages?limit=100')).status).toBe(200);
+    expect((await get('reader', '/rooms/big/messages?limit=1')).status).toBe(429);
+  });
+});
