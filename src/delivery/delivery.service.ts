@@ -94,8 +94,8 @@ export class DeliveryService {
   /**
    * Makes the socket a member; live frames wait until the reply has gone out
    * and, with `since`, until every stored message after `since` is replayed.
+   * `arrival`: the join frame's number on its socket, to tell whether a leave came after it.
    */
-  /** `arrival`: the join frame's number on its socket, to tell whether a leave came after it. */
   async join(connection: Connection, roomName: string, since: number | undefined, requestId?: string, arrival?: number): Promise<JoinResult> {
     const user = connection.user!;
     const { maxRoomsPerSocket } = this.options.websocket;

@@ -17,6 +17,8 @@ import { PresenceDirectory } from './presence-directory.js';
  * seconds while the user types.
  */
 export const TYPING_RELAY_INTERVAL_MS = 1000;
+/** Rooms a socket's relay times are kept for before the stale ones are dropped. */
+const TYPING_ROOMS_KEPT = 32;
 
 /**
  * Who is in each room, counting a user once however many sockets (and
@@ -58,7 +60,7 @@ export class PresenceService {
     if (!relayed) this.typingRelayed.set(connection, (relayed = new Map()));
     const now = Date.now();
     if (now - (relayed.get(room.key) ?? -Infinity) < TYPING_RELAY_INTERVAL_MS) return { room: roomName };
-    if (relayed.size >= 32) for (const [key, at] of relayed) if (now - at >= TYPING_RELAY_INTERVAL_MS) relayed.delete(key);
+    if (relayed.size >= TYPING_ROOMS_KEPT) for (const [key, at] of relayed) if (now - at >= TYPING_RELAY_INTERVAL_MS) relayed.delete(key);
     relayed.set(room.key, now);
     const push: RoomUserPush = { room: roomName, user: { id: user.id, name: user.name } };
     this.broker.publishRoomEvent({ roomKey: room.key, event: ServerEvent.TYPING, data: push, excludeConnectionId: connection.id });
