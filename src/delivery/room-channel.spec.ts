@@ -63,6 +63,40 @@ describe('RoomChannel message watchers', () => {
   });
 });
 
+describe('RoomChannel catch-ups', () => {
+  it('do not skip the seqs before a message that came while the last read was in flight: they were stored after it began', async () => {
+    const stored = new Map<number, string>([
+      [1, 'm1'],
+      [2, 'm2'],
+    ]);
+    let reads = 0;
+    let channel!: RoomChannel;
+    const source: ChannelSource = {
+      lastSeq: async () => 0,
+      framesAfter: async (_room, after) => {
+        // The read's snapshot: what is stored as it begins.
+        const snapshot = [...stored].filter(([seq]) => seq > after).map(([seq, frame]) => ({ seq, frame }));
+        if (++reads === 2) {
+          // While the second read is in flight, seq 3 is committed and seq 4 arrives from another node.
+          stored.set(3, 'm3').set(4, 'm4');
+          channel.push('m4', 4);
+        }
+        await Promise.resolve();
+        return snapshot;
+      },
+    };
+    channel = new RoomChannel(ROOM, source, Promise.resolve(), () => undefined);
+    const heard: number[] = [];
+    channel.messageWatchers.add((seq) => heard.push(seq));
+    await channel.ready;
+    channel.push('m2', 2);
+    for (let waited = 0; heard.length < 4 && waited < 2000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(heard).toEqual([1, 2, 3, 4]);
+    expect(reads).toBe(4);
+    channel.close();
+  });
+});
+
 describe('RoomChannel.lastDelivered', () => {
   it('is where the room stood when the channel started, then each message handed over, not one waiting behind a gap', async () => {
     const channel = channelAt(7);

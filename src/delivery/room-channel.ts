@@ -112,14 +112,18 @@ export class RoomChannel {
     this.catchingUp = true;
     const catchUp = ++this.catchUps;
     try {
+      let horizon: number;
       for (;;) {
+        // What waits now was stored before this read began, and so was every seq below it.
+        horizon = this.highestWaiting();
         const stored = await this.source.framesAfter(this.room, this.delivered);
         if (stored.length === 0) break;
         for (const { seq, frame } of stored) if (seq > this.delivered) this.waiting.set(seq, frame);
         this.release();
       }
-      // Stored messages come without gaps: past what the database has, nothing is worth waiting for.
-      this.release(true, catchUp);
+      // A gap below the horizon is not in the database: not worth waiting for. A message that came
+      // during the read may follow seqs committed after it began: the next catch-up reads them.
+      this.release(horizon, catchUp);
     } catch (error) {
       this.onCatchUpFailure(error as Error);
       this.scheduleGapFill(RETRY_MS);
@@ -136,18 +140,20 @@ export class RoomChannel {
   }
 
   /**
-   * Hands over every waiting message that is next in line; after a catch-up
-   * (`skipGaps`), what the database did not have is not waited for.
+   * Hands over every waiting message that is next in line; after a catch-up,
+   * a gap below `skipGapsUpTo` (one the database did not have) is not waited for.
    */
-  private release(skipGaps = false, catchUp?: number): void {
+  private release(skipGapsUpTo = 0, catchUp?: number): void {
     if (this.delivered === null) return;
     for (;;) {
       let next = this.waiting.get(this.delivered + 1);
-      if (next === undefined && skipGaps && this.waiting.size > 0) {
+      if (next === undefined && this.waiting.size > 0) {
         let first = Infinity;
         for (const seq of this.waiting.keys()) first = Math.min(first, seq);
-        next = this.waiting.get(first);
-        this.delivered = first - 1;
+        if (first <= skipGapsUpTo) {
+          next = this.waiting.get(first);
+          this.delivered = first - 1;
+        }
       }
       if (next === undefined) break;
       this.waiting.delete(this.delivered + 1);
@@ -156,6 +162,12 @@ export class RoomChannel {
     if (catchUp !== undefined) this.sendFollowers(catchUp);
     if (this.waiting.size > 0 || this.followers.size > 0) this.scheduleGapFill();
     else this.cancelGapFill();
+  }
+
+  private highestWaiting(): number {
+    let highest = 0;
+    for (const seq of this.waiting.keys()) highest = Math.max(highest, seq);
+    return highest;
   }
 
   private cancelGapFill(): void {
