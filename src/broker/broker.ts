@@ -41,7 +41,7 @@ export abstract class Broker {
   abstract watchRoom(roomKey: string): Promise<void>;
   abstract unwatchRoom(roomKey: string): void;
   /** Whether the node is in touch with the other nodes (for /health/ready). */
-  abstract get healthy(): boolean;
+  abstract inTouch(): Promise<boolean>;
 
   onRoomEvent(handler: (event: RoomEvent) => void): void {
     this.roomEventHandlers.push(handler);

@@ -19,7 +19,7 @@ export class LocalBroker extends Broker {
 
   unwatchRoom(): void {}
 
-  get healthy(): boolean {
+  async inTouch(): Promise<boolean> {
     return true;
   }
 }

@@ -63,8 +63,15 @@ export class RedisBroker extends Broker implements OnApplicationShutdown {
     this.redis.subscriber.unsubscribe(this.roomChannel(roomKey)).catch(() => undefined);
   }
 
-  get healthy(): boolean {
-    return this.redis.ready;
+  /** Connected, and answering: a Redis that hangs (stopped, or cut off without a reset) keeps its connections open. */
+  async inTouch(): Promise<boolean> {
+    if (!this.redis.ready) return false;
+    try {
+      await this.redis.commands.ping();
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -2,6 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
 
+/** How long a Redis command may take before it fails (presence.list answers UNAVAILABLE, /health/ready 503). */
+const COMMAND_TIMEOUT_MS = 2000;
+
 export interface ClusterSettings {
   redisUrl: string;
   keyPrefix: string;
@@ -28,7 +31,8 @@ export class RedisConnections {
       retryStrategy: (attempt: number) => Math.min(100 * attempt, 2000),
       maxRetriesPerRequest: 1,
     };
-    this.commands = new Redis(settings.redisUrl, { ...options, enableOfflineQueue: false });
+    // A Redis that hangs answers nothing: commands fail after a while instead of waiting for TCP to give up.
+    this.commands = new Redis(settings.redisUrl, { ...options, enableOfflineQueue: false, commandTimeout: COMMAND_TIMEOUT_MS });
     this.subscriber = new Redis(settings.redisUrl, { ...options, autoResubscribe: true });
     for (const connection of [this.commands, this.subscriber]) {
       connection.on('error', (error: Error) => this.logger.debug(`redis: ${error.message}`));

@@ -10,8 +10,8 @@ export class BrokerHealthIndicator {
     private readonly broker: Broker,
   ) {}
 
-  check(key: string): HealthIndicatorResult {
+  async check(key: string): Promise<HealthIndicatorResult> {
     const indicator = this.indicators.check(key);
-    return this.broker.healthy ? indicator.up() : indicator.down({ message: 'the other nodes are out of reach (Redis)' });
+    return (await this.broker.inTouch()) ? indicator.up() : indicator.down({ message: 'the other nodes are out of reach (Redis)' });
   }
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { freshDatabase, type TestDatabase } from '../support/databases.js';
 import { http } from '../support/http.js';
 import { freePort } from '../support/postgres-server.js';
-import { pauseRedis, resumeRedis, startRedis, stopRedis, type RedisServer } from '../support/redis-server.js';
+import { freezeRedis, pauseRedis, resumeRedis, startRedis, stopRedis, type RedisServer } from '../support/redis-server.js';
 import { clusterMissing, describeNeeding } from '../support/requirements.js';
 import { ResumingClient } from '../support/resuming-client.js';
 import { ServerProcess, testServerEnv } from '../support/server-process.js';
@@ -233,6 +233,22 @@ describeNeeding('a cluster of three nodes on PostgreSQL and Redis', clusterMissi
       // The next test needs all three nodes.
       if (nodes[1].server.child.exitCode !== null || nodes[1].server.child.signalCode !== null) nodes[1].server = await startNode(nodes[1].port);
     }
+  });
+
+  it('reports not ready and answers presence UNAVAILABLE while Redis hangs, and recovers when it answers again', async () => {
+    const watcher = await connect(nodes[1], 'frozen-watcher');
+    await watcher.ok('room.join', { room: 'frozen' });
+    freezeRedis(redis, true);
+    try {
+      // Connected but answering nothing: a command fails after its timeout (2 s) instead of waiting for TCP.
+      expect(await watcher.error('presence.list', { room: 'frozen' })).toMatchObject({ code: 'UNAVAILABLE' });
+      expect((await fetch(`${nodes[1].httpUrl}/health/ready`)).status).toBe(503);
+    } finally {
+      freezeRedis(redis, false);
+    }
+    for (let tries = 0; !(await ready(nodes[1])) && tries < 50; tries++) await sleep(100);
+    expect(await ready(nodes[1])).toBe(true);
+    expect((await watcher.ok('presence.list', { room: 'frozen' })).users).toEqual([{ id: 'frozen-watcher', name: 'frozen-watcher' }]);
   });
 
   it('keeps serving through a Redis restart, reports not ready meanwhile, and loses no acknowledged message', async () => {

@@ -73,6 +73,12 @@ export function pauseRedis({ directory }: RedisServer): void {
   }
 }
 
+/** Freezes (SIGSTOP) or thaws (SIGCONT) the server: its connections stay open and nothing is answered, as in a silent partition. */
+export function freezeRedis({ directory }: RedisServer, frozen: boolean): void {
+  const pid = Number(readFileSync(join(directory, 'redis.pid'), 'utf8').trim());
+  process.kill(pid, frozen ? 'SIGSTOP' : 'SIGCONT');
+}
+
 export function stopRedis(server: RedisServer): void {
   pauseRedis(server);
   rmSync(server.directory, { recursive: true, force: true });
