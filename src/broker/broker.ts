@@ -14,6 +14,8 @@ export interface RoomEvent {
   aboutSeq?: number;
   /** A socket that should not receive it (the typist of a `typing` push). */
   excludeConnectionId?: string;
+  /** A user none of whose sockets should receive it (the user of a `presence.join` a node repeats after a Redis outage). */
+  excludeUserId?: string;
 }
 
 /** Changes that every node applies to its caches and live sockets. */

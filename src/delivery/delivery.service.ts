@@ -218,7 +218,7 @@ export class DeliveryService {
   private fanOut(event: RoomEvent): void {
     const channel = this.channels.get(event.roomKey);
     if (!channel) return;
-    channel.push(JSON.stringify({ event: event.event, data: event.data }), event.seq, event.excludeConnectionId, event.aboutSeq);
+    channel.push(JSON.stringify({ event: event.event, data: event.data }), event.seq, event.excludeConnectionId, event.aboutSeq, event.excludeUserId);
     this.metrics.frameOut(event.event, channel.members.size);
     const { sentAt } = event.data as { sentAt?: unknown };
     if (event.seq !== undefined && typeof sentAt === 'string') this.metrics.delivered(Date.parse(sentAt));

@@ -85,10 +85,10 @@ export class RoomChannel {
    * their order; `aboutSeq` for an edit or deletion, which must not overtake
    * the message it changes (another node's message may still be on its way here).
    */
-  push(frame: string, seq?: number, excludeConnectionId?: string, aboutSeq?: number): void {
+  push(frame: string, seq?: number, excludeConnectionId?: string, aboutSeq?: number, excludeUserId?: string): void {
     if (this.closed) return;
     if (seq === undefined) {
-      if (aboutSeq === undefined || (this.delivered !== null && aboutSeq <= this.delivered)) return this.send(frame, undefined, excludeConnectionId);
+      if (aboutSeq === undefined || (this.delivered !== null && aboutSeq <= this.delivered)) return this.send(frame, undefined, excludeConnectionId, excludeUserId);
       const follower: Follower = { frame, excludeConnectionId, catchUpsBefore: this.catchUps };
       const followers = this.followers.get(aboutSeq);
       if (followers) followers.push(follower);
@@ -207,9 +207,10 @@ export class RoomChannel {
     this.gapTimer.unref();
   }
 
-  private send(frame: string, seq: number | undefined, excludeConnectionId?: string): void {
+  private send(frame: string, seq: number | undefined, excludeConnectionId?: string, excludeUserId?: string): void {
     for (const membership of this.members) {
-      if (membership.connection.id !== excludeConnectionId) membership.deliver(frame, seq);
+      const { connection } = membership;
+      if (connection.id !== excludeConnectionId && (excludeUserId === undefined || connection.user?.id !== excludeUserId)) membership.deliver(frame, seq);
     }
   }
 }

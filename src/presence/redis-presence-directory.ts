@@ -76,6 +76,8 @@ export class RedisPresenceDirectory extends PresenceDirectory implements OnAppli
   private readonly logger = new Logger('RealtimePresence');
   private member = randomUUID();
   private readonly local = new Map<string, Map<string, string>>();
+  /** Departures Redis did not take (it was away), per room: userId -> name. */
+  private readonly unannounced = new Map<string, Map<string, string>>();
   private timer: NodeJS.Timeout | undefined;
   private readonly nodePrefix: string;
   private readonly roomsKey: string;
@@ -114,9 +116,16 @@ export class RedisPresenceDirectory extends PresenceDirectory implements OnAppli
   }
 
   async depart(roomKey: string, userId: string): Promise<boolean> {
+    const name = this.local.get(roomKey)?.get(userId);
     this.local.get(roomKey)?.delete(userId);
     if (this.local.get(roomKey)?.size === 0) this.local.delete(roomKey);
-    return (await this.scripts.presenceDepart(this.hash(roomKey), this.member, userId, this.nodePrefix)) === 1;
+    try {
+      return (await this.scripts.presenceDepart(this.hash(roomKey), this.member, userId, this.nodePrefix)) === 1;
+    } catch (error) {
+      // Announced once Redis is back (rejoin), if no node holds the user then.
+      if (name !== undefined) this.remember(roomKey, userId, name, this.unannounced);
+      throw error;
+    }
   }
 
   async list(roomKey: string): Promise<UserView[]> {
@@ -138,9 +147,9 @@ export class RedisPresenceDirectory extends PresenceDirectory implements OnAppli
     return `${this.nodePrefix}${this.member}`;
   }
 
-  private remember(roomKey: string, userId: string, name: string): void {
-    let users = this.local.get(roomKey);
-    if (!users) this.local.set(roomKey, (users = new Map()));
+  private remember(roomKey: string, userId: string, name: string, table = this.local): void {
+    let users = table.get(roomKey);
+    if (!users) table.set(roomKey, (users = new Map()));
     users.set(userId, name);
   }
 
@@ -154,10 +163,7 @@ export class RedisPresenceDirectory extends PresenceDirectory implements OnAppli
       for (const hash of await commands.smembers(this.roomsKey)) {
         const gone = await this.scripts.presenceReap(hash, this.roomsKey, this.nodePrefix);
         const roomKey = Buffer.from(hash.slice(this.redis.key('presence', '').length), 'base64url').toString();
-        for (let i = 0; i < gone.length; i += 2) {
-          const push: RoomUserPush = { room: roomKey.split('\u0000')[0], user: { id: gone[i], name: gone[i + 1] } };
-          this.broker.publishRoomEvent({ roomKey, event: ServerEvent.PRESENCE_LEAVE, data: push });
-        }
+        for (let i = 0; i < gone.length; i += 2) this.announce(roomKey, ServerEvent.PRESENCE_LEAVE, gone[i], gone[i + 1]);
       }
     } catch (error) {
       this.logger.debug(`presence heartbeat: ${(error as Error).message}`);
@@ -166,24 +172,46 @@ export class RedisPresenceDirectory extends PresenceDirectory implements OnAppli
 
   /**
    * After an outage this node may have been taken for dead, and its entries
-   * may be stale: it comes back as a new member with what it holds now. The
-   * old member's entries expire and are reaped without a push for users still
-   * here; users the other nodes saw leave arrive again.
+   * may be stale: it comes back as a new member with what it holds now (users
+   * the other nodes saw leave, or whom Redis forgot, arrive again; not to
+   * themselves). Then the old member ends at once: its entries are reaped
+   * without a push for users still here, and users who left during the outage
+   * leave with the next reaping, not when its key would have expired.
    */
   private async rejoin(): Promise<void> {
+    const previous = this.member;
     this.member = randomUUID();
     await this.beat();
     for (const [roomKey, users] of this.local) {
       for (const [id, name] of users) {
         try {
-          if (await this.arrive(roomKey, { id, name })) {
-            const push: RoomUserPush = { room: roomKey.split('\u0000')[0], user: { id, name } };
-            this.broker.publishRoomEvent({ roomKey, event: ServerEvent.PRESENCE_JOIN, data: push });
-          }
+          if (await this.arrive(roomKey, { id, name })) this.announce(roomKey, ServerEvent.PRESENCE_JOIN, id, name);
         } catch (error) {
           this.logger.debug(`presence rejoin: ${(error as Error).message}`);
         }
       }
     }
+    try {
+      const { commands } = this.redis;
+      await commands.del(`${this.nodePrefix}${previous}`);
+      // Each departure Redis missed becomes an entry of the ended member (Redis may have forgotten it):
+      // the reaper announces it with the leaves of crashed nodes, a beat from now, when every node
+      // is subscribed again (a push published before would not reach a node still reconnecting).
+      for (const [roomKey, users] of this.unannounced) {
+        for (const [id, name] of users) {
+          if (this.local.get(roomKey)?.has(id)) continue;
+          await commands.hset(this.hash(roomKey), `${previous}|${id}`, name);
+          await commands.sadd(this.roomsKey, this.hash(roomKey));
+        }
+      }
+      this.unannounced.clear();
+    } catch (error) {
+      this.logger.debug(`presence rejoin: ${(error as Error).message}`);
+    }
+  }
+
+  private announce(roomKey: string, event: string, id: string, name: string): void {
+    const push: RoomUserPush = { room: roomKey.split('\u0000')[0], user: { id, name } };
+    this.broker.publishRoomEvent({ roomKey, event, data: push, excludeUserId: id });
   }
 }

@@ -251,6 +251,27 @@ describeNeeding('a cluster of three nodes on PostgreSQL and Redis', clusterMissi
     expect((await watcher.ok('presence.list', { room: 'frozen' })).users).toEqual([{ id: 'frozen-watcher', name: 'frozen-watcher' }]);
   });
 
+  it('announces, once Redis is back, who left while it was down, and repeats no join to its own user', async () => {
+    const watcher = await connect(nodes[0], 'pr-watcher');
+    const stayer = await connect(nodes[1], 'pr-stayer');
+    const leaver = await connect(nodes[2], 'pr-leaver');
+    for (const client of [watcher, stayer, leaver]) await client.ok('room.join', { room: 'pr' });
+    await watcher.settle(200);
+    pauseRedis(redis);
+    try {
+      await leaver.ok('room.leave', { room: 'pr' });
+      await sleep(300);
+    } finally {
+      resumeRedis(redis);
+    }
+    // Redis came back empty: the leave is announced by the node it was made on, at once, not never.
+    expect((await watcher.nextPush('presence.leave', 'pr', 10_000)).data.user.id).toBe('pr-leaver');
+    await waitUntil(async () => (await watcher.ok('presence.list', { room: 'pr' })).users.length === 2, 10_000);
+    expect((await watcher.ok('presence.list', { room: 'pr' })).users.map((u: { id: string }) => u.id).sort()).toEqual(['pr-stayer', 'pr-watcher']);
+    await stayer.settle(500);
+    expect(stayer.pushes('presence.join', 'pr').filter((push) => push.data.user.id === 'pr-stayer')).toEqual([]);
+  });
+
   it('keeps serving through a Redis restart, reports not ready meanwhile, and loses no acknowledged message', async () => {
     const urls = nodes.map((node) => node.wsUrl);
     const resumers = ['v1', 'v2', 'v3'].map((name, n) => new ResumingClient([...urls.slice(n), ...urls.slice(0, n)], token(name), name, ['r']));
