@@ -5,7 +5,7 @@ import { sqliteSynchronous } from '../database/data-source-options.js';
 import { withStorage } from '../database/storage-failure.js';
 import { TransactionRunner } from '../database/transaction-runner.service.js';
 import { RealtimeMetrics } from '../metrics/realtime-metrics.js';
-import { RealtimeError } from '../protocol/error-codes.js';
+import { ErrorCode, RealtimeError } from '../protocol/error-codes.js';
 import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime-options.js';
 import type { RoomRecord } from '../rooms/rooms.service.js';
 import { MessageEntity } from './message.entity.js';
@@ -52,6 +52,11 @@ const POSTGRES_BATCHES_IN_FLIGHT = 3;
 const WRITER_THREAD_RESTART_DELAY_MS = 1000;
 /** How long a batch waits for another connection's write lock on SQLite (the writer thread may block; the event loop may not). */
 const SQLITE_BUSY_TIMEOUT_MS = 5000;
+/** A send whose commit failed is looked for after 1 s, then 2, 4, ... 32 s (a minute in all). */
+const IN_DOUBT_FIRST_LOOK_MS = 1000;
+const IN_DOUBT_LOOKS = 6;
+/** Sends looked for at once; during a long outage the oldest are given up (their senders were answered UNAVAILABLE). */
+const IN_DOUBT_MAX = 1000;
 
 /**
  * Group commit: sends that arrive while a transaction is in flight are stored
@@ -71,6 +76,8 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
   private queued = 0;
   private readonly committedListeners: Array<(messages: StoredMessage[]) => void> = [];
   private readonly thread: SqliteWriterThread | null;
+  /** Sends whose commit failed, being looked for (see lookForStored), by idempotency key, with their timers. */
+  private readonly inDoubt = new Map<string, NodeJS.Timeout>();
 
   constructor(
     private readonly transactions: TransactionRunner,
@@ -131,6 +138,8 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
   }
 
   async onApplicationShutdown(): Promise<void> {
+    for (const timer of this.inDoubt.values()) clearTimeout(timer);
+    this.inDoubt.clear();
     await this.thread?.close();
   }
 
@@ -166,10 +175,23 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
         for (const pending of batch) await this.commit([pending]);
         return;
       }
-      batch[0].reject(error instanceof RealtimeError ? error : RealtimeError.unavailable('the message could not be stored; it was not sent'));
+      const refusal = error instanceof RealtimeError ? error : RealtimeError.unavailable('the message could not be stored; it was not sent');
+      if (refusal.code === ErrorCode.UNAVAILABLE) this.lookForStored(batch[0].message);
+      batch[0].reject(refusal);
       return;
     }
     const stored = results.filter((r): r is StoredMessage => !(r instanceof RealtimeError));
+    // A resend stored (or found) here answers the doubt about its first try.
+    if (this.inDoubt.size > 0) for (const { message } of stored) this.stopLooking(inDoubtKey(message.roomId, message.senderId, message.clientMsgId));
+    this.announce(stored);
+    batch.forEach((pending, index) => {
+      const result = results[index];
+      if (result instanceof RealtimeError) pending.reject(result);
+      else pending.resolve(result);
+    });
+  }
+
+  private announce(stored: StoredMessage[]): void {
     for (const listener of this.committedListeners) {
       try {
         listener(stored);
@@ -177,11 +199,42 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
         this.logger.error(`announcing stored messages: ${(error as Error).message}`, (error as Error).stack);
       }
     }
-    batch.forEach((pending, index) => {
-      const result = results[index];
-      if (result instanceof RealtimeError) pending.reject(result);
-      else pending.resolve(result);
-    });
+  }
+
+  /**
+   * A commit that failed on the way (a timeout, a lost connection, a hung
+   * database) may still have happened: the sender was answered UNAVAILABLE,
+   * but the members would never receive a message stored all the same. It is
+   * looked for by its idempotency key for a minute, and delivered if found.
+   */
+  private lookForStored(message: NewMessage, look = 1): void {
+    const key = inDoubtKey(message.room.id, message.sender.id, message.clientMsgId);
+    if (look > IN_DOUBT_LOOKS) return this.stopLooking(key);
+    if (look === 1 && this.inDoubt.size >= IN_DOUBT_MAX) this.stopLooking(this.inDoubt.keys().next().value as string);
+    const timer = setTimeout(async () => {
+      let row: MessageEntity | null = null;
+      try {
+        row = await this.transactions.run((manager) =>
+          manager.findOne(MessageEntity, { where: { roomId: message.room.id, senderId: message.sender.id, clientMsgId: message.clientMsgId } }),
+        );
+      } catch {
+        // The database is still away: look again later.
+      }
+      // A resend answered the doubt while this look was under way.
+      if (this.inDoubt.get(key) !== timer) return;
+      // Not (yet) there: a commit held up in a hung database may still land.
+      if (!row) return this.lookForStored(message, look + 1);
+      this.stopLooking(key);
+      this.announce([{ room: message.room, message: row, payload: null, duplicate: false }]);
+    }, IN_DOUBT_FIRST_LOOK_MS * 2 ** (look - 1));
+    timer.unref();
+    clearTimeout(this.inDoubt.get(key));
+    this.inDoubt.set(key, timer);
+  }
+
+  private stopLooking(key: string): void {
+    clearTimeout(this.inDoubt.get(key));
+    this.inDoubt.delete(key);
   }
 
   private async store(batch: PendingWrite[]): Promise<Array<StoredMessage | RealtimeError>> {
@@ -236,6 +289,8 @@ function messageFromEntry(entry: BatchEntry, { id, seq }: { id: string; seq: num
     deletedAt: null,
   });
 }
+
+const inDoubtKey = (roomId: number, senderId: string, clientMsgId: string) => `${roomId}\n${senderId}\n${clientMsgId}`;
 
 /** PostgreSQL returns bigint columns as strings. */
 const optionalNumber = (value: number | string | null) => (value === null ? null : Number(value));

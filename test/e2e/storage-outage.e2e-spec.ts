@@ -92,6 +92,25 @@ describeNeeding('a storage outage [postgres]', postgresMissing(), () => {
     expect((await alice.ok('history.fetch', { room: 'frozen' })).messages.map((m: { text: string }) => m.text)).toEqual(['before', 'during']);
     await Promise.all([alice.close(), bob.close()]);
   });
+
+  it('delivers a message whose commit happened though its answer was lost, without a resend', async () => {
+    const alice = await TestClient.connect(server.wsUrl, { token: token('alice') });
+    const bob = await TestClient.connect(server.wsUrl, { token: token('bob') });
+    await bob.ok('room.join', { room: 'quiet' });
+    // The statement reaches PostgreSQL and commits; its answer never comes back in time.
+    proxy.hangReplies();
+    try {
+      expect((await alice.error('message.send', { room: 'quiet', text: 'stored after all', clientMsgId: 'q1' })).code).toBe('UNAVAILABLE');
+    } finally {
+      proxy.resume();
+    }
+    // Nothing else is sent in the room, and alice does not resend: bob gets it all the same.
+    const delivered = await bob.next((f) => f.event === 'message' && f.data.room === 'quiet', 15_000);
+    expect(delivered.data).toMatchObject({ seq: 1, text: 'stored after all', clientMsgId: 'q1' });
+    await bob.settle(300);
+    expect(bob.pushes('message', 'quiet')).toHaveLength(1);
+    await Promise.all([alice.close(), bob.close()]);
+  });
 });
 
 /**

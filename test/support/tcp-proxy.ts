@@ -9,6 +9,8 @@ import { connect, createServer, type Socket } from 'node:net';
 export interface TcpProxy {
   port: number;
   hang(): void;
+  /** Requests still reach the target, its answers stop on the way back (a reply lost after the work was done). */
+  hangReplies(): void;
   cut(): void;
   /** Ends a hang or a cut. */
   resume(): void;
@@ -17,11 +19,14 @@ export interface TcpProxy {
 
 export function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
+  const upstreams = new Set<Socket>();
   let hanging = false;
   let cutting = false;
   const server = createServer((client) => {
     if (cutting) return void client.destroy();
     const upstream = connect(targetPort, '127.0.0.1');
+    upstreams.add(upstream);
+    upstream.on('close', () => upstreams.delete(upstream));
     for (const socket of [client, upstream]) {
       sockets.add(socket);
       socket.on('error', () => undefined);
@@ -41,6 +46,9 @@ export function startTcpProxy(targetPort: number): Promise<TcpProxy> {
         hang: () => {
           hanging = true;
           for (const socket of sockets) socket.pause();
+        },
+        hangReplies: () => {
+          for (const socket of upstreams) socket.pause();
         },
         cut: () => {
           cutting = true;
