@@ -1,10 +1,10 @@
 import { Inject, Injectable, SetMetadata, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { RealtimeError } from '../protocol/error-codes.js';
 import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime-options.js';
 import type { AuthenticatedUser } from './authenticated-user.js';
 import { Authenticator } from './authenticator.service.js';
-import { RealtimeError } from '../protocol/error-codes.js';
-import { findToken, isCrossSite, type TokenSources } from './token-extraction.js';
+import { crossSiteCookieRefusal, findToken, type TokenSources } from './token-extraction.js';
 
 export interface AuthenticatedRequest {
   headers: Record<string, string | string[] | undefined>;
@@ -50,9 +50,8 @@ export class BearerAuthGuard implements CanActivate {
       ? { query: true, cookieName: request.method === 'GET' ? this.options.auth.cookieName : undefined }
       : { query: false };
     const found = findToken({ headers: request.headers, url: request.originalUrl ?? request.url }, sources);
-    if (found?.from === 'cookie' && isCrossSite(request, this.allowedOrigins)) {
-      throw RealtimeError.forbidden('the session cookie signs in pages of this site only (or of WS_ALLOWED_ORIGINS)');
-    }
+    const refusal = crossSiteCookieRefusal(found, request, this.allowedOrigins);
+    if (refusal) throw RealtimeError.forbidden(refusal);
     request.user = await this.authenticator.authenticate(found?.token);
     return true;
   }

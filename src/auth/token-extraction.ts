@@ -45,12 +45,25 @@ export function findToken(request: Pick<IncomingMessage, 'headers' | 'url'>, sou
 }
 
 /**
+ * Why a token found in the cookie does not count, if it does not: the
+ * request came from another site's page (cross-site request forgery, or
+ * WebSocket hijacking), which the browser sends the user's cookie with.
+ */
+export function crossSiteCookieRefusal(
+  found: FoundToken | undefined,
+  request: Pick<IncomingMessage, 'headers'>,
+  allowedOrigins: ReadonlySet<string>,
+): string | undefined {
+  if (found?.from !== 'cookie' || !isCrossSite(request, allowedOrigins)) return undefined;
+  return 'the session cookie signs in pages of this site only (or of WS_ALLOWED_ORIGINS)';
+}
+
+/**
  * Whether a browser sent the request for a page of another site (the
  * `Origin` names another host than the request's, or `Sec-Fetch-Site` says
- * cross-site), unless that origin is one of `allowedOrigins`. Such a request
- * carries the user's cookie without the user's app having asked for it.
+ * cross-site), unless that origin is one of `allowedOrigins`.
  */
-export function isCrossSite(request: Pick<IncomingMessage, 'headers'>, allowedOrigins: ReadonlySet<string>): boolean {
+function isCrossSite(request: Pick<IncomingMessage, 'headers'>, allowedOrigins: ReadonlySet<string>): boolean {
   const { origin, host } = request.headers;
   if (typeof origin === 'string') {
     if (allowedOrigins.has(origin)) return false;

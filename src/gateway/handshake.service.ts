@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
 import { Authenticator } from '../auth/authenticator.service.js';
-import { findToken, isCrossSite } from '../auth/token-extraction.js';
+import { crossSiteCookieRefusal, findToken } from '../auth/token-extraction.js';
 import { ConnectionRegistry } from '../delivery/connection-registry.service.js';
 import { RealtimeMetrics } from '../metrics/realtime-metrics.js';
 import { ErrorCode, RealtimeError } from '../protocol/error-codes.js';
@@ -43,9 +43,8 @@ export class HandshakeService {
     }
     const found = findToken(request, { query: true, cookieName: this.options.auth.cookieName });
     // Cross-site WebSocket hijacking: another site's page opening a socket with the user's cookie.
-    if (found?.from === 'cookie' && isCrossSite(request, this.allowedOrigins)) {
-      return this.refuse(403, 'the session cookie signs in pages of this site only (or of WS_ALLOWED_ORIGINS)');
-    }
+    const refusal = crossSiteCookieRefusal(found, request, this.allowedOrigins);
+    if (refusal) return this.refuse(403, refusal);
     const token = found?.token;
     if (!token && this.options.auth.firstFrameAuth) return { accepted: true };
     try {

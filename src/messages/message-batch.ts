@@ -51,7 +51,8 @@ const MESSAGE_COLUMNS = ['id', 'room_id', 'seq', 'sender_id', 'sender_name', 'cl
 const INSERT_MESSAGE = 'INSERT INTO switchboard_messages (id, room_id, seq, sender_id, sender_name, client_msg_id, text, payload, sent_at)';
 const INSERT_AUDIT = 'INSERT INTO switchboard_audit_log (tenant_id, actor_id, actor_tenant_id, action, target, details, at)';
 
-const keyOf = (roomId: number, senderId: string, clientMsgId: string) => `${roomId}\n${senderId}\n${clientMsgId}`;
+/** A send's idempotency key: the same `clientMsgId` of the same sender in the same room is one message. */
+export const idempotencyKey = (roomId: number, senderId: string, clientMsgId: string) => `${roomId}\n${senderId}\n${clientMsgId}`;
 
 function newRow(entry: BatchEntry, id: string, seq: number, now: number): MessageRow {
   return {
@@ -94,13 +95,13 @@ export async function storeBatch(query: Query, batch: BatchEntry[], now: number)
       'ON m.room_id = batch.room_id AND m.sender_id = batch.sender_id AND m.client_msg_id = batch.client_msg_id',
     batch.flatMap((e) => [e.roomId, e.senderId, e.clientMsgId]),
   );
-  for (const row of found) earlier.set(keyOf(Number(row.room_id), row.sender_id, row.client_msg_id), row);
+  for (const row of found) earlier.set(idempotencyKey(Number(row.room_id), row.sender_id, row.client_msg_id), row);
 
   const insertRow = `${INSERT_MESSAGE} VALUES (${placeholders(9)})`;
   const touched = new Set<number>();
   const outcomes: BatchOutcome[] = [];
   for (const entry of batch) {
-    const key = keyOf(entry.roomId, entry.senderId, entry.clientMsgId);
+    const key = idempotencyKey(entry.roomId, entry.senderId, entry.clientMsgId);
     const original = earlier.get(key);
     const previous = lastSeq.get(entry.roomId);
     if (original) outcomes.push({ original });
@@ -230,9 +231,9 @@ async function storeOnPostgres(query: Query, batch: BatchEntry[], now: number): 
   const open = new Set(result.rooms);
   const seqs = new Map(result.stored ?? []);
   const earlier = new Map<string, MessageRow>();
-  for (const row of result.earlier ?? []) earlier.set(keyOf(Number(row.room_id), row.sender_id, row.client_msg_id), row);
+  for (const row of result.earlier ?? []) earlier.set(idempotencyKey(Number(row.room_id), row.sender_id, row.client_msg_id), row);
   return batch.map((entry, index): BatchOutcome => {
-    const key = keyOf(entry.roomId, entry.senderId, entry.clientMsgId);
+    const key = idempotencyKey(entry.roomId, entry.senderId, entry.clientMsgId);
     const original = earlier.get(key);
     if (original) return { original };
     if (!open.has(entry.roomId)) return { archived: true };

@@ -9,7 +9,7 @@ import { ErrorCode, RealtimeError } from '../protocol/error-codes.js';
 import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime-options.js';
 import type { RoomRecord } from '../rooms/rooms.service.js';
 import { MessageEntity } from './message.entity.js';
-import { sqliteQuery, storeBatch, storeBatchOnPostgres, type BatchEntry, type BatchOutcome, type MessageRow, type Query, type SqliteConnection } from './message-batch.js';
+import { idempotencyKey, sqliteQuery, storeBatch, storeBatchOnPostgres, type BatchEntry, type BatchOutcome, type MessageRow, type Query, type SqliteConnection } from './message-batch.js';
 import { SqliteWriterThread } from './sqlite-writer-thread.js';
 
 export interface NewMessage {
@@ -182,7 +182,7 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
     }
     const stored = results.filter((r): r is StoredMessage => !(r instanceof RealtimeError));
     // A resend stored (or found) here answers the doubt about its first try.
-    if (this.inDoubt.size > 0) for (const { message } of stored) this.stopLooking(inDoubtKey(message.roomId, message.senderId, message.clientMsgId));
+    if (this.inDoubt.size > 0) for (const { message } of stored) this.stopLooking(idempotencyKey(message.roomId, message.senderId, message.clientMsgId));
     this.announce(stored);
     batch.forEach((pending, index) => {
       const result = results[index];
@@ -208,7 +208,7 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
    * looked for by its idempotency key for a minute, and delivered if found.
    */
   private lookForStored(message: NewMessage, look = 1): void {
-    const key = inDoubtKey(message.room.id, message.sender.id, message.clientMsgId);
+    const key = idempotencyKey(message.room.id, message.sender.id, message.clientMsgId);
     if (look > IN_DOUBT_LOOKS) return this.stopLooking(key);
     if (look === 1 && this.inDoubt.size >= IN_DOUBT_MAX) this.stopLooking(this.inDoubt.keys().next().value as string);
     const timer = setTimeout(async () => {
@@ -289,8 +289,6 @@ function messageFromEntry(entry: BatchEntry, { id, seq }: { id: string; seq: num
     deletedAt: null,
   });
 }
-
-const inDoubtKey = (roomId: number, senderId: string, clientMsgId: string) => `${roomId}\n${senderId}\n${clientMsgId}`;
 
 /** PostgreSQL returns bigint columns as strings. */
 const optionalNumber = (value: number | string | null) => (value === null ? null : Number(value));
