@@ -35,13 +35,13 @@ export class RequestBudgets {
   }
 
   /** Takes one request from the user's budget: the budget, to charge the response to, or undefined when none is left. */
-  take(user: AuthenticatedUser, now = Date.now()): UserBudget | undefined {
+  take(user: AuthenticatedUser, now = Date.now()): FrameBudget | undefined {
     if (++this.takes % SWEEP_EVERY === 0) this.sweep(now);
     const key = userKey(user.tenantId, user.id);
     let entry = this.budgets.get(key);
     if (!entry) this.budgets.set(key, (entry = { budget: new FrameBudget(this.policy, now), usedAt: now }));
     entry.usedAt = now;
-    return entry.budget.take(now) === 'accept' ? entry : undefined;
+    return entry.budget.take(now) === 'accept' ? entry.budget : undefined;
   }
 
   private sweep(now: number): void {
@@ -57,12 +57,12 @@ export class RequestBudgetGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     const http = context.switchToHttp();
     const user = http.getRequest<{ user: AuthenticatedUser }>().user;
-    const entry = this.budgets.take(user);
-    if (!entry) throw RealtimeError.rateLimited('too many requests; slow down');
+    const budget = this.budgets.take(user);
+    if (!budget) throw RealtimeError.rateLimited('too many requests; slow down');
     const response = http.getResponse<ServerResponse>();
     response.once('finish', () => {
       const length = Number(response.getHeader('content-length'));
-      if (length >= RESPONSE_BYTES_PER_REQUEST) entry.budget.charge(Math.floor(length / RESPONSE_BYTES_PER_REQUEST));
+      if (length >= RESPONSE_BYTES_PER_REQUEST) budget.charge(Math.floor(length / RESPONSE_BYTES_PER_REQUEST));
     });
     return true;
   }
