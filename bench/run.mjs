@@ -15,7 +15,7 @@ import { closeSync, fdatasyncSync, mkdirSync, mkdtempSync, openSync, rmSync, wri
 import { cpus, hostname, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { openFleet, runDurable } from './lib/load.mjs';
+import { openFleet, percentiles, runDurable } from './lib/load.mjs';
 import { processStats } from './lib/proc.mjs';
 import { freePort, root, startPostgres, startProcess } from './lib/servers.mjs';
 import { hs256Token } from './lib/tokens.mjs';
@@ -25,7 +25,9 @@ const { values: args } = parseArgs({
     scenarios: { type: 'string', default: 'fanout,ramp,durable,sockets' },
     servers: { type: 'string', default: 'plain,socketio,nestws,switchboard,switchboard-normal' },
     runs: { type: 'string', default: '3' },
+    /** Seconds measured per server and fixed load, in `windows` windows taken in turns with the other servers. */
     seconds: { type: 'string', default: '10' },
+    windows: { type: 'string', default: '5' },
     'ramp-seconds': { type: 'string', default: '4' },
     sockets: { type: 'string', default: '1000' },
     idle: { type: 'string', default: '10000' },
@@ -48,6 +50,7 @@ const RUNS = Number(args.runs);
 const NODE_FLAGS = args['node-flags'].split(' ').filter(Boolean);
 const LOADS = args.loads.split(',').map(Number);
 const SECONDS = Number(args.seconds);
+const WINDOWS = Math.max(1, Number(args.windows));
 const SECRET = 'bench-secret-that-is-long-enough-0123456789';
 const token = (sub) => hs256Token(SECRET, { sub });
 const scenarios = new Set(args.scenarios.split(','));
@@ -128,40 +131,113 @@ async function measureLoad(fleet, server, rate, durationMs) {
 
 const keepsPace = (r) => r.lost === 0 && r.refused === 0 && r.latencyMs.p50 <= 50;
 
-/** Fan-out at fixed loads, then ramped until the server no longer keeps pace (or the generator runs out). */
-async function fanOut(key) {
-  const server = await startServer(key);
-  const fleet = await openFleet({ urls: [server.url], protocol: server.protocol, token, sockets: Number(args.sockets), rooms: 10, publishers: 10 });
-  const perMessage = fleet.sockets / 10;
-  const result = { fixed: {}, ramp: null };
+/**
+ * One fixed load on every server, in turns: `WINDOWS` windows each, the
+ * servers' order turned by one each round, so that the machine's drift
+ * (plain ws alone moved 30% between runs minutes apart) falls on all of
+ * them alike. A server's figures are its windows' together: CPU and
+ * deliveries summed, latencies pooled.
+ */
+async function fixedLoadInTurns(entries, deliveries) {
+  const pooled = new Map(entries.map(({ key }) => [key, { windows: [], latencies: [], cpuMs: 0 }]));
+  for (let round = 0; round < WINDOWS; round++) {
+    for (let i = 0; i < entries.length; i++) {
+      const { key, server, fleet } = entries[(i + round) % entries.length];
+      const window = {};
+      const result = await fleet.measure({
+        rate: deliveries / (fleet.sockets / 10),
+        durationMs: (SECONDS * 1000) / WINDOWS,
+        // Back from idle while the others were measured: the JIT is warm, the caches are not.
+        warmupMs: 500,
+        // The last deliveries of the window arrive (or count as lost) before the next server's window.
+        settleMs: 1000,
+        keepLatencies: true,
+        onWindow: (edge) => (window[edge] = cpuMs(server)),
+      });
+      const { latencies, ...figures } = result;
+      const pool = pooled.get(key);
+      pool.windows.push(figures);
+      pool.latencies.push(...latencies);
+      pool.cpuMs += window.close - window.open;
+    }
+  }
+  return Object.fromEntries(
+    [...pooled].map(([key, { windows, latencies, cpuMs: serverCpuMs }]) => {
+      const sum = (pick) => windows.reduce((total, w) => total + pick(w), 0);
+      const measuredDeliveries = sum((w) => w.measuredDeliveries);
+      const measuredMs = sum((w) => w.measuredMs);
+      return [
+        key,
+        {
+          windows: windows.length,
+          sent: sum((w) => w.sent),
+          refused: sum((w) => w.refused),
+          expectedDeliveries: sum((w) => w.expectedDeliveries),
+          measuredDeliveries,
+          lost: sum((w) => w.lost),
+          deliveriesPerSecond: (measuredDeliveries / measuredMs) * 1000,
+          latencyMs: percentiles(latencies.sort((a, b) => a - b)),
+          measuredMs,
+          cpuUsPerDelivery: (serverCpuMs * 1000) / measuredDeliveries,
+          serverBusy: serverCpuMs / measuredMs,
+          generatorBusy: Math.max(...windows.map((w) => w.generatorBusy)),
+        },
+      ];
+    }),
+  );
+}
+
+/**
+ * Fan-out: every server started at once on the server core, each with its
+ * fleet; the fixed loads taken in turns (fixedLoadInTurns), then each
+ * server ramped until it no longer keeps pace (or the generator runs out)
+ * while the others idle.
+ */
+async function fanOut(keys) {
+  const entries = [];
+  const result = Object.fromEntries(keys.map((key) => [key, { fixed: {}, ramp: null }]));
   try {
-    if (scenarios.has('fanout')) {
+    for (const key of keys) {
+      const server = await startServer(key);
+      entries.push({ key, server });
+      const fleet = await openFleet({ urls: [server.url], protocol: server.protocol, token, sockets: Number(args.sockets), rooms: 10, publishers: 10 });
+      entries.at(-1).fleet = fleet;
       // A warm-up at the first measured load: the JIT and the database settle. (After 2 s at half that load, V8 was
       // still optimising a function a second for Switchboard in the first window, on compiler threads the figures count.)
-      await fleet.measure({ rate: LOADS[0] / perMessage, durationMs: 5000, warmupMs: 500, settleMs: 500 });
+      await fleet.measure({ rate: LOADS[0] / (fleet.sockets / 10), durationMs: 5000, warmupMs: 500, settleMs: 500 });
+    }
+    if (scenarios.has('fanout')) {
       for (const deliveries of LOADS) {
-        result.fixed[deliveries] = await measureLoad(fleet, server, deliveries / perMessage, SECONDS * 1000);
+        log(`  ${deliveries} deliveries/s, ${WINDOWS} windows per server in turns`);
+        const byServer = await fixedLoadInTurns(entries, deliveries);
+        for (const key of keys) result[key].fixed[deliveries] = byServer[key];
       }
     }
     if (scenarios.has('ramp')) {
-      let best = null;
-      // Steps of 10% up to 100,000/s, where the baselines' limits lie within 20% of each other, then of 20%.
-      for (let deliveries = 50_000; ; deliveries = Math.round(deliveries * (deliveries < 100_000 ? 1.1 : 1.2))) {
-        const step = await measureLoad(fleet, server, deliveries / perMessage, Number(args['ramp-seconds']) * 1000);
-        // The generator out of CPU: this step, and any above it, measure the generator, not the server.
-        const generatorLimited = step.generatorBusy > 0.9;
-        if (!keepsPace(step)) {
-          if (best && generatorLimited) best.generatorLimited = true;
-          break;
+      for (const { key, server, fleet } of entries) {
+        log(`  ramp on ${SERVERS[key].label}`);
+        const perMessage = fleet.sockets / 10;
+        let best = null;
+        // Steps of 10% up to 100,000/s, where the baselines' limits lie within 20% of each other, then of 20%.
+        for (let deliveries = 50_000; ; deliveries = Math.round(deliveries * (deliveries < 100_000 ? 1.1 : 1.2))) {
+          const step = await measureLoad(fleet, server, deliveries / perMessage, Number(args['ramp-seconds']) * 1000);
+          // The generator out of CPU: this step, and any above it, measure the generator, not the server.
+          const generatorLimited = step.generatorBusy > 0.9;
+          if (!keepsPace(step)) {
+            if (best && generatorLimited) best.generatorLimited = true;
+            break;
+          }
+          best = { ...step, generatorLimited };
+          if (generatorLimited) break;
         }
-        best = { ...step, generatorLimited };
-        if (generatorLimited) break;
+        result[key].ramp = best;
       }
-      result.ramp = best;
     }
   } finally {
-    fleet.close();
-    await server.stop();
+    for (const { server, fleet } of entries) {
+      fleet?.close();
+      await server.stop();
+    }
   }
   return result;
 }
@@ -297,11 +373,11 @@ try {
   if (scenarios.has('durable')) postgres = await startPostgres({ cores: `0-${cpus().length - 1}` });
   for (let run = 0; run < RUNS; run++) {
     const outcome = { fanOut: {}, durable: {}, idle: {}, maxIdle: {} };
+    if (scenarios.has('fanout') || scenarios.has('ramp')) {
+      log(`run ${run + 1}/${RUNS}: fan-out on ${serverKeys.map((key) => SERVERS[key].label).join(', ')}`);
+      outcome.fanOut = await fanOut(serverKeys);
+    }
     for (const key of serverKeys) {
-      if (scenarios.has('fanout') || scenarios.has('ramp')) {
-        log(`run ${run + 1}/${RUNS}: fan-out on ${SERVERS[key].label}`);
-        outcome.fanOut[key] = await fanOut(key);
-      }
       // Memory and connecting do not depend on how commits are synced: the variant is left out.
       if (scenarios.has('sockets') && !SERVERS[key].env) {
         log(`run ${run + 1}/${RUNS}: ${args.idle} idle sockets on ${SERVERS[key].label}`);
@@ -369,7 +445,10 @@ if (scenarios.has('sockets')) {
 }
 if (figures.length > 0) {
   lines.push('## Fan-out and sockets', '');
-  lines.push(`Fan-out: ${args.sockets} sockets in 10 rooms of ${Number(args.sockets) / 10}, 10 publishers, 64-byte bodies; ${SECONDS} s measured per load after a 1 s warm-up.`, '');
+  lines.push(
+    `Fan-out: ${args.sockets} sockets in 10 rooms of ${Number(args.sockets) / 10}, 10 publishers, 64-byte bodies; all servers up at once, each load measured for ${SECONDS} s per server in ${WINDOWS} windows of ${f(SECONDS / WINDOWS)} s (each after 0.5 s at that load), taken in turns with the other servers; latencies pooled over the windows.`,
+    '',
+  );
   const header = ['figure', ...serverKeys.map((key) => SERVERS[key].label)];
   // Switchboard against every baseline; its variants against the floor only.
   const ratios = SUBJECTS.flatMap((subject) => BASELINES.filter((base) => subject === 'switchboard' || base === 'plain').map((base) => [subject, base]));

@@ -18,6 +18,12 @@ export async function runLoad(options) {
   }
 }
 
+/** p50, p90, p99 and the maximum of latencies sorted in ascending order. */
+export function percentiles(sorted) {
+  const at = (q) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : NaN);
+  return { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: sorted.at(-1) ?? NaN };
+}
+
 /**
  * Opens the receivers (socket i joins room i % rooms) and the publishers
  * once; `measure` then runs one offered load on them, so a ramp reuses the
@@ -48,7 +54,7 @@ export async function openFleet({ urls, protocol = 'switchboard', token = () => 
   const run = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   let sent = 0;
 
-  async function measure({ rate, durationMs, warmupMs = 1000, settleMs = 1500, bodyBytes = 64, onWindow = () => undefined }) {
+  async function measure({ rate, durationMs, warmupMs = 1000, settleMs = 1500, bodyBytes = 64, onWindow = () => undefined, keepLatencies = false }) {
     const latencies = [];
     let measuring = false;
     // Deliveries count by when their message was sent: those sent in the window, whenever they arrive.
@@ -110,7 +116,6 @@ export async function openFleet({ urls, protocol = 'switchboard', token = () => 
     // Let the last messages of the window arrive before the next step.
     await new Promise((resolve) => setTimeout(resolve, settleMs));
     latencies.sort((a, b) => a - b);
-    const at = (q) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] : NaN);
     return {
       sockets: receivers.length,
       sent: sentWhileMeasuring,
@@ -122,7 +127,8 @@ export async function openFleet({ urls, protocol = 'switchboard', token = () => 
       measuredDeliveries: receivedWhileMeasuring,
       /** Deliveries of the window still missing after the settle time: lost, or later than it. */
       lost: Math.max(0, expectedWhileMeasuring - receivedWhileMeasuring),
-      latencyMs: { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: latencies.at(-1) ?? NaN },
+      latencyMs: percentiles(latencies),
+      ...(keepLatencies ? { latencies } : {}),
       measuredMs,
       /** The load generator's own CPU share in the window: near 1 means it, not the server, was the limit. */
       generatorBusy: generatorCpu / measuredMs,
@@ -241,10 +247,10 @@ export async function runDurable({ urls, token = () => '', senders, window: inFl
   await new Promise((resolve) => setTimeout(resolve, 1000));
   for (const socket of [...receivers, ...publishers]) socket.close();
   latencies.sort((a, b) => a - b);
-  const at = (q) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] : NaN);
+  const { p50, p99, max } = percentiles(latencies);
   return {
     ackedPerSecond: (ackedWhileMeasuring / measuredMs) * 1000,
-    ackLatencyMs: { p50: at(0.5), p99: at(0.99), max: latencies.at(-1) ?? NaN },
+    ackLatencyMs: { p50, p99, max },
     acked,
     failed,
     expectedDeliveries: acked * roomSize,

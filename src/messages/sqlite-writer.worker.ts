@@ -16,18 +16,22 @@ database.pragma('journal_mode = WAL');
 database.pragma('foreign_keys = ON');
 database.pragma(`synchronous = ${synchronous}`);
 const query = sqliteQuery(database);
+// Prepared once: `exec` parses its SQL on every call.
+const begin = database.prepare('BEGIN IMMEDIATE');
+const commit = database.prepare('COMMIT');
+const rollback = database.prepare('ROLLBACK');
 const port = parentPort!;
 
 async function store({ id, batch, now }: WriterRequest): Promise<WriterResponse> {
   try {
     // IMMEDIATE: take the write lock up front, so the transaction never fails half-way to upgrade it.
-    database.exec('BEGIN IMMEDIATE');
+    begin.run();
     try {
       const outcomes = await storeBatch(query, batch, now);
-      database.exec('COMMIT');
+      commit.run();
       return { id, outcomes };
     } finally {
-      if (database.inTransaction) database.exec('ROLLBACK');
+      if (database.inTransaction) rollback.run();
     }
   } catch (error) {
     const { message, code } = error as { message: string; code?: string };
