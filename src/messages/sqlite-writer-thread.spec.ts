@@ -67,6 +67,26 @@ describe('SqliteWriterThread', () => {
     expect(reader.prepare('SELECT last_seq FROM switchboard_rooms WHERE id = 1').get()).toEqual({ last_seq: 3 });
   });
 
+  it('stores batches posted together in turn, and fails only the batch that fails', async () => {
+    // Posted in one go, the thread takes them in one transaction; an object where a value belongs fails the second (better-sqlite3 takes it for named parameters).
+    const unbindable = { ...entry(1, 'bad'), payload: {} as unknown as string };
+    const [first, second, third] = await Promise.allSettled([
+      thread.store([entry(1, 'a'), entry(2, 'b')], 1000),
+      thread.store([entry(1, 'c'), unbindable], 1000),
+      thread.store([entry(1, 'd')], 2000),
+    ]);
+    expect(first.status === 'fulfilled' && first.value.map((o) => storedOf(o).seq)).toEqual([1, 1]);
+    expect(second).toMatchObject({ status: 'rejected', reason: { message: expect.stringMatching(/parameter/) } });
+    expect(third.status === 'fulfilled' && storedOf(third.value[0]).seq).toBe(2);
+
+    // Nothing of the failed batch, not even its first message or its seq.
+    expect(reader.prepare('SELECT client_msg_id, seq, sent_at FROM switchboard_messages WHERE room_id = 1 ORDER BY seq').all()).toEqual([
+      { client_msg_id: 'a', seq: 1, sent_at: 1000 },
+      { client_msg_id: 'd', seq: 2, sent_at: 2000 },
+    ]);
+    expect(reader.prepare('SELECT last_seq FROM switchboard_rooms WHERE id = 1').get()).toEqual({ last_seq: 2 });
+  });
+
   it('fails a batch while another connection holds the write lock, stores nothing of it, and works once the lock is gone', async () => {
     reader.exec('BEGIN IMMEDIATE');
     await expect(thread.store([entry(1, 'a')], 1000)).rejects.toMatchObject({ code: 'SQLITE_BUSY' });

@@ -66,11 +66,14 @@ export class SqliteWriterThread {
 
   private start(): Worker {
     const worker = new Worker(workerFile(), { workerData: this.settings });
-    worker.on('message', (response: WriterResponse) => {
-      if (this.pending[0]?.id !== response.id) return;
-      const batch = this.pending.shift()!;
-      if ('outcomes' in response) batch.resolve(response.outcomes);
-      else batch.reject(Object.assign(new Error(response.error.message), { code: response.error.code }));
+    // The answers to the batches of one transaction, in the order they were posted.
+    worker.on('message', (responses: WriterResponse[]) => {
+      for (const response of responses) {
+        if (this.pending[0]?.id !== response.id) continue;
+        const batch = this.pending.shift()!;
+        if ('outcomes' in response) batch.resolve(response.outcomes);
+        else batch.reject(Object.assign(new Error(response.error.message), { code: response.error.code }));
+      }
     });
     const stopped = (reason: string) => {
       if (this.worker === worker) {
