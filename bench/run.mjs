@@ -16,7 +16,7 @@ import { cpus, hostname, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openFleet, percentiles, runDurable } from './lib/load.mjs';
-import { processStats } from './lib/proc.mjs';
+import { mainThreadCpuMs, processStats } from './lib/proc.mjs';
 import { freePort, root, startPostgres, startProcess } from './lib/servers.mjs';
 import { hs256Token } from './lib/tokens.mjs';
 
@@ -44,6 +44,8 @@ const { values: args } = parseArgs({
     survivors: { type: 'string' },
     /** The same, keeping every sampled allocation: what is allocated, which sets how often the young generation is collected. */
     allocations: { type: 'string' },
+    /** Another build's dist folder (inside the project, so that it finds node_modules), run as one more server: an A/B of two builds in the same run. */
+    compare: { type: 'string' },
   },
 });
 const RUNS = Number(args.runs);
@@ -71,7 +73,13 @@ const SERVERS = {
     env: { DATABASE_SQLITE_SYNCHRONOUS: 'normal' },
   },
 };
-const serverKeys = args.servers.split(',');
+if (args.compare) {
+  SERVERS['switchboard-compare'] = { ...SERVERS.switchboard, label: `Switchboard (${args.compare})`, script: join(args.compare, 'src/main.js') };
+  // Its durable publish on SQLite right after the build under test's.
+  DURABLE_DATABASES.splice(1, 0, 'sqlite-compare');
+  DATABASE_LABELS['sqlite-compare'] = `SQLite, ${args.compare}`;
+}
+const serverKeys = [...args.servers.split(','), ...(args.compare ? ['switchboard-compare'] : [])];
 const isSwitchboard = (key) => key.startsWith('switchboard');
 const SUBJECTS = serverKeys.filter(isSwitchboard);
 const BASELINES = serverKeys.filter((key) => !isSwitchboard(key));
@@ -139,7 +147,7 @@ const keepsPace = (r) => r.lost === 0 && r.refused === 0 && r.latencyMs.p50 <= 5
  * deliveries summed, latencies pooled.
  */
 async function fixedLoadInTurns(entries, deliveries) {
-  const pooled = new Map(entries.map(({ key }) => [key, { windows: [], latencies: [], cpuMs: 0 }]));
+  const pooled = new Map(entries.map(({ key }) => [key, { windows: [], latencies: [], cpuMs: 0, eventLoopMs: 0 }]));
   for (let round = 0; round < WINDOWS; round++) {
     for (let i = 0; i < entries.length; i++) {
       const { key, server, fleet } = entries[(i + round) % entries.length];
@@ -152,17 +160,18 @@ async function fixedLoadInTurns(entries, deliveries) {
         // The last deliveries of the window arrive (or count as lost) before the next server's window.
         settleMs: 1000,
         keepLatencies: true,
-        onWindow: (edge) => (window[edge] = cpuMs(server)),
+        onWindow: (edge) => (window[edge] = { total: cpuMs(server), eventLoop: mainThreadCpuMs(server.pid) }),
       });
       const { latencies, ...figures } = result;
       const pool = pooled.get(key);
       pool.windows.push(figures);
       pool.latencies.push(...latencies);
-      pool.cpuMs += window.close - window.open;
+      pool.cpuMs += window.close.total - window.open.total;
+      pool.eventLoopMs += window.close.eventLoop - window.open.eventLoop;
     }
   }
   return Object.fromEntries(
-    [...pooled].map(([key, { windows, latencies, cpuMs: serverCpuMs }]) => {
+    [...pooled].map(([key, { windows, latencies, cpuMs: serverCpuMs, eventLoopMs }]) => {
       const sum = (pick) => windows.reduce((total, w) => total + pick(w), 0);
       const measuredDeliveries = sum((w) => w.measuredDeliveries);
       const measuredMs = sum((w) => w.measuredMs);
@@ -179,6 +188,8 @@ async function fixedLoadInTurns(entries, deliveries) {
           latencyMs: percentiles(latencies.sort((a, b) => a - b)),
           measuredMs,
           cpuUsPerDelivery: (serverCpuMs * 1000) / measuredDeliveries,
+          /** What the threads besides the event loop took: V8's collector and compiler, Switchboard's SQLite writer. */
+          otherThreadsUsPerDelivery: ((serverCpuMs - eventLoopMs) * 1000) / measuredDeliveries,
           serverBusy: serverCpuMs / measuredMs,
           generatorBusy: Math.max(...windows.map((w) => w.generatorBusy)),
         },
@@ -244,7 +255,8 @@ async function fanOut(keys) {
 
 /** Acked sends per second with many senders in small rooms, on SQLite (synchronous FULL and NORMAL) and on PostgreSQL. */
 async function durable(database, postgresUrl) {
-  const server = database === 'sqlite-normal' ? await startServer('switchboard-normal') : await startServer('switchboard', { database, postgresUrl });
+  const variants = { 'sqlite-normal': 'switchboard-normal', 'sqlite-compare': 'switchboard-compare' };
+  const server = variants[database] ? await startServer(variants[database]) : await startServer('switchboard', { database, postgresUrl });
   try {
     const window = {};
     const result = await runDurable({
@@ -423,6 +435,12 @@ if (scenarios.has('fanout')) {
   for (const deliveries of LOADS) {
     const d = `${deliveries / 1000}k`;
     figures.push({ name: `server CPU per delivery at ${d} deliveries/s (us)`, lowerIsBetter: true, get: (run, key) => run.fanOut[key]?.fixed[deliveries]?.cpuUsPerDelivery });
+    figures.push({
+      name: `of which threads besides the event loop (us)`,
+      noRatio: true,
+      digits: 2,
+      get: (run, key) => run.fanOut[key]?.fixed[deliveries]?.otherThreadsUsPerDelivery,
+    });
     figures.push({ name: `p50 latency at ${d} deliveries/s (ms)`, lowerIsBetter: true, digits: 2, get: (run, key) => run.fanOut[key]?.fixed[deliveries]?.latencyMs.p50 });
     figures.push({ name: `p99 latency at ${d} deliveries/s (ms)`, lowerIsBetter: true, digits: 2, get: (run, key) => run.fanOut[key]?.fixed[deliveries]?.latencyMs.p99 });
     figures.push({ name: `lost of ${d}/s for ${SECONDS} s`, digits: 0, get: (run, key) => run.fanOut[key]?.fixed[deliveries]?.lost });
@@ -452,12 +470,13 @@ if (figures.length > 0) {
   const header = ['figure', ...serverKeys.map((key) => SERVERS[key].label)];
   // Switchboard against every baseline; its variants against the floor only.
   const ratios = SUBJECTS.flatMap((subject) => BASELINES.filter((base) => subject === 'switchboard' || base === 'plain').map((base) => [subject, base]));
+  if (args.compare) ratios.push(['switchboard', 'switchboard-compare']);
   header.push(...ratios.map(([subject, base]) => `${SERVERS[subject].label} / ${SERVERS[base].label}`));
   lines.push(`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`);
   for (const figure of figures) {
     const values = Object.fromEntries(serverKeys.map((key) => [key, pick(key, figure.get)]));
     const cells = serverKeys.map((key) => `${figure.mark?.(key) ?? ''}${f(values[key], figure.digits ?? 1)}`);
-    cells.push(...ratios.map(([subject, base]) => ratio(values[subject], values[base])));
+    cells.push(...ratios.map(([subject, base]) => (figure.noRatio ? 'n/a' : ratio(values[subject], values[base]))));
     lines.push(`| ${figure.name} | ${cells.join(' | ')} |`);
   }
   lines.push('');
