@@ -91,7 +91,7 @@ export interface ClientEvents extends Omit<PushMap, 'message'> {
   /** A message, live or replayed; one deleted before the app saw it comes as `message.deleted` instead. */
   message: MessageView;
   state: StateChange;
-  /** Something no call of the app's can catch failed: a rejoin, a token refresh, `getToken`, a first-frame `auth`. */
+  /** Something no call of the app's can catch failed: a rejoin, a token refresh, `getToken`, a token refused at the handshake or in the first-frame `auth`. */
   error: Error;
 }
 
@@ -500,6 +500,11 @@ export class SwitchboardClient {
     // A cookie the browser sends may have been renewed by the app in the meantime.
     const tokenRenewable = this.options.getToken !== undefined || (this.auth === 'cookie' && this.options.token === undefined);
     if (!this.backoff || !shouldReconnect({ code, upgradeStatus: status, tokenRenewable })) return this.finish(code, why);
+    // Retried with new credentials, but the app should know that the ones it gave were refused (a first-frame
+    // `auth` refused says so with its error reply): a getToken that keeps giving bad tokens is not a network fault.
+    if (status === 401 && this.attempt < this.backoff.maxAttempts) {
+      this.events.emit('error', new SwitchboardError('UNAUTHORIZED', `${why}: the server refused the token; trying again with a new one`));
+    }
     this.retry(code, why);
   }
 

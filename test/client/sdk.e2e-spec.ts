@@ -59,6 +59,21 @@ describe('the client SDK', () => {
       await expect(client.ping()).rejects.toMatchObject({ code: 'CLOSED' });
     });
 
+    it('tells the app with an error event each time a token from getToken is refused, while it tries again', async () => {
+      let calls = 0;
+      const refused = () => (calls++, token('alice', { secret: 'another-secret-that-is-long-enough-0123456789' }));
+      const client = clients.create({ getToken: refused, reconnect: { ...FAST_RECONNECT, maxAttempts: 2 } });
+      const recording = record(client);
+      const error = (await client.connect().catch((e: unknown) => e)) as SwitchboardError;
+      expect(error).toMatchObject({ code: 'CLOSED', message: expect.stringMatching(/HTTP 401.*gave up after 2 attempts/) });
+      expect(calls).toBe(3);
+      // The last refusal closes the client instead of being retried: its reason says it all.
+      expect(recording.errors).toEqual([
+        expect.objectContaining({ code: 'UNAUTHORIZED', message: expect.stringMatching(/HTTP 401: the server refused the token/) }),
+        expect.objectContaining({ code: 'UNAUTHORIZED', message: expect.stringMatching(/HTTP 401: the server refused the token/) }),
+      ]);
+    });
+
     it('will not start on an expired token without getToken', async () => {
       const client = clients.create({ token: token('alice', { expiresIn: -5 }) });
       await expect(client.connect()).rejects.toThrow(/expired/);
