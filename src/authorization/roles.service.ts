@@ -31,7 +31,8 @@ export interface RoleInput {
   permissions: string[];
 }
 
-export type RoleChanges = Partial<Omit<RoleInput, 'name'>>;
+/** `name`, if given, must be the role's own: roles are not renamed (assignments name their role). */
+export type RoleChanges = Partial<RoleInput>;
 
 /**
  * Role definitions, per tenant. A tenant sees the shared roles and its own;
@@ -104,6 +105,11 @@ export class RolesService {
   }
 
   async update(actor: AuthenticatedUser, name: string, changes: RoleChanges): Promise<RoleView> {
+    if (changes.name !== undefined && changes.name !== name) {
+      throw RealtimeError.badRequest(`role ${name} cannot be renamed; create the new role, move the assignments, then delete ${name}`, [
+        { field: 'name', constraint: 'sameName', message: `name must be ${name}, the role's own name, or left out` },
+      ]);
+    }
     if (changes.permissions) assertKnownPermissions(changes.permissions);
     const before = await this.get(actor.tenantId, name);
     if (name === ADMIN_ROLE && changes.permissions) {

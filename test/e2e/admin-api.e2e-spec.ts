@@ -74,6 +74,13 @@ describeEachDatabase('admin REST API', (kind) => {
     expect(updated.body).toMatchObject({ description: 'Reads history', permissions: ['history.read'] });
     expect((await call('PATCH', '/admin/roles/admin', { permissions: ['room.join'] })).status).toBe(409);
     expect((await call('PATCH', '/admin/roles/admin', { description: 'Runs the place' })).body.description).toBe('Runs the place');
+    // Not renamed, and not silently ignored either: assignments name their role.
+    const renamed = await call('PATCH', '/admin/roles/auditor', { name: 'reader', description: 'Reads' });
+    expect(renamed.status).toBe(400);
+    expect(renamed.body).toMatchObject({ code: 'BAD_REQUEST', details: [{ field: 'name', constraint: 'sameName' }] });
+    expect((await call('GET', '/admin/roles/auditor')).body.description).toBe('Reads history');
+    expect((await call('GET', '/admin/roles/reader')).status).toBe(404);
+    expect((await call('PATCH', '/admin/roles/auditor', { name: 'auditor', description: 'Reads' })).body).toMatchObject({ name: 'auditor', description: 'Reads' });
 
     await call('PUT', '/admin/users/carl/roles/auditor');
     expect((await call('DELETE', '/admin/roles/auditor')).status).toBe(204);

@@ -35,6 +35,11 @@ export class CreateRoleDto {
 }
 
 export class UpdateRoleDto {
+  @ApiPropertyOptional({ description: "The role's own name, if given at all: a role is not renamed (create the new one, move the assignments, delete the old one)" })
+  @Optional()
+  @IsString()
+  name?: string;
+
   @ApiPropertyOptional({ maxLength: 500 })
   @Optional()
   @IsText(0, 500)
