@@ -148,10 +148,8 @@ const keepsPace = (r) => r.lost === 0 && r.refused === 0 && r.latencyMs.p50 <= 5
  * CPU per delivery moved by half between runs minutes apart) falls on all
  * of them alike. A server's figures are its windows' together: CPU and
  * deliveries summed, latencies pooled. Each window follows the others'
- * with the server idle: short warm-ups (0.5 s) and many short windows
- * (five of 2 s) charged Switchboard's threads besides the event loop
- * 3.5 µs per delivery at 20,000/s, 2.8 with 2 s, against 1.7 in turns
- * with plain ws alone; hence two windows of 5 s after 2 s each.
+ * with the server idle, so each gets 2 s at its load first, and there are
+ * two of 5 s rather than many short ones (bench/README.md).
  */
 async function fixedLoadInTurns(entries, deliveries) {
   const pooled = new Map(entries.map(({ key }) => [key, { windows: [], latencies: [], cpuMs: 0, eventLoopMs: 0 }]));
