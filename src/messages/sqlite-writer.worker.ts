@@ -41,21 +41,15 @@ async function store(requests: WriterRequest[]): Promise<WriterResponse[]> {
     begin.run();
     try {
       const responses: WriterResponse[] = [];
-      if (requests.length === 1) {
-        // No other batch to keep: a failure fails the transaction.
-        const [{ id, batch, now }] = requests;
-        responses.push({ id, outcomes: await storeBatch(query, batch, now) });
-      } else {
-        for (const { id, batch, now } of requests) {
-          savepoint.run();
-          try {
-            responses.push({ id, outcomes: await storeBatch(query, batch, now) });
-          } catch (error) {
-            rollbackToSavepoint.run();
-            responses.push(failure(id, error));
-          }
-          release.run();
+      for (const { id, batch, now } of requests) {
+        savepoint.run();
+        try {
+          responses.push({ id, outcomes: await storeBatch(query, batch, now) });
+        } catch (error) {
+          rollbackToSavepoint.run();
+          responses.push(failure(id, error));
         }
+        release.run();
       }
       commit.run();
       return responses;
