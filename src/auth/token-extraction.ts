@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { RealtimeError } from '../protocol/error-codes.js';
 
 export interface TokenSources {
   /** Accept the `access_token` query parameter (browsers cannot set headers on a WebSocket). */
@@ -16,6 +17,7 @@ export interface FoundToken {
 /**
  * The token of a handshake or REST request: the Authorization header first,
  * then, where allowed, the `access_token` query parameter and the cookie.
+ * An `access_token` given twice is UNAUTHORIZED.
  */
 export function findToken(request: Pick<IncomingMessage, 'headers' | 'url'>, sources: TokenSources): FoundToken | undefined {
   const header = request.headers.authorization;
@@ -26,8 +28,10 @@ export function findToken(request: Pick<IncomingMessage, 'headers' | 'url'>, sou
   const url = request.url ?? '';
   const queryStart = url.indexOf('?');
   if (sources.query && queryStart >= 0) {
-    const fromQuery = new URLSearchParams(url.slice(queryStart + 1)).get('access_token');
-    if (fromQuery) return { token: fromQuery, from: 'query' };
+    const fromQuery = new URLSearchParams(url.slice(queryStart + 1)).getAll('access_token');
+    // A proxy or a log may have looked at the other one: neither is taken.
+    if (fromQuery.length > 1) throw RealtimeError.unauthorized('the access_token query parameter is given more than once');
+    if (fromQuery[0]) return { token: fromQuery[0], from: 'query' };
   }
   if (sources.cookieName && typeof request.headers.cookie === 'string') {
     for (const part of request.headers.cookie.split(';')) {

@@ -41,13 +41,13 @@ export class HandshakeService {
     if (origin !== undefined && this.allowedOrigins.size > 0 && !this.allowedOrigins.has(origin)) {
       return this.refuse(403, `origin ${origin} is not allowed`);
     }
-    const found = findToken(request, { query: true, cookieName: this.options.auth.cookieName });
-    // Cross-site WebSocket hijacking: another site's page opening a socket with the user's cookie.
-    const refusal = crossSiteCookieRefusal(found, request, this.allowedOrigins);
-    if (refusal) return this.refuse(403, refusal);
-    const token = found?.token;
-    if (!token && this.options.auth.firstFrameAuth) return { accepted: true };
     try {
+      const found = findToken(request, { query: true, cookieName: this.options.auth.cookieName });
+      // Cross-site WebSocket hijacking: another site's page opening a socket with the user's cookie.
+      const refusal = crossSiteCookieRefusal(found, request, this.allowedOrigins);
+      if (refusal) return this.refuse(403, refusal);
+      const token = found?.token;
+      if (!token && this.options.auth.firstFrameAuth) return { accepted: true };
       const user = await this.authenticator.authenticate(token);
       const open = this.connections.ofUser(user.tenantId, user.id).size;
       if (open >= this.options.websocket.maxSocketsPerUser) {

@@ -40,6 +40,14 @@ describeEachDatabase('handshake and token lifecycle', (kind) => {
     expect((await rejectedUpgrade(server.wsUrl, { token: noExp })).status).toBe(401);
   });
 
+  it('refuses an access_token given twice in the query, even twice the same valid token', async () => {
+    const valid = token('alice');
+    const { status, body } = await rejectedUpgrade(`${server.wsUrl}?access_token=${valid}&access_token=${valid}`);
+    expect(status).toBe(401);
+    expect(body).toMatch(/access_token query parameter is given more than once/);
+    expect(body).not.toContain(valid);
+  });
+
   it('accepts the token in the Authorization header or the access_token query parameter', async () => {
     const viaHeader = await TestClient.connect(server.wsUrl, { token: token('alice') });
     const viaQuery = await TestClient.connect(server.wsUrl, { token: token('alice'), via: 'query' });

@@ -302,6 +302,8 @@ describeEachDatabase('HTTP fallbacks', (kind) => {
       }
       const separator = path.includes('?') ? '&' : '?';
       expect((await fetch(`${url()}${path}${separator}access_token=${valid}`)).status).toBe(200);
+      const twice = await fetch(`${url()}${path}${separator}access_token=${valid}&access_token=${valid}`);
+      expect([twice.status, ((await twice.json()) as { code: string }).code]).toEqual([401, 'UNAUTHORIZED']);
       expect((await fetch(`${url()}${path}`, { headers: { Cookie: `${COOKIE}=${valid}` } })).status).toBe(200);
       expect((await fetch(`${url()}${path}`, { headers: { Cookie: `${COOKIE}=${valid}`, Origin: new URL(url()).origin } })).status).toBe(200);
       // Another site's page reading the stream with the user's cookie.
