@@ -3,6 +3,7 @@ import { bigintTransformer } from '../database/bigint.transformer.js';
 
 @Entity({ name: 'switchboard_audit_log' })
 @Index('ix_switchboard_audit_log_tenant', ['tenantId', 'id'])
+@Index('ix_switchboard_audit_log_action_at', ['action', 'at'])
 export class AuditEntryEntity {
   @PrimaryGeneratedColumn()
   id!: number;

@@ -61,6 +61,23 @@ export class AuditService {
     });
   }
 
+  /** The latest time each target was the object of `action` at or after `since` (ms since the epoch), in every tenant. */
+  async latestByTarget(action: string, since: number): Promise<Array<{ tenantId: string; target: string; at: number }>> {
+    const rows: Array<{ tenantId: string; target: string; at: number | string }> = await withStorage(this.logger, () =>
+      this.entries
+        .createQueryBuilder('entry')
+        .select('entry.tenantId', 'tenantId')
+        .addSelect('entry.target', 'target')
+        .addSelect('MAX(entry.at)', 'at')
+        .where('entry.action = :action AND entry.at >= :since', { action, since })
+        .groupBy('entry.tenantId')
+        .addGroupBy('entry.target')
+        .getRawMany(),
+    );
+    // PostgreSQL returns bigint columns as strings.
+    return rows.map(({ tenantId, target, at }) => ({ tenantId, target, at: Number(at) }));
+  }
+
   /** Newest first, within the caller's tenant. */
   async list(tenantId: string, query: AuditQuery): Promise<AuditPage> {
     const rows = await withStorage(this.logger, () => this.entries.find({

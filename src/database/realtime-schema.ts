@@ -1,5 +1,6 @@
 import { CreateRealtimeTables1763800000000 } from '../../migrations/1763800000000-CreateRealtimeTables.js';
 import { AdminRoleListsItsPermissions1796601600000 } from '../../migrations/1796601600000-AdminRoleListsItsPermissions.js';
+import { AuditLogFindsDisconnects1796688000000 } from '../../migrations/1796688000000-AuditLogFindsDisconnects.js';
 import { AuditEntryEntity } from '../audit/audit-entry.entity.js';
 import { RoleAssignmentEntity } from '../authorization/role-assignment.entity.js';
 import { RolePermissionEntity } from '../authorization/role-permission.entity.js';
@@ -18,4 +19,8 @@ export const realtimeEntities = [
 ];
 
 /** Every migration of the module, oldest first, for the same SQLite or PostgreSQL schema. */
-export const realtimeMigrations = [CreateRealtimeTables1763800000000, AdminRoleListsItsPermissions1796601600000];
+export const realtimeMigrations = [
+  CreateRealtimeTables1763800000000,
+  AdminRoleListsItsPermissions1796601600000,
+  AuditLogFindsDisconnects1796688000000,
+];

@@ -36,6 +36,8 @@ export class Connection {
   heartbeatSlot = -1;
   /** Frames received so far: a frame's number tells which of two came first, as handling them may finish in either order. */
   framesArrived = 0;
+  /** When the socket was opened (ms since the epoch): a disconnect said after that closes it. */
+  readonly openedAt = Date.now();
 
   constructor(
     readonly id: string,

@@ -27,6 +27,10 @@ export interface JoinResult {
   afterReply: () => Promise<void>;
 }
 
+/** The audit entry of a disconnect: its action, and its target's prefix before the user id. */
+const DISCONNECT_ACTION = 'user.disconnect';
+const USER_TARGET = 'user:';
+const closeByAdmin = (connection: Connection) => connection.close(CloseCode.DISCONNECTED_BY_ADMIN, 'disconnected by an administrator');
 /** Messages replayed per read: a page is what one replay holds in memory. */
 const REPLAY_PAGE = 100;
 /** A replay waits while more than this is unsent on its socket, and goes on below a quarter of it. */
@@ -81,6 +85,7 @@ export class DeliveryService {
         void this.recheckArchived(channel);
       }
       this.recheck(this.connections.all);
+      void this.catchUpDisconnects();
     });
     authorization.onPermissionsChanged((tenantId, userId) =>
       this.recheck(userId !== undefined ? this.connections.ofUser(tenantId, userId) : this.connections.authenticatedIn(tenantId)),
@@ -179,9 +184,13 @@ export class DeliveryService {
     return arrival !== undefined && (this.leftAt.get(connection)?.get(roomName) ?? 0) > arrival;
   }
 
-  /** Closes the user's sockets on every node with 4003 (they may reconnect unless their roles say otherwise). */
+  /**
+   * Closes the user's sockets on every node with 4003 (they may reconnect
+   * unless their roles say otherwise). The audit entry is also how a node out
+   * of touch meanwhile learns of it (catchUpDisconnects).
+   */
   async disconnectUser(actor: AuthenticatedUser, userId: string): Promise<void> {
-    await this.audit.recordAlone(actor, 'user.disconnect', `user:${userId}`);
+    await this.audit.recordAlone(actor, DISCONNECT_ACTION, `${USER_TARGET}${userId}`);
     await this.broker.publishControl({ type: 'user.disconnect', tenantId: actor.tenantId, userId });
   }
 
@@ -279,9 +288,28 @@ export class DeliveryService {
     if (message.type === 'room.changed' && message.archived) {
       this.removeAll(this.channels.get(message.roomKey), 'archived');
     } else if (message.type === 'user.disconnect') {
-      for (const connection of [...this.connections.ofUser(message.tenantId, message.userId)]) {
-        connection.close(CloseCode.DISCONNECTED_BY_ADMIN, 'disconnected by an administrator');
+      for (const connection of [...this.connections.ofUser(message.tenantId, message.userId)]) closeByAdmin(connection);
+    }
+  }
+
+  /**
+   * Disconnects said while this node was out of touch were missed: each
+   * socket opened before the latest disconnect of its user is closed, as it
+   * would have been.
+   */
+  private async catchUpDisconnects(): Promise<void> {
+    let oldest = Infinity;
+    for (const connection of this.connections.all) oldest = Math.min(oldest, connection.openedAt);
+    if (oldest === Infinity) return;
+    try {
+      for (const { tenantId, target, at } of await this.audit.latestByTarget(DISCONNECT_ACTION, oldest)) {
+        if (!target.startsWith(USER_TARGET)) continue;
+        for (const connection of [...this.connections.ofUser(tenantId, target.slice(USER_TARGET.length))]) {
+          if (connection.openedAt < at) closeByAdmin(connection);
+        }
       }
+    } catch (error) {
+      this.logger.warn(`catching up with disconnects: ${(error as Error).message}`);
     }
   }
 

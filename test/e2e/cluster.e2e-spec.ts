@@ -150,7 +150,7 @@ describeNeeding('a cluster of three nodes on PostgreSQL and Redis', clusterMissi
     expect((await member.closed).code).toBe(4003);
   });
 
-  it('catches up with what a node cut off from Redis stored, changed and archived meanwhile, once that node is back', async () => {
+  it('catches up with what a node cut off from Redis stored, changed, archived and disconnected meanwhile, once that node is back', async () => {
     // A fourth node reaches Redis through a proxy, so that only it loses Redis.
     const proxy = await startTcpProxy(redis.port);
     const port = await freePort();
@@ -167,6 +167,8 @@ describeNeeding('a cluster of three nodes on PostgreSQL and Redis', clusterMissi
       expect((await alice.next((f) => f.event === 'message' && f.data.seq === 2)).data.text).toBe('before');
       await alice.ok('room.join', { room: 'closing-here' });
       await bob.ok('room.join', { room: 'closing-there' });
+      const dora = await connect(nodes[0], 'dora');
+      const erin = await connect(cutOff, 'erin');
 
       proxy.cut();
       await waitUntil(async () => !(await ready(cutOff)), 10_000);
@@ -177,12 +179,17 @@ describeNeeding('a cluster of three nodes on PostgreSQL and Redis', clusterMissi
       // Each side archives a room the other side's member is in.
       expect((await http(cutOff.httpUrl, 'DELETE', '/admin/rooms/closing-here', { token: root })).status).toBe(200);
       expect((await http(nodes[0].httpUrl, 'DELETE', '/admin/rooms/closing-there', { token: root })).status).toBe(200);
+      // And disconnects a user connected to the other side; she comes back on her side meanwhile.
+      expect((await http(cutOff.httpUrl, 'POST', '/admin/users/dora/disconnect', { token: root })).status).toBe(200);
+      expect((await http(nodes[0].httpUrl, 'POST', '/admin/users/erin/disconnect', { token: root })).status).toBe(200);
+      const doraAgain = await connect(nodes[0], 'dora');
       // Node 1 has not heard of any of it (a send in the room itself would show it the gap).
       expect((await cody.ok('message.send', { room: 'elsewhere', text: 'stale role', clientMsgId: 'c2' })).seq).toBe(1);
       await alice.settle(300);
       expect(alice.pushes('message', 'quiet').map((f) => f.data.seq)).toEqual([1, 2]);
       expect(alice.pushes('room.removed', 'closing-here')).toEqual([]);
       expect(bob.pushes('room.removed', 'closing-there')).toEqual([]);
+      expect([(await dora.request('ping')).event, (await erin.request('ping')).event]).toEqual(['pong', 'pong']);
 
       proxy.resume();
       // Nothing else is sent in the room: only the cut-off node's word brings the others up to date.
@@ -191,6 +198,9 @@ describeNeeding('a cluster of three nodes on PostgreSQL and Redis', clusterMissi
       expect(alice.pushes('message', 'quiet').map((f) => f.data.seq)).toEqual([1, 2, 3]);
       expect((await alice.nextPush('room.removed', 'closing-here')).data).toEqual({ room: 'closing-here', reason: 'archived' });
       expect((await bob.nextPush('room.removed', 'closing-there')).data).toEqual({ room: 'closing-there', reason: 'archived' });
+      expect([(await dora.closed).code, (await erin.closed).code]).toEqual([4003, 4003]);
+      // Opened after the disconnect: not closed by it.
+      expect((await doraAgain.request('ping')).event).toBe('pong');
     } finally {
       await cutOff.server.stop();
       await proxy.close();
