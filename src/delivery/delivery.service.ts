@@ -31,6 +31,7 @@ export interface JoinResult {
 const DISCONNECT_ACTION = 'user.disconnect';
 const USER_TARGET = 'user:';
 const closeByAdmin = (connection: Connection) => connection.close(CloseCode.DISCONNECTED_BY_ADMIN, 'disconnected by an administrator');
+
 /** Messages replayed per read: a page is what one replay holds in memory. */
 const REPLAY_PAGE = 100;
 /** A replay waits while more than this is unsent on its socket, and goes on below a quarter of it. */
