@@ -439,15 +439,15 @@ const figures = [];
 if (scenarios.has('fanout')) {
   for (const deliveries of LOADS) {
     const d = `${deliveries / 1000}k`;
-    figures.push({ name: `server CPU per delivery at ${d} deliveries/s (us)`, lowerIsBetter: true, get: (run, key) => run.fanOut[key]?.fixed[deliveries]?.cpuUsPerDelivery });
+    figures.push({ name: `server CPU per delivery at ${d} deliveries/s (us)`, get: (run, key) => run.fanOut[key]?.fixed[deliveries]?.cpuUsPerDelivery });
     figures.push({
       name: `of which threads besides the event loop (us)`,
       noRatio: true,
       digits: 2,
       get: (run, key) => run.fanOut[key]?.fixed[deliveries]?.otherThreadsUsPerDelivery,
     });
-    figures.push({ name: `p50 latency at ${d} deliveries/s (ms)`, lowerIsBetter: true, digits: 2, get: (run, key) => run.fanOut[key]?.fixed[deliveries]?.latencyMs.p50 });
-    figures.push({ name: `p99 latency at ${d} deliveries/s (ms)`, lowerIsBetter: true, digits: 2, get: (run, key) => run.fanOut[key]?.fixed[deliveries]?.latencyMs.p99 });
+    figures.push({ name: `p50 latency at ${d} deliveries/s (ms)`, digits: 2, get: (run, key) => run.fanOut[key]?.fixed[deliveries]?.latencyMs.p50 });
+    figures.push({ name: `p99 latency at ${d} deliveries/s (ms)`, digits: 2, get: (run, key) => run.fanOut[key]?.fixed[deliveries]?.latencyMs.p99 });
     figures.push({ name: `lost of ${d}/s for ${SECONDS} s`, digits: 0, get: (run, key) => run.fanOut[key]?.fixed[deliveries]?.lost });
   }
 }
@@ -461,10 +461,10 @@ if (scenarios.has('ramp')) {
   figures.push({ name: 'server CPU busy at that load (%)', digits: 0, get: (run, key) => run.fanOut[key]?.ramp?.serverBusy * 100 });
 }
 if (scenarios.has('sockets')) {
-  figures.push({ name: `connect storm: ${args.idle} sockets opened (s)`, lowerIsBetter: true, digits: 2, get: (run, key) => run.idle[key]?.connectMs / 1000 });
+  figures.push({ name: `connect storm: ${args.idle} sockets opened (s)`, digits: 2, get: (run, key) => run.idle[key]?.connectMs / 1000 });
   figures.push({ name: `sockets authenticated per second`, digits: 0, get: (run, key) => run.idle[key]?.opened / (run.idle[key]?.connectMs / 1000) });
-  figures.push({ name: `idle memory per joined socket, 2 s after the storm (KB)`, lowerIsBetter: true, get: (run, key) => run.idle[key]?.bytesPerSocket / 1024 });
-  figures.push({ name: `idle memory per joined socket, 12 s after the storm (KB)`, lowerIsBetter: true, get: (run, key) => run.idle[key]?.settledBytesPerSocket / 1024 });
+  figures.push({ name: `idle memory per joined socket, 2 s after the storm (KB)`, get: (run, key) => run.idle[key]?.bytesPerSocket / 1024 });
+  figures.push({ name: `idle memory per joined socket, 12 s after the storm (KB)`, get: (run, key) => run.idle[key]?.settledBytesPerSocket / 1024 });
 }
 if (figures.length > 0) {
   lines.push('## Fan-out and sockets', '');
