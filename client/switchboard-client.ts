@@ -11,6 +11,7 @@ import {
   globalWebSocket,
   handshakeRequest,
   loadWebSocket,
+  readRefusedUpgrade,
   upgradeStatus,
   type AuthMode,
   type WebSocketConstructor,
@@ -375,6 +376,8 @@ export class SwitchboardClient {
     }
     this.socket = socket;
     let failure: { message?: string } | undefined;
+    let refusal: { status: number; reason?: string } | undefined;
+    readRefusedUpgrade(socket, (status, reason) => (refusal = { status, reason }));
     const openWithin = this.requestTimeoutMs > 0 ? this.requestTimeoutMs : DEFAULT_REQUEST_TIMEOUT_MS;
     this.openTimer = setTimeout(
       () => this.abandon(socket, `the connection did not open within ${openWithin} ms`),
@@ -394,7 +397,7 @@ export class SwitchboardClient {
       failure ??= event;
     };
     socket.onclose = (event) => {
-      if (this.socket === socket) this.socketClosed(event.code, event.reason, failure);
+      if (this.socket === socket) this.socketClosed(event.code, event.reason, failure, refusal);
     };
   }
 
@@ -486,8 +489,17 @@ export class SwitchboardClient {
     }
   }
 
-  /** `failure`: the error event before the close, if any (`ws` says what failed; browsers do not). */
-  private socketClosed(code: number, reason: string, failure: { message?: string } | undefined): void {
+  /**
+   * `failure`: the error event before the close, if any (`ws` says what
+   * failed; browsers do not). `refusal`: a refused upgrade's status and the
+   * server's reason, where they could be read (Node).
+   */
+  private socketClosed(
+    code: number,
+    reason: string,
+    failure: { message?: string } | undefined,
+    refusal?: { status: number; reason?: string },
+  ): void {
     clearTimeout(this.openTimer);
     clearTimeout(this.heartbeatTimer);
     this.socket = null;
@@ -495,8 +507,9 @@ export class SwitchboardClient {
     this.requests.disconnected();
     this.pacer.reset();
     clearTimeout(this.refreshTimer);
-    const status = failure && upgradeStatus(failure);
-    const why = reason || (status !== undefined ? `the upgrade was refused with HTTP ${status}` : failure?.message || 'the connection was lost');
+    const status = refusal?.status ?? (failure && upgradeStatus(failure));
+    const refused = status === undefined ? undefined : `the upgrade was refused with HTTP ${status}${refusal?.reason ? ` (${refusal.reason})` : ''}`;
+    const why = reason || refused || failure?.message || 'the connection was lost';
     // A cookie the browser sends may have been renewed by the app in the meantime.
     const tokenRenewable = this.options.getToken !== undefined || (this.auth === 'cookie' && this.options.token === undefined);
     if (!this.backoff || !shouldReconnect({ code, upgradeStatus: status, tokenRenewable })) return this.finish(code, why);

@@ -83,7 +83,56 @@ export async function loadWebSocket(given: WebSocketConstructor | undefined, nee
   );
 }
 
-/** The HTTP status of a refused upgrade, from `ws`'s error message ("Unexpected server response: 401"). */
+/** What `ws` (Node) adds to a WebSocket: the response to a refused upgrade, and an end without a closing handshake. */
+interface NodeWebSocket extends WebSocketLike {
+  on(
+    event: 'unexpected-response',
+    listener: (
+      request: unknown,
+      response: {
+        statusCode?: number;
+        headers: Record<string, string | string[] | undefined>;
+        setEncoding(encoding: 'utf8'): void;
+        on(event: 'data', listener: (chunk: string) => void): void;
+        on(event: 'end' | 'close', listener: () => void): void;
+      },
+    ) => void,
+  ): void;
+  terminate(): void;
+}
+
+/** The longest reason kept from a refused upgrade's body (the server's is one short line). */
+const MAX_REFUSAL_REASON = 300;
+
+/**
+ * With `ws` (Node), reads a refused upgrade's response: `refused` gets its
+ * status and, from a plain-text body, the server's reason (a browser shows
+ * neither). The socket then ends as `ws` would have ended it.
+ */
+export function readRefusedUpgrade(socket: WebSocketLike, refused: (status: number, reason: string | undefined) => void): void {
+  const node = socket as Partial<NodeWebSocket>;
+  if (typeof node.on !== 'function' || typeof node.terminate !== 'function') return;
+  node.on('unexpected-response', (_request, response) => {
+    const plainText = String(response.headers['content-type'] ?? '').startsWith('text/plain');
+    let body = '';
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      const reason = plainText ? body.split('\n')[0].trim().slice(0, MAX_REFUSAL_REASON) : '';
+      refused(response.statusCode ?? 0, reason || undefined);
+      node.terminate!();
+    };
+    response.setEncoding('utf8');
+    response.on('data', (chunk) => {
+      if (body.length <= MAX_REFUSAL_REASON) body += chunk;
+    });
+    response.on('end', finish);
+    response.on('close', finish);
+  });
+}
+
+/** The HTTP status of a refused upgrade, from `ws`'s error message ("Unexpected server response: 401") when nothing read the response. */
 export function upgradeStatus(error: { message?: string }): number | undefined {
   const match = /Unexpected server response: (\d{3})/.exec(error.message ?? '');
   return match ? Number(match[1]) : undefined;
