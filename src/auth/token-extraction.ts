@@ -17,22 +17,21 @@ export interface FoundToken {
 /**
  * The token of a handshake or REST request: the Authorization header first,
  * then, where allowed, the `access_token` query parameter and the cookie.
- * An `access_token` given twice is UNAUTHORIZED.
+ * An `access_token` given twice in the query is UNAUTHORIZED, whatever the
+ * header says.
  */
 export function findToken(request: Pick<IncomingMessage, 'headers' | 'url'>, sources: TokenSources): FoundToken | undefined {
+  const url = request.url ?? '';
+  const queryStart = url.indexOf('?');
+  const fromQuery = sources.query && queryStart >= 0 ? new URLSearchParams(url.slice(queryStart + 1)).getAll('access_token') : [];
+  // A proxy or firewall in front may have checked another one than this server would take: none is taken.
+  if (fromQuery.length > 1) throw RealtimeError.unauthorized('the access_token query parameter is given more than once');
   const header = request.headers.authorization;
   if (typeof header === 'string') {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (match) return { token: match[1], from: 'header' };
   }
-  const url = request.url ?? '';
-  const queryStart = url.indexOf('?');
-  if (sources.query && queryStart >= 0) {
-    const fromQuery = new URLSearchParams(url.slice(queryStart + 1)).getAll('access_token');
-    // A proxy or a log may have looked at the other one: neither is taken.
-    if (fromQuery.length > 1) throw RealtimeError.unauthorized('the access_token query parameter is given more than once');
-    if (fromQuery[0]) return { token: fromQuery[0], from: 'query' };
-  }
+  if (fromQuery[0]) return { token: fromQuery[0], from: 'query' };
   if (sources.cookieName && typeof request.headers.cookie === 'string') {
     for (const part of request.headers.cookie.split(';')) {
       const separator = part.indexOf('=');

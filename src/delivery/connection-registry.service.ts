@@ -40,6 +40,7 @@ export class ConnectionRegistry {
   /** Records who a first-frame-authenticated socket belongs to. */
   authenticated(connection: Connection, user: AuthenticatedUser): void {
     connection.user = user;
+    connection.authenticatedAt = Date.now();
     this.index(connection, user);
   }
 

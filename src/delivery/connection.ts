@@ -36,8 +36,12 @@ export class Connection {
   heartbeatSlot = -1;
   /** Frames received so far: a frame's number tells which of two came first, as handling them may finish in either order. */
   framesArrived = 0;
-  /** When the socket was opened (ms since the epoch): a disconnect said after that closes it. */
-  readonly openedAt = Date.now();
+  /**
+   * When its user was authenticated (ms since the epoch: at the upgrade, or
+   * at a first-frame `auth`): a disconnect of that user said before then
+   * does not close it.
+   */
+  authenticatedAt = Date.now();
 
   constructor(
     readonly id: string,

@@ -98,49 +98,78 @@ describe('DeliveryService.join', () => {
 });
 
 describe('DeliveryService, back in touch with the other nodes', () => {
-  const socketOf = (id: string, who: AuthenticatedUser) => {
+  const socketOf = (id: string, who: AuthenticatedUser | null) => {
     const transport = new RecordingTransport();
     return { transport, connection: new Connection(id, transport, who, 1 << 20) };
   };
   const bob: AuthenticatedUser = { ...user, id: 'bob', name: 'Bob' };
 
-  it('closes with 4003 the sockets opened before a disconnect of their user it missed, and no others', async () => {
+  it('closes with 4003 the sockets authenticated before a disconnect of their user it missed, and no others', async () => {
     const before = socketOf('before', user);
     const bobs = socketOf('bob', bob);
+    const pending = socketOf('first-frame', null);
     await new Promise((resolve) => setTimeout(resolve, 5));
     const after = socketOf('after', user);
-    const at = after.connection.openedAt - 1;
+    // Opened before the disconnect, authenticated (first-frame `auth`) after it.
+    pending.connection.user = user;
+    pending.connection.authenticatedAt = after.connection.authenticatedAt;
+    const at = after.connection.authenticatedAt - 1;
     const asked: number[] = [];
     const audit = {
       latestByTarget: async (action: string, since: number) => {
         asked.push(since);
         expect(action).toBe('user.disconnect');
+        // Another tenant's ann too.
         return [
           { tenantId: 'acme', target: 'user:ann', at },
-          // Another tenant's ann, and a target that is no user.
           { tenantId: 'globex', target: 'user:ann', at: Date.now() },
-          { tenantId: 'acme', target: 'room:bob', at: Date.now() },
         ];
       },
     };
-    const { broker } = setup({ audit, connections: [before.connection, bobs.connection, after.connection] });
+    const { broker } = setup({ audit, connections: [before.connection, bobs.connection, pending.connection, after.connection] });
     broker.backInTouch();
     await settled();
-    expect(asked).toEqual([before.connection.openedAt]);
-    expect([before.transport.closedWith, after.transport.closedWith, bobs.transport.closedWith]).toEqual([4003, undefined, undefined]);
+    expect(asked).toEqual([before.connection.authenticatedAt]);
+    const closes = [before, after, pending, bobs].map(({ transport }) => transport.closedWith);
+    expect(closes).toEqual([4003, undefined, undefined, undefined]);
   });
 
-  it('closes nothing and logs a warning when the audit log cannot be read', async () => {
+  it('reads the audit log again, a second later, while it cannot be read', async () => {
     const warned = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    jest.useFakeTimers({ doNotFake: ['setImmediate'] });
     try {
       const socket = socketOf('s1', user);
-      const audit = { latestByTarget: async () => Promise.reject(new Error('storage is unavailable')) };
+      let reads = 0;
+      const audit = {
+        latestByTarget: async () => {
+          if (++reads < 3) throw new Error('storage is unavailable');
+          return [{ tenantId: 'acme', target: 'user:ann', at: Date.now() + 1 }];
+        },
+      };
       const { broker } = setup({ audit, connections: [socket.connection] });
       broker.backInTouch();
       await settled();
-      expect(socket.transport.closedWith).toBeUndefined();
-      expect(warned).toHaveBeenCalledWith('catching up with disconnects: storage is unavailable');
+      expect([reads, socket.transport.closedWith]).toEqual([1, undefined]);
+      expect(warned).toHaveBeenCalledWith('catching up with disconnects: storage is unavailable; reading again in 1000 ms');
+      for (const expected of [2, 3]) {
+        jest.advanceTimersByTime(1000);
+        await settled();
+        expect(reads).toBe(expected);
+      }
+      expect(socket.transport.closedWith).toBe(4003);
+      jest.advanceTimersByTime(5000);
+      expect(reads).toBe(3);
+
+      // Nor after the module is destroyed.
+      const failing = setup({ audit: { latestByTarget: async () => (reads++, Promise.reject(new Error('down'))) }, connections: [socket.connection] });
+      failing.broker.backInTouch();
+      await settled();
+      failing.delivery.onModuleDestroy();
+      jest.advanceTimersByTime(5000);
+      await settled();
+      expect(reads).toBe(4);
     } finally {
+      jest.useRealTimers();
       warned.mockRestore();
     }
   });

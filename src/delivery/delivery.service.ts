@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service.js';
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
 import { AuthorizationService } from '../authorization/authorization.service.js';
@@ -30,6 +30,8 @@ export interface JoinResult {
 /** The audit entry of a disconnect: its action, and its target's prefix before the user id. */
 const DISCONNECT_ACTION = 'user.disconnect';
 const USER_TARGET = 'user:';
+/** How long a node that could not read the disconnects it missed waits before reading them again. */
+const DISCONNECTS_RETRY_MS = 1000;
 const closeByAdmin = (connection: Connection) => connection.close(CloseCode.DISCONNECTED_BY_ADMIN, 'disconnected by an administrator');
 
 /** Messages replayed per read: a page is what one replay holds in memory. */
@@ -47,9 +49,11 @@ const LEAVES_REMEMBERED = 128;
  * with `since`, and the effect of admin changes on live sockets.
  */
 @Injectable()
-export class DeliveryService {
+export class DeliveryService implements OnModuleDestroy {
   private readonly logger = new Logger('RealtimeDelivery');
   private readonly channels = new Map<string, RoomChannel>();
+  private disconnectsRetry: NodeJS.Timeout | undefined;
+  private destroyed = false;
   private readonly membershipListeners: MembershipListener[] = [];
   private readonly replaySlots = new Slots(MAX_CONCURRENT_REPLAYS);
   /** Per socket, the end of its queue of replays. */
@@ -293,24 +297,32 @@ export class DeliveryService {
     }
   }
 
+  onModuleDestroy(): void {
+    this.destroyed = true;
+    clearTimeout(this.disconnectsRetry);
+  }
+
   /**
    * Disconnects said while this node was out of touch were missed: each
-   * socket opened before the latest disconnect of its user is closed, as it
-   * would have been.
+   * socket authenticated before the latest disconnect of its user is closed,
+   * as it would have been. Read again until the audit log can be read (the
+   * database may come back after Redis). The times are the nodes' clocks.
    */
   private async catchUpDisconnects(): Promise<void> {
+    clearTimeout(this.disconnectsRetry);
     let oldest = Infinity;
-    for (const connection of this.connections.all) oldest = Math.min(oldest, connection.openedAt);
+    for (const connection of this.connections.all) if (connection.user) oldest = Math.min(oldest, connection.authenticatedAt);
     if (oldest === Infinity) return;
     try {
       for (const { tenantId, target, at } of await this.audit.latestByTarget(DISCONNECT_ACTION, oldest)) {
-        if (!target.startsWith(USER_TARGET)) continue;
         for (const connection of [...this.connections.ofUser(tenantId, target.slice(USER_TARGET.length))]) {
-          if (connection.openedAt < at) closeByAdmin(connection);
+          if (connection.authenticatedAt < at) closeByAdmin(connection);
         }
       }
     } catch (error) {
-      this.logger.warn(`catching up with disconnects: ${(error as Error).message}`);
+      if (this.destroyed) return;
+      this.logger.warn(`catching up with disconnects: ${(error as Error).message}; reading again in ${DISCONNECTS_RETRY_MS} ms`);
+      this.disconnectsRetry = setTimeout(() => void this.catchUpDisconnects(), DISCONNECTS_RETRY_MS);
     }
   }
 

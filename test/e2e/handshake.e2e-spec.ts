@@ -40,12 +40,14 @@ describeEachDatabase('handshake and token lifecycle', (kind) => {
     expect((await rejectedUpgrade(server.wsUrl, { token: noExp })).status).toBe(401);
   });
 
-  it('refuses an access_token given twice in the query, even twice the same valid token', async () => {
+  it('refuses an access_token given twice in the query, even twice the same valid token, and beside a valid header', async () => {
     const valid = token('alice');
-    const { status, body } = await rejectedUpgrade(`${server.wsUrl}?access_token=${valid}&access_token=${valid}`);
-    expect(status).toBe(401);
-    expect(body).toMatch(/access_token query parameter is given more than once/);
-    expect(body).not.toContain(valid);
+    const twice = `${server.wsUrl}?access_token=${valid}&access_token=${valid}`;
+    for (const refused of [await rejectedUpgrade(twice), await rejectedUpgrade(twice, { token: valid })]) {
+      expect(refused.status).toBe(401);
+      expect(refused.body).toMatch(/access_token query parameter is given more than once/);
+      expect(refused.body).not.toContain(valid);
+    }
   });
 
   it('accepts the token in the Authorization header or the access_token query parameter', async () => {
