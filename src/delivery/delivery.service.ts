@@ -52,6 +52,7 @@ const LEAVES_REMEMBERED = 128;
 export class DeliveryService implements OnModuleDestroy {
   private readonly logger = new Logger('RealtimeDelivery');
   private readonly channels = new Map<string, RoomChannel>();
+  /** The next read of the disconnects missed while out of touch, while the audit log cannot be read. */
   private disconnectsRetry: NodeJS.Timeout | undefined;
   private destroyed = false;
   private readonly membershipListeners: MembershipListener[] = [];
