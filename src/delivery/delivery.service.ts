@@ -30,8 +30,8 @@ export interface JoinResult {
 /** The audit entry of a disconnect: its action, and its target's prefix before the user id. */
 const DISCONNECT_ACTION = 'user.disconnect';
 const USER_TARGET = 'user:';
-/** How long a node that could not read the disconnects it missed waits before reading them again. */
-const DISCONNECTS_RETRY_MS = 1000;
+/** How long a catch-up after an outage waits to read the database again when it could not. */
+const CATCH_UP_RETRY_MS = 1000;
 const closeByAdmin = (connection: Connection) => connection.close(CloseCode.DISCONNECTED_BY_ADMIN, 'disconnected by an administrator');
 
 /** Messages replayed per read: a page is what one replay holds in memory. */
@@ -52,8 +52,8 @@ const LEAVES_REMEMBERED = 128;
 export class DeliveryService implements OnModuleDestroy {
   private readonly logger = new Logger('RealtimeDelivery');
   private readonly channels = new Map<string, RoomChannel>();
-  /** The next read of the disconnects missed while out of touch, while the audit log cannot be read. */
-  private disconnectsRetry: NodeJS.Timeout | undefined;
+  /** Catch-ups after an outage waiting to read the database again. */
+  private readonly catchUpRetries = new Set<NodeJS.Timeout>();
   private destroyed = false;
   private readonly membershipListeners: MembershipListener[] = [];
   private readonly replaySlots = new Slots(MAX_CONCURRENT_REPLAYS);
@@ -300,17 +300,32 @@ export class DeliveryService implements OnModuleDestroy {
 
   onModuleDestroy(): void {
     this.destroyed = true;
-    clearTimeout(this.disconnectsRetry);
+    for (const timer of this.catchUpRetries) clearTimeout(timer);
+  }
+
+  /**
+   * A catch-up after an outage that failed: again a second later if the
+   * database could not be read (it may come back after Redis), not if it
+   * answered (a room that is not there any more).
+   */
+  private catchUpLater(what: string, error: unknown, work: () => Promise<void>): void {
+    const storageFailed = !(error instanceof RealtimeError) || error.code === ErrorCode.UNAVAILABLE;
+    if (!storageFailed) return this.logger.warn(`${what}: ${(error as Error).message}`);
+    if (this.destroyed) return;
+    this.logger.warn(`${what}: ${(error as Error).message}; reading again in ${CATCH_UP_RETRY_MS} ms`);
+    const timer = setTimeout(() => {
+      this.catchUpRetries.delete(timer);
+      void work();
+    }, CATCH_UP_RETRY_MS);
+    this.catchUpRetries.add(timer);
   }
 
   /**
    * Disconnects said while this node was out of touch were missed: each
    * socket authenticated before the latest disconnect of its user is closed,
-   * as it would have been. Read again until the audit log can be read (the
-   * database may come back after Redis). The times are the nodes' clocks.
+   * as it would have been. The times are the nodes' clocks.
    */
   private async catchUpDisconnects(): Promise<void> {
-    clearTimeout(this.disconnectsRetry);
     let oldest = Infinity;
     for (const connection of this.connections.all) if (connection.user) oldest = Math.min(oldest, connection.authenticatedAt);
     if (oldest === Infinity) return;
@@ -321,20 +336,20 @@ export class DeliveryService implements OnModuleDestroy {
         }
       }
     } catch (error) {
-      if (this.destroyed) return;
-      this.logger.warn(`catching up with disconnects: ${(error as Error).message}; reading again in ${DISCONNECTS_RETRY_MS} ms`);
-      this.disconnectsRetry = setTimeout(() => void this.catchUpDisconnects(), DISCONNECTS_RETRY_MS);
+      this.catchUpLater('catching up with disconnects', error, () => this.catchUpDisconnects());
     }
   }
 
   /** An archive announced while this node was out of touch was missed: the room's row tells. */
   private async recheckArchived(channel: RoomChannel): Promise<void> {
+    // Closed meanwhile, its last member gone: nothing to take out.
+    if (this.channels.get(channel.room.key) !== channel) return;
     try {
       // The rooms' cache was cleared on the same reconnect: this reads the row.
       const room = await this.rooms.find(channel.room.tenantId, channel.room.name);
       if (room.archived) this.removeAll(channel, 'archived');
     } catch (error) {
-      this.logger.warn(`re-checking whether room ${channel.room.name} was archived: ${(error as Error).message}`);
+      this.catchUpLater(`re-checking whether room ${channel.room.name} was archived`, error, () => this.recheckArchived(channel));
     }
   }
 
