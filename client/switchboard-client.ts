@@ -14,6 +14,7 @@ import {
   readRefusedUpgrade,
   upgradeStatus,
   type AuthMode,
+  type UpgradeRefusal,
   type WebSocketConstructor,
   type WebSocketLike,
 } from './transport.js';
@@ -376,8 +377,8 @@ export class SwitchboardClient {
     }
     this.socket = socket;
     let failure: { message?: string } | undefined;
-    let refusal: { status: number; reason?: string } | undefined;
-    readRefusedUpgrade(socket, (status, reason) => (refusal = { status, reason }));
+    let refusal: UpgradeRefusal | undefined;
+    readRefusedUpgrade(socket, (refused) => (refusal = refused));
     const openWithin = this.requestTimeoutMs > 0 ? this.requestTimeoutMs : DEFAULT_REQUEST_TIMEOUT_MS;
     this.openTimer = setTimeout(
       () => this.abandon(socket, `the connection did not open within ${openWithin} ms`),
@@ -498,7 +499,7 @@ export class SwitchboardClient {
     code: number,
     reason: string,
     failure: { message?: string } | undefined,
-    refusal?: { status: number; reason?: string },
+    refusal?: UpgradeRefusal,
   ): void {
     clearTimeout(this.openTimer);
     clearTimeout(this.heartbeatTimer);

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { handshakeRequest, loadWebSocket, readRefusedUpgrade, upgradeStatus } from './transport.js';
+import { handshakeRequest, loadWebSocket, readRefusedUpgrade, upgradeStatus, type UpgradeRefusal } from './transport.js';
 
 describe('handshakeRequest', () => {
   const url = 'wss://chat.example/ws?tenant=x';
@@ -52,8 +52,8 @@ describe('readRefusedUpgrade', () => {
   /** A `ws` socket whose upgrade is answered with `status`, `contentType` and `body` (sent in two chunks). */
   function refusedWith(status: number, contentType: string, body: string) {
     const socket = Object.assign(new EventEmitter(), { readyState: 0, terminated: false, terminate: () => (socket.terminated = true) });
-    const seen: Array<[number, string | undefined]> = [];
-    readRefusedUpgrade(socket as never, (...refusal) => seen.push(refusal));
+    const seen: UpgradeRefusal[] = [];
+    readRefusedUpgrade(socket as never, (refusal) => seen.push(refusal));
     const response = Object.assign(new EventEmitter(), { statusCode: status, headers: { 'content-type': contentType }, setEncoding: () => undefined });
     socket.emit('unexpected-response', {}, response);
     response.emit('data', body.slice(0, 5));
@@ -64,12 +64,12 @@ describe('readRefusedUpgrade', () => {
   }
 
   it("passes on the status and the first line of a plain-text reason, once, then ends the socket", () => {
-    expect(refusedWith(401, 'text/plain; charset=utf-8', 'the token has expired\nmore')).toEqual({ seen: [[401, 'the token has expired']], terminated: true });
-    expect(refusedWith(401, 'text/plain', 'x'.repeat(1000)).seen[0][1]).toHaveLength(300);
+    expect(refusedWith(401, 'text/plain; charset=utf-8', 'the token has expired\nmore')).toEqual({ seen: [{ status: 401, reason: 'the token has expired' }], terminated: true });
+    expect(refusedWith(401, 'text/plain', 'x'.repeat(1000)).seen[0].reason).toHaveLength(300);
   });
 
   it('keeps no reason from another kind of body (a proxy\'s HTML page)', () => {
-    expect(refusedWith(502, 'text/html', '<html><body>Bad Gateway</body></html>')).toEqual({ seen: [[502, undefined]], terminated: true });
+    expect(refusedWith(502, 'text/html', '<html><body>Bad Gateway</body></html>')).toEqual({ seen: [{ status: 502 }], terminated: true });
   });
 
   it("leaves a browser's WebSocket alone", () => {

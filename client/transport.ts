@@ -101,6 +101,12 @@ interface NodeWebSocket extends WebSocketLike {
   terminate(): void;
 }
 
+/** A refused upgrade: its HTTP status and, where it could be read, the server's reason. */
+export interface UpgradeRefusal {
+  status: number;
+  reason?: string;
+}
+
 /** The longest reason kept from a refused upgrade's body (the server's is one short line). */
 const MAX_REFUSAL_REASON = 300;
 
@@ -109,7 +115,7 @@ const MAX_REFUSAL_REASON = 300;
  * status and, from a plain-text body, the server's reason (a browser shows
  * neither). The socket then ends as `ws` would have ended it.
  */
-export function readRefusedUpgrade(socket: WebSocketLike, refused: (status: number, reason: string | undefined) => void): void {
+export function readRefusedUpgrade(socket: WebSocketLike, refused: (refusal: UpgradeRefusal) => void): void {
   const node = socket as Partial<NodeWebSocket>;
   if (typeof node.on !== 'function' || typeof node.terminate !== 'function') return;
   node.on('unexpected-response', (_request, response) => {
@@ -120,7 +126,7 @@ export function readRefusedUpgrade(socket: WebSocketLike, refused: (status: numb
       if (done) return;
       done = true;
       const reason = plainText ? body.split('\n')[0].trim().slice(0, MAX_REFUSAL_REASON) : '';
-      refused(response.statusCode ?? 0, reason || undefined);
+      refused({ status: response.statusCode ?? 0, ...(reason ? { reason } : {}) });
       node.terminate!();
     };
     response.setEncoding('utf8');
