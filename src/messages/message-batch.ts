@@ -10,6 +10,12 @@ import { randomUUID } from 'node:crypto';
 
 /** One message of a batch, as plain data (it crosses to the writer thread). */
 export interface BatchEntry {
+  /**
+   * Its `messageId`, chosen once per send (timeOrderedUuid) and kept by every
+   * commit that tries to store it: a send whose commit failed on the way can
+   * tell a row that commit stored from one stored before.
+   */
+  id: string;
   roomId: number;
   roomName: string;
   senderId: string;
@@ -23,12 +29,12 @@ export interface BatchEntry {
 }
 
 /**
- * What became of one entry: stored as a new message (its id and seq; the rest
- * is the entry's, sent at the batch's time), found stored earlier (a resend:
- * the original), or refused because its room is archived. Only what the
- * caller lacks comes back (it crosses back from the writer thread).
+ * What became of one entry: stored as a new message (its seq; the rest is the
+ * entry's, sent at the batch's time), found stored earlier (a resend: the
+ * original), or refused because its room is archived. Only what the caller
+ * lacks comes back (it crosses back from the writer thread).
  */
-export type BatchOutcome = { id: string; seq: number } | { original: MessageRow } | { archived: true };
+export type BatchOutcome = { seq: number } | { original: MessageRow } | { archived: true };
 
 /** A row of switchboard_messages as the drivers return it (PostgreSQL returns bigint columns as strings). */
 export interface MessageRow {
@@ -54,9 +60,9 @@ const INSERT_AUDIT = 'INSERT INTO switchboard_audit_log (tenant_id, actor_id, ac
 /** A send's idempotency key: the same `clientMsgId` of the same sender in the same room is one message. */
 export const idempotencyKey = (roomId: number, senderId: string, clientMsgId: string) => `${roomId}\n${senderId}\n${clientMsgId}`;
 
-function newRow(entry: BatchEntry, id: string, seq: number, now: number): MessageRow {
+function newRow(entry: BatchEntry, seq: number, now: number): MessageRow {
   return {
-    id,
+    id: entry.id,
     room_id: entry.roomId,
     seq,
     sender_id: entry.senderId,
@@ -107,15 +113,13 @@ export async function storeBatch(query: Query, batch: BatchEntry[], now: number)
     if (original) outcomes.push({ original });
     else if (previous === undefined) outcomes.push({ archived: true });
     else {
-      // Time-ordered: each batch adds to the end of the primary key's index instead of touching
-      // a random page of it per message (random ids made a commit write a page per message).
-      const row = newRow(entry, timeOrderedUuid(now), previous + 1, now);
+      const row = newRow(entry, previous + 1, now);
       // One prepared statement per row beats SQLite's multi-row VALUES.
       await query(insertRow, [row.id, row.room_id, row.seq, row.sender_id, row.sender_name, row.client_msg_id, row.text, row.payload, now]);
       lastSeq.set(entry.roomId, previous + 1);
       touched.add(entry.roomId);
       earlier.set(key, row);
-      outcomes.push({ id: row.id, seq: previous + 1 });
+      outcomes.push({ seq: previous + 1 });
       if (entry.publishedBy) await query(`${INSERT_AUDIT} VALUES (${placeholders(7)})`, auditValues(entry, row.id, row.seq as number, now));
     }
   }
@@ -213,7 +217,6 @@ export async function storeBatchOnPostgres(query: Query, batch: BatchEntry[], no
 }
 
 async function storeOnPostgres(query: Query, batch: BatchEntry[], now: number): Promise<BatchOutcome[]> {
-  const ids = batch.map(() => timeOrderedUuid(now));
   const column = (pick: (entry: BatchEntry) => unknown) => batch.map(pick);
   const [result]: Array<{ rooms: number[]; stored: Array<[number, number]> | null; earlier: MessageRow[] | null }> = await query(STORE_ON_POSTGRES, [
     column((e) => e.roomId),
@@ -222,7 +225,7 @@ async function storeOnPostgres(query: Query, batch: BatchEntry[], now: number): 
     column((e) => e.clientMsgId),
     column((e) => e.text),
     column((e) => e.payload),
-    ids,
+    column((e) => e.id),
     column((e) => e.roomName),
     column((e) => e.publishedBy?.id ?? null),
     column((e) => e.publishedBy?.tenantId ?? null),
@@ -240,13 +243,15 @@ async function storeOnPostgres(query: Query, batch: BatchEntry[], now: number): 
     const seq = seqs.get(index + 1);
     // Not stored: a resend of a message earlier in this batch, which is its original.
     if (seq === undefined) throw new Error(`batch entry ${index} was neither stored nor a resend`);
-    earlier.set(key, newRow(entry, ids[index], seq, now));
-    return { id: ids[index], seq };
+    earlier.set(key, newRow(entry, seq, now));
+    return { seq };
   });
 }
 
 /**
  * A version 7 UUID (RFC 9562): the time in milliseconds, then random bits.
+ * Time-ordered, so that each batch adds to the end of the primary key's index
+ * instead of touching a random page of it per message.
  * Made from Node's version 4 UUID, whose random bits come from a pool (16 fresh
  * bytes from the system per id cost 2.6% of the server's CPU in the durable
  * benchmark).

@@ -9,7 +9,7 @@ import { ErrorCode, RealtimeError } from '../protocol/error-codes.js';
 import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime-options.js';
 import type { RoomRecord } from '../rooms/rooms.service.js';
 import { MessageEntity } from './message.entity.js';
-import { idempotencyKey, sqliteQuery, storeBatch, storeBatchOnPostgres, type BatchEntry, type BatchOutcome, type MessageRow, type Query, type SqliteConnection } from './message-batch.js';
+import { idempotencyKey, sqliteQuery, storeBatch, storeBatchOnPostgres, timeOrderedUuid, type BatchEntry, type BatchOutcome, type MessageRow, type Query, type SqliteConnection } from './message-batch.js';
 import { SqliteWriterThread } from './sqlite-writer-thread.js';
 
 export interface NewMessage {
@@ -29,12 +29,23 @@ export interface StoredMessage {
   payload: Record<string, unknown> | null;
   /** A resend: `message` is the original, stored earlier. */
   duplicate: boolean;
+  /** Members and host code were told of it before: a resend of a message announced when it was stored. */
+  announced: boolean;
 }
 
 interface PendingWrite {
   message: NewMessage;
+  /** Its `messageId` (BatchEntry.id): a row with it was stored by one of this send's commits. */
+  id: string;
   resolve(stored: StoredMessage): void;
   reject(error: Error): void;
+}
+
+/** A send whose commit failed on the way, looked for (see lookForStored). */
+interface InDoubt {
+  timer: NodeJS.Timeout;
+  /** The send's `messageId`. */
+  id: string;
 }
 
 interface Partition {
@@ -76,8 +87,8 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
   private queued = 0;
   private readonly committedListeners: Array<(messages: StoredMessage[]) => void> = [];
   private readonly thread: SqliteWriterThread | null;
-  /** Sends whose commit failed, being looked for (see lookForStored), by idempotency key, with their timers. */
-  private readonly inDoubt = new Map<string, NodeJS.Timeout>();
+  /** Sends whose commit failed, being looked for (see lookForStored), by idempotency key. */
+  private readonly inDoubt = new Map<string, InDoubt>();
 
   constructor(
     private readonly transactions: TransactionRunner,
@@ -112,7 +123,7 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
     }
     const partition = this.partitions[message.room.id % this.partitions.length];
     return new Promise<StoredMessage>((resolve, reject) => {
-      partition.queue.push({ message, resolve, reject });
+      partition.queue.push({ message, id: timeOrderedUuid(), resolve, reject });
       this.queued++;
       if (partition.lanes.size < this.lanesPerPartition) this.startLane(partition);
     });
@@ -138,7 +149,7 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
   }
 
   async onApplicationShutdown(): Promise<void> {
-    for (const timer of this.inDoubt.values()) clearTimeout(timer);
+    for (const { timer } of this.inDoubt.values()) clearTimeout(timer);
     this.inDoubt.clear();
     await this.thread?.close();
   }
@@ -175,20 +186,41 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
         for (const pending of batch) await this.commit([pending]);
         return;
       }
+      const [pending] = batch;
       const refusal = error instanceof RealtimeError ? error : RealtimeError.unavailable('the message could not be stored; it was not sent');
-      if (refusal.code === ErrorCode.UNAVAILABLE) this.lookForStored(batch[0].message);
-      batch[0].reject(refusal);
+      if (refusal.code === ErrorCode.UNAVAILABLE) this.lookForStored(pending.message, pending.id);
+      pending.reject(refusal);
       return;
     }
+    results.forEach((result, index) => {
+      if (!(result instanceof RealtimeError)) this.recognise(result, batch[index].id);
+    });
     const stored = results.filter((r): r is StoredMessage => !(r instanceof RealtimeError));
-    // A resend stored (or found) here answers the doubt about its first try.
-    if (this.inDoubt.size > 0) for (const { message } of stored) this.stopLooking(idempotencyKey(message.roomId, message.senderId, message.clientMsgId));
     this.announce(stored);
     batch.forEach((pending, index) => {
       const result = results[index];
       if (result instanceof RealtimeError) pending.reject(result);
       else pending.resolve(result);
     });
+  }
+
+  /**
+   * A resend stored (or found) here ends the search for its first try. An
+   * original found by the retry of a batch that failed on the way, or by a
+   * resend of a send whose commit did, was stored by that commit and never
+   * announced (and the retried send was sent once: no duplicate).
+   */
+  private recognise(stored: StoredMessage, sendId: string): void {
+    const { message } = stored;
+    let lookedFor: InDoubt | undefined;
+    if (this.inDoubt.size > 0) {
+      const key = idempotencyKey(message.roomId, message.senderId, message.clientMsgId);
+      lookedFor = this.inDoubt.get(key);
+      if (lookedFor) this.stopLooking(key);
+    }
+    if (!stored.duplicate) return;
+    if (message.id === sendId) stored.duplicate = stored.announced = false;
+    else if (message.id === lookedFor?.id) stored.announced = false;
   }
 
   private announce(stored: StoredMessage[]): void {
@@ -206,8 +238,9 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
    * database) may still have happened: the sender was answered UNAVAILABLE,
    * but the members would never receive a message stored all the same. It is
    * looked for by its idempotency key for a minute, and delivered if found.
+   * `id`: the send's `messageId`.
    */
-  private lookForStored(message: NewMessage, look = 1): void {
+  private lookForStored(message: NewMessage, id: string, look = 1): void {
     const key = idempotencyKey(message.room.id, message.sender.id, message.clientMsgId);
     if (look > IN_DOUBT_LOOKS) return this.stopLooking(key);
     if (look === 1 && this.inDoubt.size >= IN_DOUBT_MAX) this.stopLooking(this.inDoubt.keys().next().value as string);
@@ -221,19 +254,21 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
         // The database is still away: look again later.
       }
       // A resend answered the doubt while this look was under way.
-      if (this.inDoubt.get(key) !== timer) return;
+      if (this.inDoubt.get(key)?.timer !== timer) return;
       // Not (yet) there: a commit held up in a hung database may still land.
-      if (!row) return this.lookForStored(message, look + 1);
+      if (!row) return this.lookForStored(message, id, look + 1);
       this.stopLooking(key);
-      this.announce([{ room: message.room, message: row, payload: null, duplicate: false }]);
+      // Stored before (the send was a resend) or by another node's resend: announced there and then.
+      const announced = row.id !== id;
+      this.announce([{ room: message.room, message: row, payload: null, duplicate: announced, announced }]);
     }, IN_DOUBT_FIRST_LOOK_MS * 2 ** (look - 1));
     timer.unref();
-    clearTimeout(this.inDoubt.get(key));
-    this.inDoubt.set(key, timer);
+    clearTimeout(this.inDoubt.get(key)?.timer);
+    this.inDoubt.set(key, { timer, id });
   }
 
   private stopLooking(key: string): void {
-    clearTimeout(this.inDoubt.get(key));
+    clearTimeout(this.inDoubt.get(key)?.timer);
     this.inDoubt.delete(key);
   }
 
@@ -249,8 +284,8 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
     return outcomes.map((outcome, index) => {
       const { room, payload } = batch[index].message;
       if ('archived' in outcome) return RealtimeError.notFound(`room ${room.name} is archived`);
-      if ('original' in outcome) return { room, message: messageFromRow(outcome.original), payload: null, duplicate: true };
-      return { room, message: messageFromEntry(entries[index], outcome, now), payload, duplicate: false };
+      if ('original' in outcome) return { room, message: messageFromRow(outcome.original), payload: null, duplicate: true, announced: true };
+      return { room, message: messageFromEntry(entries[index], outcome, now), payload, duplicate: false, announced: false };
     });
   }
 
@@ -260,8 +295,9 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
   }
 }
 
-function toBatchEntry({ message }: PendingWrite): BatchEntry {
+function toBatchEntry({ message, id }: PendingWrite): BatchEntry {
   const entry: BatchEntry = {
+    id,
     roomId: message.room.id,
     roomName: message.room.name,
     senderId: message.sender.id,
@@ -274,9 +310,9 @@ function toBatchEntry({ message }: PendingWrite): BatchEntry {
   return entry;
 }
 
-function messageFromEntry(entry: BatchEntry, { id, seq }: { id: string; seq: number }, sentAt: number): MessageEntity {
+function messageFromEntry(entry: BatchEntry, { seq }: { seq: number }, sentAt: number): MessageEntity {
   return Object.assign(new MessageEntity(), {
-    id,
+    id: entry.id,
     roomId: entry.roomId,
     seq,
     senderId: entry.senderId,

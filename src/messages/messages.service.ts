@@ -140,11 +140,11 @@ export class MessagesService {
    * message once.
    */
   private announce(stored: StoredMessage[]): void {
-    for (const { room, message, payload, duplicate } of stored) {
+    for (const { room, message, payload, announced } of stored) {
       if (message.deletedAt !== null) continue;
       const view = toMessageView(message, room.name, payload ?? undefined);
       this.broker.publishRoomEvent({ roomKey: room.key, event: ServerEvent.MESSAGE, data: view, seq: message.seq });
-      if (!duplicate) this.hostEvents.emit(RealtimeEvents.MESSAGE_CREATED, { tenantId: room.tenantId, message: view });
+      if (!announced) this.hostEvents.emit(RealtimeEvents.MESSAGE_CREATED, { tenantId: room.tenantId, message: view });
     }
   }
 

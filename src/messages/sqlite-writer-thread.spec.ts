@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { DataSource } from 'typeorm';
 import { ownDataSourceOptions } from '../database/data-source-options.js';
-import type { BatchEntry, BatchOutcome } from './message-batch.js';
+import { timeOrderedUuid, type BatchEntry, type BatchOutcome } from './message-batch.js';
 import { SqliteWriterThread } from './sqlite-writer-thread.js';
 
 // The writer thread on a real SQLite file with the module's migrations (the worker runs from the build).
@@ -15,6 +15,7 @@ describe('SqliteWriterThread', () => {
   let reader: Database.Database;
 
   const entry = (roomId: number, clientMsgId: string, text = 'hi'): BatchEntry => ({
+    id: timeOrderedUuid(),
     roomId,
     roomName: `room-${roomId}`,
     senderId: 'alice',
@@ -23,7 +24,7 @@ describe('SqliteWriterThread', () => {
     text,
     payload: null,
   });
-  const storedOf = (outcome: BatchOutcome): { id: string; seq: number } => {
+  const storedOf = (outcome: BatchOutcome): { seq: number } => {
     if (!('seq' in outcome)) throw new Error(`not stored: ${JSON.stringify(outcome)}`);
     return outcome;
   };
@@ -49,20 +50,22 @@ describe('SqliteWriterThread', () => {
   });
 
   it('stores a batch with gap-free seq per room, finds resends, and refuses archived rooms', async () => {
-    const outcomes = await thread.store([entry(1, 'a'), entry(2, 'b'), entry(1, 'c'), entry(1, 'a'), entry(3, 'd')], 1000);
+    const first = [entry(1, 'a'), entry(2, 'b'), entry(1, 'c'), entry(1, 'a'), entry(3, 'd')];
+    const outcomes = await thread.store(first, 1000);
     expect(outcomes.slice(0, 3).map((o) => storedOf(o).seq)).toEqual([1, 1, 2]);
-    expect(outcomes[3]).toEqual({ original: expect.objectContaining({ id: storedOf(outcomes[0]).id, seq: 1 }) });
+    expect(outcomes[3]).toEqual({ original: expect.objectContaining({ id: first[0].id, seq: 1 }) });
     expect(outcomes[4]).toEqual({ archived: true });
 
-    const next = await thread.store([entry(1, 'a'), entry(1, 'e')], 2000);
-    expect(next[0]).toEqual({ original: expect.objectContaining({ id: storedOf(outcomes[0]).id, seq: 1, sent_at: 1000 }) });
+    const second = [entry(1, 'a'), entry(1, 'e')];
+    const next = await thread.store(second, 2000);
+    expect(next[0]).toEqual({ original: expect.objectContaining({ id: first[0].id, seq: 1, sent_at: 1000 }) });
     expect(storedOf(next[1]).seq).toBe(3);
 
-    // Committed: another connection reads them.
+    // Committed, under the ids the entries came with: another connection reads them.
     expect(reader.prepare('SELECT id, seq, sent_at FROM switchboard_messages WHERE room_id = 1 ORDER BY seq').all()).toEqual([
-      { id: storedOf(outcomes[0]).id, seq: 1, sent_at: 1000 },
-      { id: storedOf(outcomes[2]).id, seq: 2, sent_at: 1000 },
-      { id: storedOf(next[1]).id, seq: 3, sent_at: 2000 },
+      { id: first[0].id, seq: 1, sent_at: 1000 },
+      { id: first[2].id, seq: 2, sent_at: 1000 },
+      { id: second[1].id, seq: 3, sent_at: 2000 },
     ]);
     expect(reader.prepare('SELECT last_seq FROM switchboard_rooms WHERE id = 1').get()).toEqual({ last_seq: 3 });
   });

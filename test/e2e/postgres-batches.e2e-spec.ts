@@ -1,7 +1,7 @@
 import { DataSource } from 'typeorm';
 import { ownDataSourceOptions } from '../../src/database/data-source-options.js';
 import { TransactionRunner } from '../../src/database/transaction-runner.service.js';
-import { storeBatchOnPostgres, type BatchEntry } from '../../src/messages/message-batch.js';
+import { storeBatchOnPostgres, timeOrderedUuid, type BatchEntry } from '../../src/messages/message-batch.js';
 import type { ResolvedRealtimeOptions } from '../../src/realtime-options.js';
 import { freshDatabase } from '../support/databases.js';
 import { describeNeeding, postgresMissing } from '../support/requirements.js';
@@ -13,6 +13,7 @@ import { describeNeeding, postgresMissing } from '../support/requirements.js';
  */
 describeNeeding('message batches on PostgreSQL', postgresMissing(), () => {
   const entry = (roomId: number, clientMsgId: string): BatchEntry => ({
+    id: timeOrderedUuid(),
     roomId,
     roomName: `room-${roomId}`,
     senderId: 'alice',

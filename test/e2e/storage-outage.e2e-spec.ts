@@ -1,4 +1,6 @@
+import { EventEmitter2 } from '@nestjs/event-emitter';
 import Database from 'better-sqlite3';
+import { RealtimeEvents, type MessageEventPayload } from '../../src/events/realtime-events.js';
 import { freshDatabase, type TestDatabase } from '../support/databases.js';
 import { http } from '../support/http.js';
 import { describeNeeding, postgresMissing } from '../support/requirements.js';
@@ -93,10 +95,20 @@ describeNeeding('a storage outage [postgres]', postgresMissing(), () => {
     await Promise.all([alice.close(), bob.close()]);
   });
 
+  /** The `seq`s of a room's messages host code hears of (`realtime.message.created`), from now on. */
+  function hostNews(room: string): number[] {
+    const heard: number[] = [];
+    server.app.get(EventEmitter2).on(RealtimeEvents.MESSAGE_CREATED, ({ message }: MessageEventPayload) => {
+      if (message.room === room) heard.push(message.seq);
+    });
+    return heard;
+  }
+
   it('delivers a message whose commit happened though its answer was lost, without a resend', async () => {
     const alice = await TestClient.connect(server.wsUrl, { token: token('alice') });
     const bob = await TestClient.connect(server.wsUrl, { token: token('bob') });
     await bob.ok('room.join', { room: 'quiet' });
+    const news = hostNews('quiet');
     // The statement reaches PostgreSQL and commits; its answer never comes back in time.
     proxy.hangReplies();
     try {
@@ -109,6 +121,29 @@ describeNeeding('a storage outage [postgres]', postgresMissing(), () => {
     expect(delivered.data).toMatchObject({ seq: 1, text: 'stored after all', clientMsgId: 'q1' });
     await bob.settle(300);
     expect(bob.pushes('message', 'quiet')).toHaveLength(1);
+    expect(news).toEqual([1]);
+    await Promise.all([alice.close(), bob.close()]);
+  });
+
+  it('tells host code once of a message whose commit happened though its answer was lost, when the sender resends it at once', async () => {
+    const alice = await TestClient.connect(server.wsUrl, { token: token('alice') });
+    const bob = await TestClient.connect(server.wsUrl, { token: token('bob') });
+    await bob.ok('room.join', { room: 'resent' });
+    const news = hostNews('resent');
+    proxy.hangReplies();
+    try {
+      expect((await alice.error('message.send', { room: 'resent', text: 'stored after all', clientMsgId: 'r1' })).code).toBe('UNAVAILABLE');
+    } finally {
+      proxy.resume();
+    }
+    // Resent before the server looks for it: the resend finds the original.
+    const resent = await alice.ok('message.send', { room: 'resent', text: 'stored after all', clientMsgId: 'r1' });
+    expect(resent).toMatchObject({ seq: 1, duplicate: true });
+    expect((await bob.nextPush('message', 'resent')).data).toMatchObject({ seq: 1, clientMsgId: 'r1' });
+    // Past the server's first look for it.
+    await bob.settle(1500);
+    expect(bob.pushes('message', 'resent')).toHaveLength(1);
+    expect(news).toEqual([1]);
     await Promise.all([alice.close(), bob.close()]);
   });
 });
