@@ -7,6 +7,7 @@ import { LocalBroker } from '../broker/local-broker.js';
 import type { MessagesService } from '../messages/messages.service.js';
 import type { RealtimeMetrics } from '../metrics/realtime-metrics.js';
 import { RealtimeError } from '../protocol/error-codes.js';
+import type { HistoryEntry } from '../protocol/wire.js';
 import type { ResolvedRealtimeOptions } from '../realtime-options.js';
 import { roomKey } from '../rooms/room-key.js';
 import type { RoomRecord, RoomsService } from '../rooms/rooms.service.js';
@@ -19,7 +20,7 @@ import type { Transport } from './transport.js';
 class RecordingTransport implements Transport {
   isOpen = true;
   bufferedAmount = 0;
-  readonly frames: Array<{ event: string; data: { room?: string; seq?: number; reason?: string } }> = [];
+  readonly frames: Array<{ event: string; id?: string; data: { room?: string; seq?: number; reason?: string; code?: string } }> = [];
   send(frame: string): void {
     this.frames.push(JSON.parse(frame));
   }
@@ -47,15 +48,29 @@ function setup({
   audit = {},
   connections = [],
   rooms: roomsGiven = {},
-}: { audit?: Partial<AuditService>; connections?: Connection[]; rooms?: Partial<RoomsService> } = {}) {
+  authorization: authorizationGiven = {},
+  stored = [],
+  maxRoomsPerSocket = 10,
+}: {
+  audit?: Partial<AuditService>;
+  connections?: Connection[];
+  rooms?: Partial<RoomsService>;
+  authorization?: Partial<AuthorizationService>;
+  /** The room's stored messages, or how they are read. */
+  stored?: HistoryEntry[] | MessagesService['after'];
+  maxRoomsPerSocket?: number;
+} = {}) {
   const broker = new BackInTouchBroker();
   let allowJoin: () => void = () => undefined;
   const authorization = {
     onPermissionsChanged: () => undefined,
     // The user's permissions are being loaded: the join waits for the test to let it go on.
     assertAny: () => new Promise<void>((resolve) => (allowJoin = resolve)),
+    ...authorizationGiven,
   };
   const rooms = { open: () => room, lastSeq: async () => 0, ...roomsGiven };
+  const after: MessagesService['after'] =
+    typeof stored === 'function' ? stored : async (_room, since, limit) => stored.filter((entry) => entry.seq > since).slice(0, limit);
   const registry = {
     all: connections,
     ofUser: (tenantId: string, userId: string) => connections.filter((c) => c.user?.tenantId === tenantId && c.user.id === userId),
@@ -66,18 +81,30 @@ function setup({
   const delivery = new DeliveryService(
     broker,
     rooms as unknown as RoomsService,
-    // Nothing stored in the room: catching up with it after an outage reads nothing.
-    { after: async () => [] } as unknown as MessagesService,
+    { after } as unknown as MessagesService,
     authorization as unknown as AuthorizationService,
     registry as unknown as ConnectionRegistry,
     audit as AuditService,
-    { websocket: { maxRoomsPerSocket: 10 } } as ResolvedRealtimeOptions,
+    { websocket: { maxRoomsPerSocket } } as ResolvedRealtimeOptions,
     metrics as unknown as RealtimeMetrics,
   );
   const transport = new RecordingTransport();
   const connection = new Connection('c1', transport, user, 1 << 20);
-  return { broker, delivery, transport, connection, allowJoin: () => allowJoin() };
+  /** A message of `ops` stored now, as the broker brings it. */
+  const live = (seq: number) => broker.publishRoomEvent({ roomKey: room.key, event: 'message', data: { room: 'ops', seq }, seq });
+  const seqs = () => transport.frames.filter((frame) => frame.event === 'message').map((frame) => frame.data.seq);
+  return { broker, delivery, transport, connection, allowJoin: () => allowJoin(), live, seqs };
 }
+
+/** Joins and runs what follows the reply (the replay), as the gateway does. */
+async function joined(delivery: DeliveryService, connection: Connection, roomName: string, since?: number, requestId?: string, arrival?: number) {
+  const { afterReply } = await delivery.join(connection, roomName, since, requestId, arrival);
+  await afterReply();
+}
+
+/** Stored messages 1..count, as a replay reads them (deleted ones are the smallest to write down). */
+const storedUpTo = (count: number): HistoryEntry[] => Array.from({ length: count }, (_, i) => ({ room: 'ops', seq: i + 1, deleted: true }));
+const noWait = { assertAny: async () => undefined };
 
 const settled = () => new Promise((resolve) => setImmediate(resolve));
 
@@ -100,6 +127,107 @@ describe('DeliveryService.join', () => {
     allowJoin();
     expect((await joining).reply).toEqual({ room: 'ops', lastSeq: 0 });
     expect(connection.membershipCount).toBe(1);
+  });
+
+  it('keeps sending to a socket already in the room what arrives while its join without since waits', async () => {
+    const { delivery, connection, allowJoin, live, seqs } = setup({ rooms: { lastSeq: async () => 2 } });
+    const first = delivery.join(connection, 'ops', undefined);
+    await settled();
+    allowJoin();
+    await (await first).afterReply();
+    live(3);
+    const again = delivery.join(connection, 'ops', undefined);
+    await settled();
+    live(4);
+    live(5);
+    allowJoin();
+    const { reply, afterReply } = await again;
+    await afterReply();
+    live(6);
+    expect(reply).toEqual({ room: 'ops', lastSeq: 5 });
+    expect(seqs()).toEqual([3, 4, 5, 6]);
+  });
+
+  it('lets the replay of an earlier join with since run to its end when the socket joins again without since', async () => {
+    const { delivery, connection, live, seqs } = setup({ authorization: noWait, stored: storedUpTo(250), rooms: { lastSeq: async () => 250 } });
+    const first = await delivery.join(connection, 'ops', 0, 'j1', 1);
+    const replaying = first.afterReply();
+    // The first page is out.
+    await settled();
+    const second = await delivery.join(connection, 'ops', undefined, 'j2', 2);
+    await Promise.all([replaying, second.afterReply()]);
+    live(251);
+    expect(seqs()).toEqual(Array.from({ length: 251 }, (_, i) => i + 1));
+  });
+
+  it('keeps to the rooms per socket when joins of one socket open their rooms at once', async () => {
+    const { delivery, connection } = setup({
+      authorization: noWait,
+      maxRoomsPerSocket: 2,
+      rooms: { open: async (_tenant, name) => ({ ...room, id: name.length, name, key: roomKey('acme', name) }) },
+    });
+    const results = await Promise.allSettled(['a', 'bb', 'ccc'].map((name) => delivery.join(connection, name, undefined)));
+    expect(results.map((result) => (result.status === 'rejected' ? result.reason.code : 'joined'))).toEqual(['joined', 'joined', 'RATE_LIMITED']);
+    expect(connection.membershipCount).toBe(2);
+  });
+
+  it('stops quietly the replay of a join a later one superseded when its read fails, and the later one goes on', async () => {
+    let failFirstRead!: (error: Error) => void;
+    let reads = 0;
+    const { delivery, transport, connection, live, seqs } = setup({
+      authorization: noWait,
+      rooms: { lastSeq: async () => 5 },
+      stored: (_room, since) =>
+        ++reads === 1 ? new Promise((_resolve, reject) => (failFirstRead = reject)) : Promise.resolve(storedUpTo(5).filter((e) => e.seq > since)),
+    });
+    const first = await delivery.join(connection, 'ops', 0, 'j1', 1);
+    const firstReplay = first.afterReply();
+    await settled();
+    const second = await delivery.join(connection, 'ops', 3, 'j2', 2);
+    const secondReplay = second.afterReply();
+    failFirstRead(new Error('storage is unavailable'));
+    await Promise.all([firstReplay, secondReplay]);
+    live(6);
+    expect(transport.frames.filter((frame) => frame.event === 'error')).toEqual([]);
+    expect(seqs()).toEqual([4, 5, 6]);
+  });
+
+  it('keeps the socket in the room a later join confirmed when an earlier join fails', async () => {
+    let failRead!: (error: Error) => void;
+    // The room's row is read for a `since` past what this node handed out (0 when its channel opened); that read fails.
+    let reads = 0;
+    const { delivery, connection, live, seqs } = setup({
+      authorization: noWait,
+      rooms: { lastSeq: () => (++reads === 1 ? Promise.resolve(0) : new Promise<number>((_resolve, reject) => (failRead = reject))) },
+    });
+    const first = delivery.join(connection, 'ops', 7, 'j1', 1);
+    await settled();
+    await joined(delivery, connection, 'ops', undefined, 'j2', 2);
+    failRead(new Error('storage is unavailable'));
+    await expect(first).rejects.toThrow('storage is unavailable');
+    live(1);
+    expect(connection.membershipCount).toBe(1);
+    expect(seqs()).toEqual([1]);
+  });
+
+  it('takes the socket out of the room when every join of it fails, the earlier first or last', async () => {
+    for (const earlierFailsFirst of [true, false]) {
+      const failures: Array<(error: Error) => void> = [];
+      let reads = 0;
+      const { delivery, connection } = setup({
+        authorization: noWait,
+        rooms: { lastSeq: () => (++reads === 1 ? Promise.resolve(0) : new Promise<number>((_resolve, reject) => failures.push(reject))) },
+      });
+      const first = delivery.join(connection, 'ops', 7, 'j1', 1);
+      const second = delivery.join(connection, 'ops', 8, 'j2', 2);
+      await settled();
+      expect(failures).toHaveLength(2);
+      const order = earlierFailsFirst ? failures : [...failures].reverse();
+      for (const fail of order) fail(new Error('storage is unavailable'));
+      await expect(first).rejects.toThrow();
+      await expect(second).rejects.toThrow();
+      expect(connection.membershipCount).toBe(0);
+    }
   });
 });
 
@@ -207,6 +335,31 @@ describe('DeliveryService, back in touch with the other nodes', () => {
     await settled();
     expect(reads).toBe(2);
     expect(transport.frames).toEqual([{ event: 'room.removed', data: { room: 'ops', reason: 'archived' } }]);
+    expect(connection.membershipCount).toBe(0);
+  });
+
+  it('takes a member out of a room whose room.join was revoked, checking again while the permissions cannot be read', async () => {
+    let reads = 0;
+    const { transport, connection } = socketOf('s1', user);
+    const { broker, delivery, live } = setup({
+      connections: [connection],
+      authorization: {
+        assertAny: async () => undefined,
+        can: async () => {
+          if (++reads === 1) throw RealtimeError.unavailable('storage is unavailable; nothing was done');
+          return false;
+        },
+      },
+    });
+    await joined(delivery, connection, 'ops');
+    broker.backInTouch();
+    await settled();
+    expect(reads).toBe(1);
+    expect(warned).toHaveBeenCalledWith('re-checking room ops: storage is unavailable; nothing was done; reading again in 1000 ms');
+    jest.advanceTimersByTime(1000);
+    await settled();
+    live(1);
+    expect([reads, transport.frames]).toEqual([2, [{ event: 'room.removed', data: { room: 'ops', reason: 'forbidden' } }]]);
     expect(connection.membershipCount).toBe(0);
   });
 

@@ -109,14 +109,12 @@ export class DeliveryService implements OnModuleDestroy {
    */
   async join(connection: Connection, roomName: string, since: number | undefined, requestId?: string, arrival?: number): Promise<JoinResult> {
     const user = connection.user!;
-    const { maxRoomsPerSocket } = this.options.websocket;
-    if (connection.membershipCount >= maxRoomsPerSocket && !connection.membershipIn(roomKey(user.tenantId, roomName))) {
-      throw RealtimeError.rateLimited(`this socket is in ${maxRoomsPerSocket} rooms, the most allowed; leave one first`);
-    }
+    this.assertRoomForOneMore(connection, roomKey(user.tenantId, roomName));
     const room = await this.rooms.open(user.tenantId, roomName);
     if (connection.ended) throw socketGone();
+    // Again: other joins of this socket may have made memberships while this one opened the room.
+    this.assertRoomForOneMore(connection, room.key);
     let membership = connection.membershipIn(room.key);
-    const isNew = !membership;
     const channel = this.channelFor(room);
     if (!membership) {
       membership = new RoomMembership(connection, room);
@@ -145,7 +143,8 @@ export class DeliveryService implements OnModuleDestroy {
       if (!membership.active && !this.leftAfter(connection, roomName, arrival)) throw removedWhileJoining(membership);
     } catch (error) {
       membership.release();
-      if (isNew) this.removeMembership(membership);
+      // Unless a join made it (its reply went out) or a later join may still make it.
+      if (!membership.confirmed && !(arrival !== undefined && membership.joinArrival > arrival)) this.removeMembership(membership);
       throw error;
     }
     if (this.leftAfter(connection, roomName, arrival)) {
@@ -157,7 +156,11 @@ export class DeliveryService implements OnModuleDestroy {
     // Only now, so that a join that fails leaves a replay of an earlier one running.
     const replayId = since !== undefined ? membership.beginReplay(since) : undefined;
     // The client has everything up to `since`: those messages are not sent again when they arrive live.
-    membership.skipTo(since === undefined ? lastSeq : Math.min(since, lastSeq));
+    // Without `since`, live messages start after `lastSeq`; a socket already in the room keeps
+    // what it is getting (frames held meanwhile, a replay under way).
+    if (since !== undefined) membership.skipTo(Math.min(since, lastSeq));
+    else if (!membership.confirmed) membership.skipTo(lastSeq);
+    membership.confirmed = true;
     const joined = membership;
     return {
       reply: { room: roomName, lastSeq },
@@ -169,6 +172,13 @@ export class DeliveryService implements OnModuleDestroy {
         }
       },
     };
+  }
+
+  private assertRoomForOneMore(connection: Connection, key: string): void {
+    const { maxRoomsPerSocket } = this.options.websocket;
+    if (connection.membershipCount >= maxRoomsPerSocket && !connection.membershipIn(key)) {
+      throw RealtimeError.rateLimited(`this socket is in ${maxRoomsPerSocket} rooms, the most allowed; leave one first`);
+    }
   }
 
   /** Idempotent: leaving a room the socket is not in is not an error. `arrival`: see join. */
@@ -278,6 +288,8 @@ export class DeliveryService implements OnModuleDestroy {
         await new Promise((resolve) => setImmediate(resolve));
       }
     } catch (error) {
+      // Stopped by a later join (which replays for itself) or by the socket's close: nothing to tell.
+      if (!membership.isCurrentReplay(replayId)) return;
       // A member with a silent gap would be worse than no member: tell the client and let it join again.
       this.logger.warn(`replay of room ${membership.room.name} stopped: ${(error as Error).message}`);
       membership.connection.replyError(
@@ -304,9 +316,9 @@ export class DeliveryService implements OnModuleDestroy {
   }
 
   /**
-   * A catch-up after an outage that failed: again a second later if the
-   * database could not be read (it may come back after Redis), not if it
-   * answered (a room that is not there any more).
+   * A catch-up after an outage, or a permission re-check, that failed: again
+   * a second later if the database could not be read (it may come back after
+   * Redis), not if it answered (a room that is not there any more).
    */
   private catchUpLater(what: string, error: unknown, work: () => Promise<void>): void {
     const storageFailed = !(error instanceof RealtimeError) || error.code === ErrorCode.UNAVAILABLE;
@@ -361,19 +373,25 @@ export class DeliveryService implements OnModuleDestroy {
   private recheck(affected: Iterable<Connection>): void {
     for (const connection of affected) {
       if (!connection.user) continue;
-      for (const membership of connection.memberships()) {
-        membership.hold();
-        this.authorization
-          .can(connection.user!, Permission.ROOM_JOIN, membership.room.name)
-          .then(
-            (allowed) => {
-              if (!allowed) this.remove(membership, 'forbidden');
-            },
-            (error: Error) => this.logger.warn(`re-checking room ${membership.room.name}: ${error.message}`),
-          )
-          .finally(() => membership.release());
-      }
+      for (const membership of connection.memberships()) this.recheckMembership(membership);
     }
+  }
+
+  /** Checked again while the permissions cannot be read: a revoke must not be forgotten in an outage. */
+  private recheckMembership(membership: RoomMembership): void {
+    membership.hold();
+    this.authorization
+      .can(membership.connection.user!, Permission.ROOM_JOIN, membership.room.name)
+      .then(
+        (allowed) => {
+          if (!allowed) this.remove(membership, 'forbidden');
+        },
+        (error: unknown) =>
+          this.catchUpLater(`re-checking room ${membership.room.name}`, error, async () => {
+            if (membership.active) this.recheckMembership(membership);
+          }),
+      )
+      .finally(() => membership.release());
   }
 
   /** Takes the socket out of the room and, given a reason, tells it why (first: an event stream ends when its membership does). */

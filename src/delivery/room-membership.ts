@@ -24,6 +24,8 @@ export class RoomMembership {
   removedFor: RoomRemovedPush['reason'] | undefined;
   /** The latest `room.join` frame that made or kept it (Connection.framesArrived): a leave sent before that frame does not end it. */
   joinArrival = 0;
+  /** A join's reply went out: a join of it that fails later does not end it. */
+  confirmed = false;
 
   constructor(
     readonly connection: Connection,
