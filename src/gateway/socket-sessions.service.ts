@@ -53,7 +53,7 @@ export class SocketSessionsService {
 
   /** The first-frame `auth`: a bad token closes the socket with 4001. */
   async authenticate(connection: Connection, token: string): Promise<{ user: { id: string; name: string }; exp: number }> {
-    if (connection.user) throw RealtimeError.badRequest('this socket is already authenticated; use auth.refresh to replace its token');
+    if (connection.user) throw alreadyAuthenticated();
     let user: AuthenticatedUser;
     try {
       user = await this.authenticator.authenticate(token);
@@ -62,6 +62,8 @@ export class SocketSessionsService {
       throw error;
     }
     if (connection.ended) throw RealtimeError.unavailable('the socket closed');
+    // Another `auth` frame of this socket, handled meanwhile, got there first.
+    if (connection.user) throw alreadyAuthenticated();
     const open = this.connections.ofUser(user.tenantId, user.id).size;
     if (open >= this.options.websocket.maxSocketsPerUser) {
       setImmediate(() => connection.close(CloseCode.POLICY_VIOLATION, 'too many sockets for this user'));
@@ -92,4 +94,8 @@ export class SocketSessionsService {
   private scheduleExpiry(connection: Connection, expiresAt: number): void {
     connection.closeAtTokenExpiry(expiresAt, this.options.auth.clockToleranceSeconds);
   }
+}
+
+function alreadyAuthenticated(): RealtimeError {
+  return RealtimeError.badRequest('this socket is already authenticated; use auth.refresh to replace its token');
 }

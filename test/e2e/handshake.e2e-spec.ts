@@ -193,6 +193,21 @@ describeEachDatabase('handshake and token lifecycle', (kind) => {
       await client.close();
     });
 
+    it('binds the socket to one user when two auth frames come at once', async () => {
+      const client = await TestClient.connect(firstFrame.wsUrl);
+      const answers = await Promise.all([
+        client.request('auth', { token: token('alice', { name: 'Alice' }) }),
+        client.request('auth', { token: token('bob', { name: 'Bob' }) }),
+      ]);
+      const winner = answers.find((frame) => frame.event === 'auth');
+      const loser = answers.find((frame) => frame.event === 'error');
+      expect(loser?.data).toMatchObject({ code: 'BAD_REQUEST', event: 'auth', message: expect.stringContaining('already authenticated') });
+      const sent = await client.ok('message.send', { room: 'general', text: 'who am I', clientMsgId: 'w1' });
+      const history = await client.ok('history.fetch', { room: 'general', after: sent.seq - 1 });
+      expect(history.messages[0].sender).toEqual(winner?.data.user);
+      await client.close();
+    });
+
     it('still checks a token given at the upgrade', async () => {
       expect((await rejectedUpgrade(firstFrame.wsUrl, { token: 'bad' })).status).toBe(401);
     });
