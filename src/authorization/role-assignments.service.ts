@@ -13,6 +13,7 @@ import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime-opti
 import { AuthorizationService } from './authorization.service.js';
 import { ALL_ROOMS, isValidScope } from './permission-resolution.js';
 import { RoleAssignmentEntity } from './role-assignment.entity.js';
+import { lockedRole } from './roles.service.js';
 
 export interface AssignmentView {
   role: string;
@@ -58,11 +59,10 @@ export class RoleAssignmentsService {
   /** Idempotent: answers whether the assignment is new. */
   async grant(actor: AuthenticatedUser, userId: string, role: string, scope = ALL_ROOMS): Promise<{ created: boolean; assignment: AssignmentView }> {
     assertScope(scope);
-    if (!(await this.authorization.rolesOf(actor.tenantId)).has(role)) {
-      throw RealtimeError.notFound(`role ${role} does not exist`);
-    }
     const createdAt = Date.now();
     const { created, grantedAt } = await this.transactions.run(async (manager) => {
+      // In the transaction, the role's row locked: a role deleted meanwhile leaves no assignment behind.
+      if (!(await lockedRole(manager, actor.tenantId, role, 'share'))) throw RealtimeError.notFound(`role ${role} does not exist`);
       const existing = await manager.findOne(RoleAssignmentEntity, { where: { tenantId: actor.tenantId, userId, roleName: role, scope } });
       if (existing) return { created: false, grantedAt: existing.createdAt };
       await manager.insert(RoleAssignmentEntity, { tenantId: actor.tenantId, userId, roleName: role, scope, createdAt });

@@ -35,6 +35,19 @@ export interface RoleInput {
 export type RoleChanges = Partial<RoleInput>;
 
 /**
+ * The role as the tenant sees it (its own definition, else the shared one),
+ * read in the caller's transaction. On PostgreSQL its rows stay locked until
+ * the transaction ends (`share` for a grant, `update` for a change), so a
+ * concurrent change or delete waits for it instead of acting on what it read
+ * before; SQLite runs the module's transactions one at a time.
+ */
+export async function lockedRole(manager: EntityManager, tenantId: string, name: string, mode: 'share' | 'update'): Promise<RoleEntity | null> {
+  const lock = manager.connection.options.type === 'postgres' ? { lock: { mode: mode === 'share' ? ('pessimistic_read' as const) : ('pessimistic_write' as const) } } : {};
+  const rows = await manager.find(RoleEntity, { where: { tenantId: In([SHARED_ROLE_TENANT, tenantId]), name }, ...lock });
+  return rows.find((row) => row.tenantId === tenantId) ?? rows[0] ?? null;
+}
+
+/**
  * Role definitions, per tenant. A tenant sees the shared roles and its own;
  * its first change to a shared role makes it a copy of its own, so no tenant
  * (tokens without `tid` included) ever changes another tenant's roles.
@@ -111,16 +124,16 @@ export class RolesService {
       ]);
     }
     if (changes.permissions) assertKnownPermissions(changes.permissions);
-    const before = await this.get(actor.tenantId, name);
     if (name === ADMIN_ROLE && changes.permissions) {
       throw RealtimeError.conflict('the permissions of the admin role cannot be changed');
     }
     const now = Date.now();
-    const after = {
-      description: changes.description ?? before.description,
-      permissions: unique(changes.permissions ?? before.permissions).sort(),
-    };
     await this.transactions.run(async (manager) => {
+      const before = await this.roleIn(manager, actor.tenantId, name);
+      const after = {
+        description: changes.description ?? before.description,
+        permissions: unique(changes.permissions ?? before.permissions).sort(),
+      };
       if (before.shared) {
         // The tenant's first change to a shared role: the tenant gets its own copy.
         await manager.insert(RoleEntity, { tenantId: actor.tenantId, name, description: after.description, createdAt: now, updatedAt: now });
@@ -148,11 +161,12 @@ export class RolesService {
    */
   async remove(actor: AuthenticatedUser, name: string): Promise<void> {
     if (name === ADMIN_ROLE) throw RealtimeError.conflict('the admin role cannot be deleted');
-    const role = await this.get(actor.tenantId, name);
-    if (role.shared) throw RealtimeError.conflict(`role ${name} is one of the shared roles every tenant starts with; it cannot be deleted`);
     await this.transactions.run(async (manager) => {
-      await manager.delete(RolePermissionEntity, { tenantId: actor.tenantId, roleName: name });
+      const role = await this.roleIn(manager, actor.tenantId, name);
+      if (role.shared) throw RealtimeError.conflict(`role ${name} is one of the shared roles every tenant starts with; it cannot be deleted`);
+      // The role's row first, as a change locks it first.
       await manager.delete(RoleEntity, { tenantId: actor.tenantId, name });
+      await manager.delete(RolePermissionEntity, { tenantId: actor.tenantId, roleName: name });
       const fallsBack = await manager.exists(RoleEntity, { where: { tenantId: SHARED_ROLE_TENANT, name } });
       const revoked = fallsBack ? 0 : ((await manager.delete(RoleAssignmentEntity, { tenantId: actor.tenantId, roleName: name })).affected ?? 0);
       await this.audit.record(manager, actor, 'role.delete', `role:${name}`, {
@@ -162,6 +176,19 @@ export class RolesService {
       });
     });
     await this.changed(actor, name, 'deleted');
+  }
+
+  /** The role's view, locked for a change (lockedRole), or NOT_FOUND. */
+  private async roleIn(manager: EntityManager, tenantId: string, name: string): Promise<RoleView> {
+    const role = await lockedRole(manager, tenantId, name, 'update');
+    if (!role) throw RealtimeError.notFound(`role ${name} does not exist`);
+    const permissions = await manager.find(RolePermissionEntity, { where: { tenantId: role.tenantId, roleName: name } });
+    return {
+      name,
+      description: role.description,
+      permissions: permissions.map((p) => p.permission).sort(),
+      shared: role.tenantId === SHARED_ROLE_TENANT,
+    };
   }
 
   private async writePermissions(manager: EntityManager, tenantId: string, roleName: string, permissions: string[]) {

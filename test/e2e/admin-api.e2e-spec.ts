@@ -220,6 +220,26 @@ describeEachDatabase('admin REST API', (kind) => {
     expect(actions.sort()).toEqual(['assignment.grant', 'role.create', 'room.create']);
   });
 
+  it('answers changes racing each other on one role without failing: first edits of a shared role, an edit or a grant against a delete', async () => {
+    const acme = token('root', { tid: 'race' });
+    const edits = await Promise.all(Array.from({ length: 6 }, (_, i) => call('PATCH', '/admin/roles/viewer', { description: `edit ${i}` }, acme)));
+    expect(edits.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
+    expect((await call('GET', '/admin/roles/viewer', undefined, acme)).body).toMatchObject({ shared: false, description: expect.stringMatching(/^edit \d$/) });
+
+    for (let i = 0; i < 10; i++) {
+      const role = `racing-${i}`;
+      expect((await call('POST', '/admin/roles', { name: role, permissions: ['room.join'] })).status).toBe(201);
+      const [deleted, edited] = await Promise.all([call('DELETE', `/admin/roles/${role}`), call('PATCH', `/admin/roles/${role}`, { permissions: ['history.read'] })]);
+      expect([deleted.status, [200, 404].includes(edited.status)]).toEqual([204, true]);
+
+      expect((await call('POST', '/admin/roles', { name: role, permissions: ['room.join'] })).status).toBe(201);
+      const [granted, deletedAgain] = await Promise.all([call('PUT', `/admin/users/racer-${i}/roles/${role}`), call('DELETE', `/admin/roles/${role}`)]);
+      expect([[201, 404].includes(granted.status), deletedAgain.status]).toEqual([true, 204]);
+      // Granted first, the delete took the assignment with it; deleted first, the grant found no role.
+      expect((await call('GET', `/admin/users/racer-${i}/roles`)).body).toMatchObject({ assignments: [], defaultRole: 'member' });
+    }
+  });
+
   it('disconnects every socket of a user with 4003', async () => {
     const one = await connect('eve');
     const two = await connect('eve');
