@@ -160,6 +160,29 @@ describe('DeliveryService.join', () => {
     expect(seqs()).toEqual(Array.from({ length: 251 }, (_, i) => i + 1));
   });
 
+  it('paces a replay of large messages to what the socket writes out, within a page too', async () => {
+    const large = storedUpTo(150).map((entry) => ({ ...entry, deleted: undefined, text: 'x'.repeat(20_000) }) as unknown as HistoryEntry);
+    const { delivery, transport, connection } = setup({ authorization: noWait, stored: large, rooms: { lastSeq: async () => 150 } });
+    // The transport counts what it was given as unsent; a reader takes 100 KB every few milliseconds.
+    let mostUnsent = 0;
+    const send = transport.send.bind(transport);
+    transport.send = (frame: string) => {
+      send(frame);
+      transport.bufferedAmount += frame.length;
+      mostUnsent = Math.max(mostUnsent, transport.bufferedAmount);
+    };
+    const reader = setInterval(() => (transport.bufferedAmount = Math.max(0, transport.bufferedAmount - 100_000)), 3);
+    try {
+      await joined(delivery, connection, 'ops', 0);
+    } finally {
+      clearInterval(reader);
+    }
+    expect(transport.frames.filter((frame) => frame.event === 'message')).toHaveLength(150);
+    // Never more than the pause threshold (64 KiB) and one message unsent: a whole page would be 2 MB.
+    expect(mostUnsent).toBeLessThan(65_536 + 20_100);
+    expect(transport.closedWith).toBeUndefined();
+  });
+
   it('keeps to the rooms per socket when joins of one socket open their rooms at once', async () => {
     const { delivery, connection } = setup({
       authorization: noWait,

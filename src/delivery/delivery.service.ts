@@ -274,14 +274,17 @@ export class DeliveryService implements OnModuleDestroy {
     let cursor = since;
     try {
       for (;;) {
-        // Paced by the socket, page by page: a long history never piles up in memory,
-        // and pings are not stuck behind it on a slow link.
-        if (connection.bufferedAmount > REPLAY_PAUSE_BYTES) await connection.drained(REPLAY_PAUSE_BYTES / 4);
         if (!membership.isCurrentReplay(replayId)) return;
         const entries = await this.messages.after(membership.room, cursor, REPLAY_PAGE);
-        if (!membership.isCurrentReplay(replayId)) return;
-        for (const entry of entries) membership.sendReplayed(replayFrame(entry), entry.seq);
-        this.metrics.frameOut(ServerEvent.MESSAGE, entries.length);
+        for (const entry of entries) {
+          // Paced by the socket, message by message: a long history never piles up in memory, a page
+          // of large messages does not push a slow reader over its buffer limit (4009), and pings
+          // are not stuck behind it.
+          if (connection.bufferedAmount > REPLAY_PAUSE_BYTES) await connection.drained(REPLAY_PAUSE_BYTES / 4);
+          if (!membership.isCurrentReplay(replayId)) return;
+          membership.sendReplayed(replayFrame(entry), entry.seq);
+          this.metrics.frameOut(ServerEvent.MESSAGE);
+        }
         if (entries.length < REPLAY_PAGE) return;
         cursor = entries[entries.length - 1].seq;
         // Let other sockets' frames in between pages (SQLite reads are synchronous).
