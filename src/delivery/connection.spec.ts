@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import type { RoomRecord } from '../rooms/rooms.service.js';
 import { Connection } from './connection.js';
 import { RoomMembership } from './room-membership.js';
@@ -10,7 +11,11 @@ class FakeTransport implements Transport {
   pings = 0;
   attached: Connection | undefined;
   send(): void {}
-  close(): void {}
+  closedWith: number | undefined;
+  close(code: number): void {
+    this.closedWith = code;
+    this.isOpen = false;
+  }
   terminate(): void {
     this.isOpen = false;
   }
@@ -88,6 +93,34 @@ describe('Connection', () => {
       expect(transport.pings).toBe(4);
       expect(connection.heartbeat()).toBe(false);
       expect(transport.isOpen).toBe(false);
+    });
+  });
+
+  describe('drained', () => {
+    beforeEach(() => jest.useFakeTimers());
+    afterEach(() => jest.useRealTimers());
+
+    it('resolves once the unsent data falls to the level asked for', async () => {
+      const { transport, connection } = setup();
+      transport.bufferedAmount = 100_000;
+      let done = false;
+      void connection.drained(16_384).then(() => (done = true));
+      await jest.advanceTimersByTimeAsync(1000);
+      expect(done).toBe(false);
+      transport.bufferedAmount = 16_384;
+      await jest.advanceTimersByTimeAsync(10);
+      expect([done, transport.closedWith]).toEqual([true, undefined]);
+    });
+
+    it('closes as a slow consumer (4009) a socket that does not drain within 30 s, rather than keep its sender waiting', async () => {
+      const { transport, connection } = setup();
+      transport.bufferedAmount = 100_000;
+      let done = false;
+      void connection.drained(16_384).then(() => (done = true));
+      await jest.advanceTimersByTimeAsync(29_900);
+      expect([done, transport.closedWith]).toEqual([false, undefined]);
+      await jest.advanceTimersByTimeAsync(200);
+      expect([done, transport.closedWith]).toEqual([true, 4009]);
     });
   });
 });

@@ -8,6 +8,8 @@ import type { Transport } from './transport.js';
 
 /** How often a paced sender looks whether the socket's buffer has drained. */
 const DRAIN_POLL_MS = 10;
+/** A socket a paced sender waits for longer than this is a slow consumer (one that reads nothing would hold the sender for ever). */
+const DRAIN_TIMEOUT_MS = 30_000;
 /** How long a socket may stay over its buffer limit before it counts as a slow consumer. */
 const SLOW_CONSUMER_GRACE_MS = 1000;
 /** Past this multiple of the limit a socket is closed at once: memory comes first. */
@@ -166,9 +168,15 @@ export class Connection {
     this.close(CloseCode.SLOW_CONSUMER, 'slow consumer: too much unread data; reconnect and resume with since');
   }
 
-  /** Resolves once at most `bytes` wait to be written, or the socket is gone: for senders that can wait (replays). */
+  /**
+   * Resolves once at most `bytes` wait to be written, or the socket is gone:
+   * for senders that can wait (replays). A socket that does not get there
+   * within DRAIN_TIMEOUT_MS is closed as a slow consumer (4009).
+   */
   async drained(bytes: number): Promise<void> {
+    const deadline = Date.now() + DRAIN_TIMEOUT_MS;
     while (this.transport.isOpen && this.transport.bufferedAmount > bytes) {
+      if (Date.now() >= deadline) return this.closeSlowConsumer();
       await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
     }
   }

@@ -183,6 +183,22 @@ describe('DeliveryService.join', () => {
     expect(transport.closedWith).toBeUndefined();
   });
 
+  it('does not keep a replay waiting behind replays whose sockets read nothing', async () => {
+    const { delivery, connection, seqs } = setup({ authorization: noWait, stored: storedUpTo(3), rooms: { lastSeq: async () => 3 } });
+    // More stalled sockets than the node reads replay pages for at once (32), each with a full buffer.
+    const stalled = Array.from({ length: 40 }, (_, i) => {
+      const transport = new RecordingTransport();
+      transport.bufferedAmount = 1 << 20;
+      return { transport, connection: new Connection(`stalled-${i}`, transport, user, 1 << 21) };
+    });
+    const stalledReplays: Array<Promise<void>> = [];
+    for (const socket of stalled) stalledReplays.push((await delivery.join(socket.connection, 'ops', 0)).afterReply());
+    await joined(delivery, connection, 'ops', 0);
+    expect(seqs()).toEqual([1, 2, 3]);
+    for (const { transport } of stalled) transport.isOpen = false;
+    await Promise.all(stalledReplays);
+  });
+
   it('keeps to the rooms per socket when joins of one socket open their rooms at once', async () => {
     const { delivery, connection } = setup({
       authorization: noWait,

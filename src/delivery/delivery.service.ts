@@ -38,8 +38,11 @@ const closeByAdmin = (connection: Connection) => connection.close(CloseCode.DISC
 const REPLAY_PAGE = 100;
 /** A replay waits while more than this is unsent on its socket, and goes on below a quarter of it. */
 const REPLAY_PAUSE_BYTES = 65_536;
-/** Replays running at once on this node; more wait their turn (each socket replays one room at a time). */
-const MAX_CONCURRENT_REPLAYS = 32;
+/**
+ * Replay pages read at once on this node; more wait their turn. Only the reads:
+ * a replay waiting for its socket to drain must not keep others waiting.
+ */
+const MAX_CONCURRENT_REPLAY_READS = 32;
 /** Rooms whose latest leave each socket remembers (see DeliveryService.leftAt). */
 const LEAVES_REMEMBERED = 128;
 
@@ -56,7 +59,7 @@ export class DeliveryService implements OnModuleDestroy {
   private readonly catchUpRetries = new Set<NodeJS.Timeout>();
   private destroyed = false;
   private readonly membershipListeners: MembershipListener[] = [];
-  private readonly replaySlots = new Slots(MAX_CONCURRENT_REPLAYS);
+  private readonly replayReads = new Slots(MAX_CONCURRENT_REPLAY_READS);
   /** Per socket, the end of its queue of replays. */
   private readonly replayQueues = new WeakMap<Connection, Promise<void>>();
   /**
@@ -260,11 +263,11 @@ export class DeliveryService implements OnModuleDestroy {
     return channel;
   }
 
-  /** One replay at a time per socket, and a bounded number per node. */
+  /** One replay at a time per socket. */
   private queueReplay(membership: RoomMembership, since: number, replayId: number, requestId: string | undefined): Promise<void> {
     const { connection } = membership;
     const previous = this.replayQueues.get(connection) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(() => this.replaySlots.run(() => this.replay(membership, since, replayId, requestId)));
+    const next = previous.catch(() => undefined).then(() => this.replay(membership, since, replayId, requestId));
     this.replayQueues.set(connection, next);
     return next;
   }
@@ -275,7 +278,7 @@ export class DeliveryService implements OnModuleDestroy {
     try {
       for (;;) {
         if (!membership.isCurrentReplay(replayId)) return;
-        const entries = await this.messages.after(membership.room, cursor, REPLAY_PAGE);
+        const entries = await this.replayReads.run(() => this.messages.after(membership.room, cursor, REPLAY_PAGE));
         for (const entry of entries) {
           // Paced by the socket, message by message: a long history never piles up in memory, a page
           // of large messages does not push a slow reader over its buffer limit (4009), and pings
