@@ -17,6 +17,8 @@ export class ConnectionRegistry {
   private readonly byUser = new Map<string, Connection | Set<Connection>>();
   /** Every open socket, authenticated or not. */
   readonly all = new Set<Connection>();
+  /** Long polls waiting per user (userKey): not connections, but they count toward the user's cap. */
+  private readonly waitingPolls = new Map<string, number>();
 
   constructor(
     @Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
@@ -54,6 +56,24 @@ export class ConnectionRegistry {
     else if (connections instanceof Set && connections.delete(connection) && connections.size === 1) {
       this.byUser.set(key, connections.values().next().value!);
     }
+  }
+
+  /** What `WS_MAX_SOCKETS_PER_USER` caps: the user's sockets, event streams and waiting long polls on this node. */
+  openBy({ tenantId, id }: AuthenticatedUser): number {
+    const key = userKey(tenantId, id);
+    const connections = this.byUser.get(key);
+    return (connections === undefined ? 0 : connections instanceof Set ? connections.size : 1) + (this.waitingPolls.get(key) ?? 0);
+  }
+
+  /** A long poll of the user begins to wait; returns the function that ends it. */
+  pollWaiting({ tenantId, id }: AuthenticatedUser): () => void {
+    const key = userKey(tenantId, id);
+    this.waitingPolls.set(key, (this.waitingPolls.get(key) ?? 0) + 1);
+    return () => {
+      const left = (this.waitingPolls.get(key) ?? 1) - 1;
+      if (left > 0) this.waitingPolls.set(key, left);
+      else this.waitingPolls.delete(key);
+    };
   }
 
   ofUser(tenantId: string, userId: string): ReadonlySet<Connection> {

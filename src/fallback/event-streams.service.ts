@@ -61,10 +61,12 @@ export class EventStreamsService {
    */
   async open(user: AuthenticatedUser, room: string, since: number | undefined, response: ServerResponse): Promise<void> {
     if (this.shutdown.draining) throw RealtimeError.unavailable('the server is restarting; connect to another node');
-    const open = this.connections.ofUser(user.tenantId, user.id).size;
+    const open = this.connections.openBy(user);
     if (open >= this.options.websocket.maxSocketsPerUser) {
-      throw RealtimeError.rateLimited(`this user has ${open} sockets and event streams open, the most allowed`);
+      throw RealtimeError.rateLimited(`this user has ${open} sockets, event streams and polls open, the most allowed`);
     }
+    // The client went away while the guards ran: its response's close has come and gone.
+    if (response.destroyed) throw RealtimeError.unavailable('the client went away before the stream started');
     const transport = new SseTransport(response);
     const connection = this.connections.attach(transport, user);
     this.streams.add(connection);

@@ -101,7 +101,8 @@ export class HttpFallbackController {
     @Query() query: PollQueryDto,
     @Res({ passthrough: true }) response: ServerResponse,
   ) {
-    const requestOver = new Promise<void>((resolve) => response.once('close', () => resolve()));
+    // Over already if the client went away while the guards ran (its close has come and gone).
+    const requestOver = response.destroyed ? Promise.resolve() : new Promise<void>((resolve) => response.once('close', () => resolve()));
     const timeoutSeconds = query.timeout ?? POLL_DEFAULT_TIMEOUT_SECONDS;
     return this.polls.poll(user, room, { after: query.after, timeoutSeconds, limit: query.limit }, requestOver);
   }

@@ -1,9 +1,11 @@
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
 import type { AuthorizationService } from '../authorization/authorization.service.js';
-import type { ConnectionRegistry } from '../delivery/connection-registry.service.js';
+import { ConnectionRegistry } from '../delivery/connection-registry.service.js';
+import type { Transport } from '../delivery/transport.js';
 import type { DeliveryService } from '../delivery/delivery.service.js';
 import type { GracefulShutdown } from '../gateway/graceful-shutdown.service.js';
 import type { MessagesService } from '../messages/messages.service.js';
+import type { RealtimeMetrics } from '../metrics/realtime-metrics.js';
 import { ErrorCode, RealtimeError } from '../protocol/error-codes.js';
 import type { HistoryEntry } from '../protocol/wire.js';
 import type { ResolvedRealtimeOptions } from '../realtime-options.js';
@@ -54,8 +56,10 @@ class FakeRoom {
       },
     } as unknown as AuthorizationService;
     const shutdown = { draining } as GracefulShutdown;
-    const options = { websocket: { shutdownTimeoutMs: 1000, maxSocketsPerUser: 3 } } as ResolvedRealtimeOptions;
-    const connections = { ofUser: () => new Set(['one socket']) } as unknown as ConnectionRegistry;
+    const options = { websocket: { shutdownTimeoutMs: 1000, maxSocketsPerUser: 3, maxBufferedBytes: 1 << 20 } } as ResolvedRealtimeOptions;
+    const connections = new ConnectionRegistry(options, { sockets: { set: () => undefined } } as unknown as RealtimeMetrics);
+    // The user has one socket open.
+    connections.attach({ attach: () => undefined } as unknown as Transport, USER);
     return new LongPollService(rooms, messages, delivery, authorization, shutdown, connections, options);
   }
 }

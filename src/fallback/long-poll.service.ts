@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
-import { userKey, type AuthenticatedUser } from '../auth/authenticated-user.js';
+import type { AuthenticatedUser } from '../auth/authenticated-user.js';
 import { AuthorizationService } from '../authorization/authorization.service.js';
 import { Permission } from '../authorization/permissions.js';
 import { ConnectionRegistry } from '../delivery/connection-registry.service.js';
@@ -32,8 +32,6 @@ interface PendingPoll {
 @Injectable()
 export class LongPollService implements OnModuleDestroy {
   private readonly pending = new Set<PendingPoll>();
-  /** Polls waiting per user (userKey): they count toward the user's sockets and streams. */
-  private readonly waitingPerUser = new Map<string, number>();
   private stopping = false;
 
   constructor(
@@ -49,19 +47,15 @@ export class LongPollService implements OnModuleDestroy {
   /** `requestOver` resolves when the request ends early (the client went away): the wait stops. */
   async poll(user: AuthenticatedUser, roomName: string, query: PollQuery, requestOver: Promise<void>): Promise<HistoryPage> {
     if (this.stopping || this.shutdown.draining) throw RealtimeError.unavailable('the server is restarting; poll another node');
-    const key = userKey(user.tenantId, user.id);
-    const waiting = this.waitingPerUser.get(key) ?? 0;
-    const { maxSocketsPerUser } = this.options.websocket;
-    if (waiting + this.connections.ofUser(user.tenantId, user.id).size >= maxSocketsPerUser) {
-      throw RealtimeError.rateLimited(`this user has ${maxSocketsPerUser} sockets, event streams and polls open, the most allowed`);
+    const open = this.connections.openBy(user);
+    if (open >= this.options.websocket.maxSocketsPerUser) {
+      throw RealtimeError.rateLimited(`this user has ${open} sockets, event streams and polls open, the most allowed`);
     }
-    this.waitingPerUser.set(key, waiting + 1);
+    const done = this.connections.pollWaiting(user);
     try {
       return await this.pollRoom(user, roomName, query, requestOver);
     } finally {
-      const left = (this.waitingPerUser.get(key) ?? 1) - 1;
-      if (left > 0) this.waitingPerUser.set(key, left);
-      else this.waitingPerUser.delete(key);
+      done();
     }
   }
 

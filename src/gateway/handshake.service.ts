@@ -49,9 +49,9 @@ export class HandshakeService {
       const token = found?.token;
       if (!token && this.options.auth.firstFrameAuth) return { accepted: true };
       const user = await this.authenticator.authenticate(token);
-      const open = this.connections.ofUser(user.tenantId, user.id).size;
+      const open = this.connections.openBy(user);
       if (open >= this.options.websocket.maxSocketsPerUser) {
-        return this.refuse(429, `this user has ${open} sockets open, the most allowed`);
+        return this.refuse(429, `this user has ${open} sockets, event streams and polls open, the most allowed`);
       }
       this.users.set(request, user);
       return { accepted: true };

@@ -1,4 +1,7 @@
+import { request } from 'node:http';
+import { jest } from '@jest/globals';
 import Database from 'better-sqlite3';
+import { AuthorizationService } from '../../src/authorization/authorization.service.js';
 import { describeEachDatabase, freshDatabase } from '../support/databases.js';
 import { floodRoom } from '../support/firehose.js';
 import { http } from '../support/http.js';
@@ -6,7 +9,7 @@ import { startRedis, stopRedis, type RedisServer } from '../support/redis-server
 import { clusterMissing, describeNeeding } from '../support/requirements.js';
 import { SseClient, type SseOptions } from '../support/sse-client.js';
 import { suiteServer } from '../support/suite-server.js';
-import { TestClient } from '../support/test-client.js';
+import { rejectedUpgrade, TestClient } from '../support/test-client.js';
 import { startServer, type TestServer } from '../support/test-server.js';
 import { token, type TokenOptions } from '../support/tokens.js';
 import { waitUntil } from '../support/wait.js';
@@ -447,8 +450,50 @@ describe('HTTP fallbacks: limits', () => {
     const refused = await SseClient.open(suite.server.httpUrl, '/rooms/capped/events', { token: token('busy') });
     await refused.ended;
     expect(refused.status).toBe(429);
-    expect(refused.body).toMatchObject({ code: 'RATE_LIMITED', message: 'this user has 2 sockets and event streams open, the most allowed' });
+    expect(refused.body).toMatchObject({ code: 'RATE_LIMITED', message: 'this user has 2 sockets, event streams and polls open, the most allowed' });
     allowed.close();
+  });
+
+  it('counts waiting long polls with sockets and streams against the per-user cap', async () => {
+    const { httpUrl, wsUrl } = suite.server;
+    const polls = [1, 2].map(() => http(httpUrl, 'GET', '/rooms/capped-polls/poll?after=0&timeout=3', { token: token('poller') }));
+    await waitUntil(async () => (await http(httpUrl, 'GET', '/rooms/capped-polls/poll?after=0&timeout=1', { token: token('poller') })).status === 429);
+    const stream = await SseClient.open(httpUrl, '/rooms/capped-polls/events', { token: token('poller') });
+    await stream.ended;
+    expect(stream.status).toBe(429);
+    expect((await rejectedUpgrade(wsUrl, { token: token('poller') })).status).toBe(429);
+    await Promise.all(polls);
+    (await suite.connect('poller')).close();
+  });
+
+  it('keeps no stream or poll whose client went away while its guards ran', async () => {
+    const { httpUrl } = suite.server;
+    const authorization = suite.server.app.get(AuthorizationService);
+    const check = authorization.assertAny.bind(authorization);
+    // A permission check that takes a while (a busy database).
+    const slowed = jest.spyOn(authorization, 'assertAny').mockImplementation(async (...args) => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return check(...args);
+    });
+    try {
+      for (const path of ['/rooms/left/events', '/rooms/left/events', '/rooms/left/poll?after=0&timeout=30']) {
+        const abandoned = request(new URL(path, httpUrl), { headers: { Authorization: `Bearer ${token('leaver')}` } });
+        abandoned.on('error', () => undefined);
+        abandoned.end();
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        abandoned.destroy();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    } finally {
+      slowed.mockRestore();
+    }
+    // Nothing of them stayed: not in presence, not against the cap of 2.
+    const watcher = await suite.connect('watcher');
+    await watcher.ok('room.join', { room: 'left' });
+    expect((await watcher.ok('presence.list', { room: 'left' })).users.map((user: { id: string }) => user.id)).toEqual(['watcher']);
+    const streams = await Promise.all([1, 2].map(() => SseClient.open(httpUrl, '/rooms/left/events', { token: token('leaver') })));
+    expect(streams.map((stream) => stream.status)).toEqual([200, 200]);
+    for (const stream of streams) stream.close();
   });
 
   it('closes a stream that stops reading as a slow consumer (4009) instead of buffering for it', async () => {
