@@ -31,13 +31,21 @@ export class RedisBroker extends Broker implements OnApplicationShutdown {
   private readonly controlChannel: string;
   private lastPublishFailure = 0;
   private resyncTimer: NodeJS.Timeout | undefined;
+  /**
+   * The channels this node listens to. Each time the subscriber connects they
+   * are all subscribed again: ioredis restores only the subscriptions Redis
+   * had confirmed, and a subscribe sent while Redis was away fails.
+   */
+  private readonly channels = new Set<string>();
 
   constructor(private readonly redis: RedisConnections) {
     super();
     this.controlChannel = redis.key('control');
-    redis.subscriber.subscribe(this.controlChannel).catch((error: Error) => this.logger.warn(`subscribing to control: ${error.message}`));
     redis.subscriber.on('message', (channel: string, payload: string) => this.received(channel, payload));
-    redis.onReconnect(() => this.dispatchReconnect());
+    redis.subscriber.on('ready', () => void this.subscribeAll());
+    // Subscribed first, then caught up: what is published after the catch-up's reads began arrives.
+    redis.onReconnect(() => void this.subscribeAll().then(() => this.dispatchReconnect()));
+    void this.subscribe(this.controlChannel);
   }
 
   publishRoomEvent(event: RoomEvent): void {
@@ -52,15 +60,14 @@ export class RedisBroker extends Broker implements OnApplicationShutdown {
   }
 
   async watchRoom(roomKey: string): Promise<void> {
-    const subscribed = this.redis.subscriber.subscribe(this.roomChannel(roomKey)).then(
-      () => undefined,
-      (error: Error) => this.logger.warn(`subscribing to a room: ${error.message}`),
-    );
+    const subscribed = this.subscribe(this.roomChannel(roomKey));
     await Promise.race([subscribed, new Promise((resolve) => setTimeout(resolve, WATCH_WAIT_MS).unref())]);
   }
 
   unwatchRoom(roomKey: string): void {
-    this.redis.subscriber.unsubscribe(this.roomChannel(roomKey)).catch(() => undefined);
+    const channel = this.roomChannel(roomKey);
+    this.channels.delete(channel);
+    this.redis.subscriber.unsubscribe(channel).catch(() => undefined);
   }
 
   /** Connected, and answering: a Redis that hangs (stopped, or cut off without a reset) keeps its connections open. */
@@ -77,6 +84,19 @@ export class RedisBroker extends Broker implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     clearTimeout(this.resyncTimer);
     await this.redis.close();
+  }
+
+  private subscribe(channel: string): Promise<void> {
+    this.channels.add(channel);
+    return this.redis.subscriber.subscribe(channel).then(
+      () => undefined,
+      (error: Error) => this.logger.warn(`subscribing to ${channel}: ${error.message}; again once Redis is back`),
+    );
+  }
+
+  private async subscribeAll(): Promise<void> {
+    if (this.channels.size === 0) return;
+    await this.redis.subscriber.subscribe(...this.channels).catch((error: Error) => this.logger.warn(`subscribing again: ${error.message}`));
   }
 
   private roomChannel(roomKey: string): string {

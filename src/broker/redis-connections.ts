@@ -24,6 +24,8 @@ export class RedisConnections {
   private readonly reconnectHandlers: Array<() => void> = [];
   private wasLost = false;
   private closing = false;
+  private readonly watchdog: NodeJS.Timeout;
+  private checking = false;
 
   constructor(readonly settings: ClusterSettings) {
     const options = {
@@ -39,6 +41,9 @@ export class RedisConnections {
       connection.on('close', () => this.lost());
       connection.on('ready', () => this.regained());
     }
+    // At the presence heartbeat's pace.
+    this.watchdog = setInterval(() => void this.check(), Math.max(250, Math.floor(settings.nodeTtlMs / 3)));
+    this.watchdog.unref();
   }
 
   get ready(): boolean {
@@ -56,7 +61,30 @@ export class RedisConnections {
 
   async close(): Promise<void> {
     this.closing = true;
+    clearInterval(this.watchdog);
     await Promise.allSettled([this.commands.quit(), this.subscriber.quit()]);
+  }
+
+  /**
+   * A cut without a reset (a network that drops everything) leaves both
+   * connections open and silent: commands time out, the subscriber hears
+   * nothing, and no reconnect would ever catch up with what was missed, nor
+   * restore this node's presence, which the other nodes meanwhile took for
+   * dead. Reconnecting both makes it an outage like any other.
+   */
+  private async check(): Promise<void> {
+    if (this.checking || this.closing || !this.ready) return;
+    this.checking = true;
+    try {
+      await this.commands.ping();
+    } catch {
+      if (this.closing) return;
+      this.logger.warn('Redis does not answer: reconnecting');
+      this.commands.disconnect(true);
+      this.subscriber.disconnect(true);
+    } finally {
+      this.checking = false;
+    }
   }
 
   private lost(): void {

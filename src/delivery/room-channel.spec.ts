@@ -164,3 +164,33 @@ describe('RoomChannel edits and deletions', () => {
     channel.close();
   });
 });
+
+describe('RoomChannel, a catch-up asked for while another is reading', () => {
+  it('runs after it: what was stored after the running read began is read too', async () => {
+    const stored = new Map<number, string>();
+    let releaseRead!: () => void;
+    let reads = 0;
+    const source: ChannelSource = {
+      lastSeq: async () => 0,
+      framesAfter: async (_room, after) => {
+        const snapshot = [...stored].filter(([seq]) => seq > after).map(([seq, frame]) => ({ seq, frame }));
+        if (++reads === 1) await new Promise<void>((resolve) => (releaseRead = resolve));
+        return snapshot;
+      },
+    };
+    const channel = new RoomChannel(ROOM, source, Promise.resolve(), () => undefined);
+    const heard: number[] = [];
+    channel.messageWatchers.add((seq) => heard.push(seq));
+    await channel.ready;
+    // A catch-up starts (a resync from one node, or a gap fill) and its read is slow.
+    void channel.catchUp();
+    // Meanwhile another node, cut off from Redis, stores seq 1 (its publish fails) ...
+    stored.set(1, 'm1');
+    // ... and, back in touch, tells this node to catch up (resync / this node's own reconnect).
+    void channel.catchUp();
+    releaseRead();
+    for (let waited = 0; heard.length < 1 && waited < 2000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(heard).toEqual([1]);
+    channel.close();
+  });
+});

@@ -48,6 +48,8 @@ export class RoomChannel {
   private catchUps = 0;
   private gapTimer: NodeJS.Timeout | undefined;
   private catchingUp = false;
+  /** A catch-up asked for while another was reading, or before the channel was ready: it runs once they are done. */
+  private catchUpRequested = false;
   private closed = false;
 
   constructor(
@@ -65,6 +67,7 @@ export class RoomChannel {
       for (const seq of [...this.waiting.keys()]) if (seq <= start) this.waiting.delete(seq);
       this.sendFollowers();
       this.release();
+      if (this.catchUpRequested) void this.catchUp();
     })();
     // A failed start is handled by the joins awaiting `ready`.
     this.ready.catch(() => undefined);
@@ -108,7 +111,13 @@ export class RoomChannel {
 
   /** Reads whatever was stored after the last delivered seq: after a gap, and after the broker was away. */
   async catchUp(): Promise<void> {
-    if (this.delivered === null || this.catchingUp || this.closed) return;
+    if (this.closed) return;
+    // The running read may have begun before what this catch-up is for was stored.
+    if (this.delivered === null || this.catchingUp) {
+      this.catchUpRequested = true;
+      return;
+    }
+    this.catchUpRequested = false;
     this.catchingUp = true;
     const catchUp = ++this.catchUps;
     try {
@@ -129,6 +138,7 @@ export class RoomChannel {
       this.scheduleGapFill(RETRY_MS);
     } finally {
       this.catchingUp = false;
+      if (this.catchUpRequested) void this.catchUp();
     }
   }
 

@@ -79,6 +79,11 @@ export class RedisPresenceDirectory extends PresenceDirectory implements OnAppli
   /** Departures Redis did not take (it was away), per room: userId -> name. */
   private readonly unannounced = new Map<string, Map<string, string>>();
   private timer: NodeJS.Timeout | undefined;
+  /** This member's key was set: a beat that finds it gone was taken for dead (see beat). */
+  private alive = false;
+  private rejoining = false;
+  /** A rejoin asked for while one runs: it runs again after it. */
+  private rejoinAgain = false;
   private readonly nodePrefix: string;
   private readonly roomsKey: string;
 
@@ -95,6 +100,8 @@ export class RedisPresenceDirectory extends PresenceDirectory implements OnAppli
     commands.defineCommand('presenceList', { numberOfKeys: 1, lua: LIST });
     commands.defineCommand('presenceReap', { numberOfKeys: 2, lua: REAP });
     redis.onReconnect(() => void this.rejoin());
+    // Alive as soon as Redis answers: entries of a member without its key are reaped as a dead node's.
+    redis.commands.on('ready', () => void this.beat());
   }
 
   onApplicationBootstrap(): void {
@@ -153,11 +160,25 @@ export class RedisPresenceDirectory extends PresenceDirectory implements OnAppli
     users.set(userId, name);
   }
 
-  /** Keeps this member alive, and removes dead members' entries (one node at a time). */
+  /**
+   * Keeps this member alive, and removes dead members' entries (one node at a
+   * time). A member whose key expired was taken for dead (Redis unreachable
+   * for longer than the TTL, without the connection ever closing): its
+   * entries were reaped and their users' leaves pushed, so it rejoins.
+   */
   private async beat(): Promise<void> {
     const { commands, settings } = this.redis;
+    const member = this.member;
     try {
-      await commands.set(this.nodeKey(), '1', 'PX', settings.nodeTtlMs);
+      if (!this.alive) {
+        await commands.set(this.nodeKey(), '1', 'PX', settings.nodeTtlMs);
+        this.alive = true;
+      } else if ((await commands.set(this.nodeKey(), '1', 'PX', settings.nodeTtlMs, 'XX')) === null) {
+        // Beats held up with the connection all find the key gone: the first rejoins.
+        if (member !== this.member) return;
+        this.logger.warn('this node was taken for dead by the others (Redis out of reach for longer than the node TTL): rejoining');
+        return void this.rejoin();
+      }
       const beat = Math.floor(settings.nodeTtlMs / 3);
       if ((await commands.set(this.redis.key('reaper'), this.member, 'PX', beat, 'NX')) !== 'OK') return;
       for (const hash of await commands.smembers(this.roomsKey)) {
@@ -179,8 +200,27 @@ export class RedisPresenceDirectory extends PresenceDirectory implements OnAppli
    * leave with the next reaping, not when its key would have expired.
    */
   private async rejoin(): Promise<void> {
+    if (this.rejoining) {
+      this.rejoinAgain = true;
+      return;
+    }
+    this.rejoining = true;
+    try {
+      await this.rejoinAsNewMember();
+    } finally {
+      this.rejoining = false;
+      if (this.rejoinAgain) {
+        this.rejoinAgain = false;
+        void this.rejoin();
+      }
+    }
+  }
+
+  /** The rejoin itself, one at a time: two at once would each end the other's new member. */
+  private async rejoinAsNewMember(): Promise<void> {
     const previous = this.member;
     this.member = randomUUID();
+    this.alive = false;
     await this.beat();
     for (const [roomKey, users] of this.local) {
       for (const [id, name] of users) {

@@ -7,6 +7,9 @@
 /** Why the PostgreSQL suites cannot run here, if they cannot. */
 export const postgresMissing = (): string | undefined => process.env.TEST_POSTGRES_MISSING;
 
+/** Why the suites of the Redis parts alone cannot run here, if they cannot. */
+export const redisMissing = (): string | undefined => process.env.TEST_REDIS_MISSING;
+
 /** Why the cluster suites (PostgreSQL and redis-server) cannot run here, if they cannot. */
 export const clusterMissing = (): string | undefined => process.env.TEST_REDIS_MISSING ?? process.env.TEST_POSTGRES_MISSING;
 

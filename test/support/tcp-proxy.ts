@@ -19,23 +19,27 @@ export interface TcpProxy {
 
 export function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
-  const upstreams = new Set<Socket>();
-  let hanging = false;
+  /** Bytes held while hanging, in order, with where they go: none is lost, they flow on resume. */
+  const held: Array<[Socket, Buffer]> = [];
+  let holdRequests = false;
+  let holdReplies = false;
   let cutting = false;
+  // Forwarded by hand, not piped: a paused source that is piped resumes whenever its destination drains.
+  const forward = (from: Socket, to: Socket, holding: () => boolean) =>
+    from.on('data', (chunk: Buffer) => {
+      if (holding()) held.push([to, chunk]);
+      else to.write(chunk);
+    });
   const server = createServer((client) => {
     if (cutting) return void client.destroy();
     const upstream = connect(targetPort, '127.0.0.1');
-    upstreams.add(upstream);
-    upstream.on('close', () => upstreams.delete(upstream));
     for (const socket of [client, upstream]) {
       sockets.add(socket);
       socket.on('error', () => undefined);
       socket.on('close', () => sockets.delete(socket));
     }
-    client.pipe(upstream);
-    upstream.pipe(client);
-    // After pipe(), which resumes its source: a connection opened while hanging hangs too.
-    if (hanging) for (const socket of [client, upstream]) socket.pause();
+    forward(client, upstream, () => holdRequests);
+    forward(upstream, client, () => holdReplies);
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
   });
@@ -44,20 +48,18 @@ export function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       resolve({
         port: (server.address() as { port: number }).port,
         hang: () => {
-          hanging = true;
-          for (const socket of sockets) socket.pause();
+          holdRequests = holdReplies = true;
         },
         hangReplies: () => {
-          for (const socket of upstreams) socket.pause();
+          holdReplies = true;
         },
         cut: () => {
           cutting = true;
           for (const socket of sockets) socket.destroy();
         },
         resume: () => {
-          hanging = false;
-          cutting = false;
-          for (const socket of sockets) socket.resume();
+          holdRequests = holdReplies = cutting = false;
+          for (const [to, chunk] of held.splice(0)) if (!to.destroyed) to.write(chunk);
         },
         close: () =>
           new Promise((done) => {

@@ -1,0 +1,65 @@
+import { startRedis, stopRedis, type RedisServer } from '../../test/support/redis-server.js';
+import { describeNeeding, redisMissing } from '../../test/support/requirements.js';
+import { startTcpProxy, type TcpProxy } from '../../test/support/tcp-proxy.js';
+import { waitUntil } from '../../test/support/wait.js';
+import type { RoomEvent } from '../broker/broker.js';
+import { RedisBroker } from '../broker/redis-broker.js';
+import { RedisConnections } from '../broker/redis-connections.js';
+import { RedisPresenceDirectory } from './redis-presence-directory.js';
+
+const ROOM = 'lobby\u0000';
+const NODE_TTL_MS = 900;
+
+// Two nodes' presence on a real Redis; one reaches it through a proxy that can drop everything without a reset.
+describeNeeding('RedisPresenceDirectory', redisMissing(), () => {
+  let redis: RedisServer;
+  let proxy: TcpProxy;
+  const shutdowns: Array<() => Promise<void>> = [];
+  beforeAll(async () => {
+    redis = await startRedis();
+    proxy = await startTcpProxy(redis.port);
+  });
+  afterAll(async () => {
+    for (const shutdown of shutdowns.reverse()) await shutdown();
+    await proxy.close();
+    stopRedis(redis);
+  });
+
+  function node(redisUrl: string) {
+    const connections = new RedisConnections({ redisUrl, keyPrefix: 'sb:', nodeTtlMs: NODE_TTL_MS });
+    const broker = new RedisBroker(connections);
+    const directory = new RedisPresenceDirectory(connections, broker);
+    const events: RoomEvent[] = [];
+    broker.onRoomEvent((event) => events.push(event));
+    directory.onApplicationBootstrap();
+    shutdowns.push(async () => {
+      await directory.onApplicationShutdown();
+      await broker.onApplicationShutdown();
+    });
+    return { connections, broker, directory, events };
+  }
+
+  it('lists again, and announces, the users of a node silently cut off for longer than its TTL, once it is back', async () => {
+    const cutOff = node(`redis://127.0.0.1:${proxy.port}`);
+    const other = node(redis.url);
+    await waitUntil(() => cutOff.connections.ready && other.connections.ready);
+    await other.broker.watchRoom(ROOM);
+    expect(await cutOff.directory.arrive(ROOM, { id: 'carol', name: 'Carol' })).toBe(true);
+    expect(await other.directory.list(ROOM)).toEqual([{ id: 'carol', name: 'Carol' }]);
+
+    proxy.hang();
+    // Taken for dead meanwhile, as a crashed node would be: carol's leave is pushed.
+    await waitUntil(() => other.events.some((event) => event.event === 'presence.leave'));
+    expect(await other.directory.list(ROOM)).toEqual([]);
+    proxy.resume();
+
+    // Still connected there: once the node is back, she is listed and announced again.
+    await waitUntil(async () => (await other.directory.list(ROOM)).length > 0);
+    expect(await other.directory.list(ROOM)).toEqual([{ id: 'carol', name: 'Carol' }]);
+    await waitUntil(() => other.events.some((event) => event.event === 'presence.join'));
+    expect(other.events.map((event) => [event.event, (event.data as { user: { id: string } }).user.id])).toEqual([
+      ['presence.leave', 'carol'],
+      ['presence.join', 'carol'],
+    ]);
+  }, 20_000);
+});
