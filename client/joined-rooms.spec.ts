@@ -56,6 +56,18 @@ describe('JoinedRooms', () => {
     expect(passed(rooms, 'general', [6])).toEqual([6]);
   });
 
+  it('keeps its place until the reply of a join with an explicit since, and passes on what it held back if that join fails', () => {
+    const rooms = new JoinedRooms<string>();
+    rooms.want('general');
+    rooms.joined('general', 10);
+    rooms.want('general', 2);
+    expect(rooms.since('general')).toBe(10);
+    expect(rooms.acceptMessage('general', 11, 'eleven')).toBe(false);
+    expect(rooms.joinFailed('general')).toEqual(['eleven']);
+    expect(passed(rooms, 'general', [11, 12])).toEqual([12]);
+    expect(rooms.since('general')).toBe(12);
+  });
+
   it('keeps rooms apart and drops pushes for rooms it does not want', () => {
     const rooms = new JoinedRooms();
     rooms.want('a', 0);

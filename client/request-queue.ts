@@ -104,6 +104,11 @@ export class RequestQueue {
     return true;
   }
 
+  /** Ends a request that is no longer wanted, wherever it is: not sent (again), and its caller gets `error`. */
+  cancel(id: string | undefined, error: SwitchboardError): void {
+    if (id !== undefined) this.fail(id, error);
+  }
+
   failAll(error: SwitchboardError): void {
     for (const id of [...this.pending.keys()]) this.fail(id, error);
   }

@@ -123,7 +123,7 @@ const OPEN = 1;
  */
 export class SwitchboardClient {
   private readonly events = new Emitter<ClientEvents>();
-  private readonly rooms = new JoinedRooms();
+  private readonly rooms = new JoinedRooms<PushMap['message']>();
   private readonly requests: RequestQueue;
   private readonly pacer: FramePacer;
   /** The latest join request of each room: a replay that fails after the reply names only that id. */
@@ -205,7 +205,7 @@ export class SwitchboardClient {
       return await reply;
     } catch (error) {
       if (this.joinRequests.get(room) !== id) throw error;
-      this.rooms.joinFailed(room);
+      for (const message of this.rooms.joinFailed(room)) this.passOn(message);
       if (!wanted) {
         this.forgetRoom(room);
         // It may have been joined all the same: the server takes a leave sent after a join as the last word.
@@ -217,7 +217,10 @@ export class SwitchboardClient {
 
   /** Leaves a room: nothing more arrives from it, and reconnects do not rejoin it. */
   leave(room: string, options: RequestOptions = {}): Promise<ReplyOf<'room.leave'>> {
+    const join = this.joinRequests.get(room);
     this.forgetRoom(room);
+    // A join waiting to be sent (again: after UNAVAILABLE, or on the next connection) would put the socket back in the room.
+    this.requests.cancel(join, new SwitchboardError('CONFLICT', `room ${room} was left before the join was answered`, 'room.join'));
     return this.request('room.leave', { room }, options);
   }
 
@@ -357,6 +360,8 @@ export class SwitchboardClient {
     } catch (error) {
       if (connection !== this.connection) return;
       this.events.emit('error', error as Error);
+      // An error listener may have closed the client.
+      if (connection !== this.connection) return;
       return this.retry(undefined, `getToken failed: ${(error as Error).message}`);
     }
     const exp = token === undefined ? undefined : tokenExpiry(token);
@@ -442,15 +447,17 @@ export class SwitchboardClient {
     this.push(frame as PushFrame);
   }
 
+  /** A message the room's filter let through: a deleted one (replayed) as `message.deleted`. */
+  private passOn(message: PushMap['message']): void {
+    if ('deleted' in message) this.events.emit('message.deleted', { room: message.room, seq: message.seq });
+    else this.events.emit('message', message);
+  }
+
   private push(frame: PushFrame): void {
     switch (frame.event) {
-      case 'message': {
-        const { room, seq } = frame.data;
-        if (!this.rooms.acceptMessage(room, seq)) return;
-        if ('deleted' in frame.data) this.events.emit('message.deleted', { room, seq });
-        else this.events.emit('message', frame.data);
+      case 'message':
+        if (this.rooms.acceptMessage(frame.data.room, frame.data.seq, frame.data)) this.passOn(frame.data);
         return;
-      }
       case 'room.removed':
         if (this.rooms.has(frame.data.room)) this.dropRoom(frame.data);
         return;
@@ -516,10 +523,12 @@ export class SwitchboardClient {
     if (!this.backoff || !shouldReconnect({ code, upgradeStatus: status, tokenRenewable })) return this.finish(code, why);
     // Retried with new credentials, but the app should know that the ones it gave were refused (a first-frame
     // `auth` refused says so with its error reply): a getToken that keeps giving bad tokens is not a network fault.
+    const connection = this.connection;
     if (status === 401 && this.attempt < this.backoff.maxAttempts) {
       this.events.emit('error', new SwitchboardError('UNAUTHORIZED', `${why}: the server refused the token; trying again with a new one`));
     }
-    this.retry(code, why);
+    // A listener closed the client (or opened it again): that has the last word.
+    if (connection === this.connection) this.retry(code, why);
   }
 
   private retry(closeCode: number | undefined, reason: string): void {
@@ -528,7 +537,10 @@ export class SwitchboardClient {
     this.attempt++;
     if (this.attempt > backoff.maxAttempts) return this.finish(closeCode, `${reason}; gave up after ${backoff.maxAttempts} attempts`);
     const delayMs = reconnectDelay(this.attempt, backoff);
+    const connection = this.connection;
     this.setState({ state: this.hasOpened ? 'reconnecting' : 'connecting', attempt: this.attempt, delayMs, closeCode, reason });
+    // A state listener closed the client (as the docs suggest for 1008).
+    if (connection !== this.connection) return;
     this.reconnectTimer = setTimeout(() => void this.openSocket(), delayMs);
   }
 
@@ -572,6 +584,8 @@ export class SwitchboardClient {
       try {
         // Bound to this connection: resent on the next one, it would carry a token older than the one that opened it.
         const token = await getToken();
+        // The socket it was for closed meanwhile: the next one opened with a token of its own.
+        if (connection !== this.connection || !this.ready) return;
         const { exp } = await this.requests.start('auth.refresh', () => ({ token }), this.requestTimeoutMs, { connectionBound: true }).reply;
         if (connection === this.connection) this.tokenExpiresAt = exp * 1000;
       } catch (error) {
@@ -593,9 +607,11 @@ export class SwitchboardClient {
     this.requests.disconnected();
     this.pacer.reset();
     this.requests.failAll(new SwitchboardError('CLOSED', `the client closed: ${reason}`));
-    if (this.currentState !== 'closed') this.setState({ state: 'closed', closeCode, reason });
-    this.opening?.reject(new SwitchboardError('CLOSED', `the client closed: ${reason}`));
+    // Taken first: a `closed` listener may call connect(), whose promise is a new one.
+    const opening = this.opening;
     this.opening = null;
+    opening?.reject(new SwitchboardError('CLOSED', `the client closed: ${reason}`));
+    if (this.currentState !== 'closed') this.setState({ state: 'closed', closeCode, reason });
   }
 
   private setState(change: StateChange): void {
@@ -613,7 +629,9 @@ export async function connect(options: ClientOptions): Promise<SwitchboardClient
 
 /** Ends a socket without waiting for the other side: `ws` can terminate one, a browser's can only be closed. */
 function release(socket: WebSocketLike): void {
-  socket.onopen = socket.onmessage = socket.onerror = socket.onclose = null;
+  socket.onopen = socket.onmessage = socket.onclose = null;
+  // Not null: `ws` reports a socket terminated while connecting with an error, which unheard would crash the process.
+  socket.onerror = () => undefined;
   const terminate = (socket as { terminate?: () => void }).terminate;
   if (typeof terminate === 'function') terminate.call(socket);
   else socket.close();
