@@ -146,6 +146,12 @@ export function resolveOptions(options: RealtimeModuleOptions): ResolvedRealtime
   if (cluster && sqlite) {
     throw new Error('RealtimeModule: a cluster (cluster.redisUrl) needs PostgreSQL; SQLite serves a single node');
   }
+  if ('type' in database && database.type === 'sqlite' && database.path === ':memory:' && database.writerThread !== false) {
+    throw new Error('RealtimeModule: database.path :memory: is not shared with the writer thread; use a file, or writerThread: false');
+  }
+  if ('type' in database && database.type === 'postgres' && database.poolSize !== undefined && database.poolSize < 2) {
+    throw new Error('RealtimeModule: database.poolSize must be at least 2 (migrations run beside the connection that holds their lock)');
+  }
   return {
     database,
     auth: {

@@ -10,7 +10,7 @@ const P384 = pem(generateKeyPairSync('ec', { namedCurve: 'secp384r1' }));
 const ED25519 = pem(generateKeyPairSync('ed25519'));
 
 const algorithmOf = (publicKey: string, algorithm?: JwtAlgorithm) =>
-  resolveOptions({ auth: { publicKey, algorithm }, database: { type: 'sqlite', path: ':memory:' } }).auth.algorithm;
+  resolveOptions({ auth: { publicKey, algorithm }, database: { type: 'sqlite', path: 'unused.sqlite' } }).auth.algorithm;
 
 describe('algorithmsForPublicKey', () => {
   it('gives an RSA key the RS* family, RS256 first, and an EC key the ES* of its curve', () => {

@@ -38,6 +38,8 @@ export class Environment {
 
   @IsString()
   @MinLength(1)
+  // The writer thread opens the file too: an in-memory database would be another, empty one.
+  @Matches(/^(?!:memory:$)/, { message: 'DATABASE_PATH must be a file; :memory: is not shared with the writer thread' })
   DATABASE_PATH = 'data/switchboard.sqlite';
 
   @IsOptional()
@@ -55,7 +57,8 @@ export class Environment {
   @IsIn(['full', 'normal'])
   DATABASE_SQLITE_SYNCHRONOUS: 'full' | 'normal' = 'full';
 
-  @IntegerSetting(1, 1000)
+  // Migrations run beside the connection that holds their lock.
+  @IntegerSetting(2, 1000)
   DATABASE_POOL_SIZE = 10;
 
   @IntegerSetting(100, 600_000)

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { resolveOptions } from '../realtime-options.js';
 import { commaList, parseEnvironment } from './environment.js';
 import { DEV_SECRET_FILE, loadServerSettings } from './server-settings.js';
 
@@ -95,6 +96,28 @@ describe('parseEnvironment', () => {
 
   it('refuses a DATABASE_SQLITE_SYNCHRONOUS other than full or normal', () => {
     expect(() => parseEnvironment({ DATABASE_SQLITE_SYNCHRONOUS: 'off' })).toThrow(/DATABASE_SQLITE_SYNCHRONOUS/);
+  });
+
+  it('refuses an in-memory DATABASE_PATH, which the writer thread would not share, and a pool of one connection', () => {
+    expect(() => parseEnvironment({ DATABASE_PATH: ':memory:' })).toThrow(/DATABASE_PATH must be a file/);
+    expect(parseEnvironment({ DATABASE_PATH: 'data/:memory:.sqlite' }).DATABASE_PATH).toBe('data/:memory:.sqlite');
+    expect(() => parseEnvironment({ DATABASE_POOL_SIZE: '1' })).toThrow(/DATABASE_POOL_SIZE/);
+  });
+});
+
+describe('resolveOptions', () => {
+  const auth = { secret: SECRET };
+  it('refuses an in-memory SQLite database with the writer thread, and a PostgreSQL pool of one connection', () => {
+    expect(() => resolveOptions({ auth, database: { type: 'sqlite', path: ':memory:' } })).toThrow(/:memory: is not shared with the writer thread/);
+    expect(resolveOptions({ auth, database: { type: 'sqlite', path: ':memory:', writerThread: false } }).database).toMatchObject({ path: ':memory:' });
+    expect(() => resolveOptions({ auth, database: { type: 'postgres', url: 'postgres://db/x', poolSize: 1 } })).toThrow(/poolSize must be at least 2/);
+  });
+});
+
+describe('.env.example', () => {
+  it('lists every setting', () => {
+    const listed = new Set([...readFileSync('.env.example', 'utf8').matchAll(/^#? ?([A-Z][A-Z0-9_]*)=/gm)].map((match) => match[1]));
+    expect(Object.keys(parseEnvironment({})).filter((setting) => !listed.has(setting))).toEqual([]);
   });
 });
 
