@@ -4,6 +4,7 @@ import { In, type EntityManager, type Repository } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
 import { REALTIME_CONNECTION } from '../database/data-source-options.js';
+import { rowLock } from '../database/row-lock.js';
 import { withStorage } from '../database/storage-failure.js';
 import { TransactionRunner } from '../database/transaction-runner.service.js';
 import { HostEvents } from '../events/host-events.service.js';
@@ -36,14 +37,11 @@ export type RoleChanges = Partial<RoleInput>;
 
 /**
  * The role as the tenant sees it (its own definition, else the shared one),
- * read in the caller's transaction. On PostgreSQL its rows stay locked until
- * the transaction ends (`share` for a grant, `update` for a change), so a
- * concurrent change or delete waits for it instead of acting on what it read
- * before; SQLite runs the module's transactions one at a time.
+ * read in the caller's transaction, its rows locked (`share` for a grant,
+ * `update` for a change: see rowLock).
  */
 export async function lockedRole(manager: EntityManager, tenantId: string, name: string, mode: 'share' | 'update'): Promise<RoleEntity | null> {
-  const lock = manager.connection.options.type === 'postgres' ? { lock: { mode: mode === 'share' ? ('pessimistic_read' as const) : ('pessimistic_write' as const) } } : {};
-  const rows = await manager.find(RoleEntity, { where: { tenantId: In([SHARED_ROLE_TENANT, tenantId]), name }, ...lock });
+  const rows = await manager.find(RoleEntity, { where: { tenantId: In([SHARED_ROLE_TENANT, tenantId]), name }, ...rowLock(manager, mode) });
   return rows.find((row) => row.tenantId === tenantId) ?? rows[0] ?? null;
 }
 
@@ -128,12 +126,14 @@ export class RolesService {
       throw RealtimeError.conflict('the permissions of the admin role cannot be changed');
     }
     const now = Date.now();
-    await this.transactions.run(async (manager) => {
+    const changed = await this.transactions.run(async (manager) => {
       const before = await this.roleIn(manager, actor.tenantId, name);
       const after = {
         description: changes.description ?? before.description,
         permissions: unique(changes.permissions ?? before.permissions).sort(),
       };
+      // A change to what it already is (an empty body included): nothing to write or audit, no copy of a shared role.
+      if (after.description === before.description && after.permissions.join() === before.permissions.join()) return false;
       if (before.shared) {
         // The tenant's first change to a shared role: the tenant gets its own copy.
         await manager.insert(RoleEntity, { tenantId: actor.tenantId, name, description: after.description, createdAt: now, updatedAt: now });
@@ -149,8 +149,9 @@ export class RolesService {
         before: { description: before.description, permissions: before.permissions },
         after,
       });
+      return true;
     });
-    await this.changed(actor, name, 'updated');
+    if (changed) await this.changed(actor, name, 'updated');
     return this.get(actor.tenantId, name);
   }
 

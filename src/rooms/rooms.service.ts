@@ -5,6 +5,7 @@ import { AuditService } from '../audit/audit.service.js';
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
 import { Broker } from '../broker/broker.js';
 import { REALTIME_CONNECTION } from '../database/data-source-options.js';
+import { rowLock } from '../database/row-lock.js';
 import { withStorage } from '../database/storage-failure.js';
 import { TransactionRunner } from '../database/transaction-runner.service.js';
 import { RealtimeError } from '../protocol/error-codes.js';
@@ -137,12 +138,15 @@ export class RoomsService {
   }
 
   async update(actor: AuthenticatedUser, name: string, changes: { title?: string | null; archived?: boolean }): Promise<RoomView> {
-    const before = await this.view(actor.tenantId, name);
-    const archiving = changes.archived !== undefined && changes.archived !== before.archived;
-    const retitling = changes.title !== undefined && changes.title !== before.title;
-    // Archiving an archived room, or a change to what it already is: done, nothing to write or audit.
-    if (!archiving && !retitling) return before;
-    await this.transactions.run(async (manager) => {
+    const archived = await this.transactions.run(async (manager) => {
+      // Read in the transaction, the row locked: concurrent archives of one room write and audit once.
+      const row = await manager.findOne(RoomEntity, { where: { tenantId: actor.tenantId, name }, ...rowLock(manager, 'update') });
+      if (!row) throw RealtimeError.notFound(`room ${name} does not exist`);
+      const before = { title: row.title, archived: row.archivedAt !== null };
+      const archiving = changes.archived !== undefined && changes.archived !== before.archived;
+      const retitling = changes.title !== undefined && changes.title !== before.title;
+      // Archiving an archived room, or a change to what it already is: done, nothing to write or audit.
+      if (!archiving && !retitling) return undefined;
       await manager.update(
         RoomEntity,
         { tenantId: actor.tenantId, name },
@@ -153,13 +157,12 @@ export class RoomsService {
       );
       const action = archiving ? (changes.archived ? 'room.archive' : 'room.restore') : 'room.update';
       await this.audit.record(manager, actor, action, `room:${name}`, {
-        before: { title: before.title, archived: before.archived },
+        before,
         after: { title: changes.title !== undefined ? changes.title : before.title, archived: changes.archived ?? before.archived },
       });
+      return archiving ? changes.archived : undefined;
     });
-    if (archiving) {
-      await this.broker.publishControl({ type: 'room.changed', roomKey: roomKey(actor.tenantId, name), archived: changes.archived! });
-    }
+    if (archived !== undefined) await this.broker.publishControl({ type: 'room.changed', roomKey: roomKey(actor.tenantId, name), archived });
     return this.view(actor.tenantId, name);
   }
 

@@ -240,6 +240,27 @@ describeEachDatabase('admin REST API', (kind) => {
     }
   });
 
+  it('archives a room once when it is archived several times at once, and leaves a role as it is on a PATCH that changes nothing', async () => {
+    expect((await call('POST', '/admin/rooms', { name: 'archived-at-once' })).status).toBe(201);
+    const archives = await Promise.all([1, 2, 3, 4].map(() => call('DELETE', '/admin/rooms/archived-at-once')));
+    expect(new Set(archives.map((response) => response.body.archivedAt)).size).toBe(1);
+    const entries = (await call('GET', '/admin/audit?action=room.archive&limit=500')).body.entries;
+    expect(entries.filter((entry: { target: string }) => entry.target === 'room:archived-at-once')).toHaveLength(1);
+
+    const tenant = token('root', { tid: 'unchanged' });
+    for (const body of [{}, { description: (await call('GET', '/admin/roles/viewer', undefined, tenant)).body.description }]) {
+      expect((await call('PATCH', '/admin/roles/viewer', body, tenant)).body).toMatchObject({ name: 'viewer', shared: true });
+    }
+    expect((await call('GET', '/admin/audit?action=role.update', undefined, tenant)).body.entries).toEqual([]);
+  });
+
+  it('refuses malformed paging and filters with 400 before they reach the database', async () => {
+    for (const path of ['/admin/audit?before=3000000000', '/admin/audit?action=a%00b', '/admin/audit?actor=a%00b', '/admin/rooms?after=a%00b']) {
+      expect((await call('GET', path)).body).toMatchObject({ statusCode: 400, code: 'BAD_REQUEST' });
+    }
+    expect((await call('GET', '/admin/audit?before=2147483647')).status).toBe(200);
+  });
+
   it('disconnects every socket of a user with 4003', async () => {
     const one = await connect('eve');
     const two = await connect('eve');

@@ -95,7 +95,7 @@ export class ListRoomsQueryDto {
 
   @ApiPropertyOptional({ description: 'Return rooms whose name sorts after this one' })
   @Optional()
-  @IsString()
+  @IsRoomName()
   after?: string;
 
   @ApiPropertyOptional({ enum: ['true', 'false'], default: 'false' })
@@ -118,15 +118,17 @@ export class AuditQueryDto {
   @Type(() => Number)
   @IsInt()
   @Min(1)
+  // The id column's range on PostgreSQL (integer).
+  @Max(2_147_483_647)
   before?: number;
 
   @ApiPropertyOptional({ example: 'assignment.revoke' })
   @Optional()
-  @IsString()
+  @Matches(/^[a-z][a-z.]{0,63}$/, { message: 'action must be an action name such as assignment.revoke' })
   action?: string;
 
   @ApiPropertyOptional({ description: 'Only changes by this user id' })
   @Optional()
-  @IsString()
+  @Matches(/^[^\u0000-\u001f\u007f]{1,255}$/, { message: 'actor must be 1 to 255 characters without control characters' })
   actor?: string;
 }
