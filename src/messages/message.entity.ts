@@ -1,5 +1,6 @@
-import { Column, Entity, PrimaryColumn, Unique } from 'typeorm';
+import { Column, Entity, JoinColumn, ManyToOne, PrimaryColumn, Unique } from 'typeorm';
 import { bigintTransformer } from '../database/bigint.transformer.js';
+import { RoomEntity } from '../rooms/room.entity.js';
 
 @Entity({ name: 'switchboard_messages' })
 @Unique('uq_switchboard_messages_room_seq', ['roomId', 'seq'])
@@ -11,6 +12,11 @@ export class MessageEntity {
 
   @Column({ name: 'room_id', type: 'integer' })
   roomId!: number;
+
+  /** Never loaded: it declares the migration's foreign key, so that a host's schema tools find nothing to change. */
+  @ManyToOne(() => RoomEntity, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'room_id', foreignKeyConstraintName: 'fk_switchboard_messages_room' })
+  room?: RoomEntity;
 
   @Column({ type: 'bigint', transformer: bigintTransformer })
   seq!: number;
