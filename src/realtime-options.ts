@@ -152,7 +152,7 @@ export function resolveOptions(options: RealtimeModuleOptions): ResolvedRealtime
   if ('type' in database && database.type === 'postgres' && database.poolSize !== undefined && database.poolSize < 2) {
     throw new Error('RealtimeModule: database.poolSize must be at least 2 (migrations run beside the connection that holds their lock)');
   }
-  return {
+  const resolved: ResolvedRealtimeOptions = {
     database,
     auth: {
       ...auth,
@@ -184,4 +184,34 @@ export function resolveOptions(options: RealtimeModuleOptions): ResolvedRealtime
       : null,
     asyncApi: options.asyncApi ?? true,
   };
+  assertNumbers(resolved);
+  return resolved;
+}
+
+/**
+ * The numeric options, checked as the server's environment is (a host's
+ * ConfigService gives strings, and a string would be added, not summed).
+ */
+function assertNumbers({ auth, authorization, websocket, cluster }: ResolvedRealtimeOptions): void {
+  const least: Array<[string, unknown, number]> = [
+    ['auth.clockToleranceSeconds', auth.clockToleranceSeconds, 0],
+    ['auth.firstFrameAuthTimeoutMs', auth.firstFrameAuthTimeoutMs, 100],
+    ['authorization.permissionCacheSize', authorization.permissionCacheSize, 1],
+    ['websocket.maxPayloadBytes', websocket.maxPayloadBytes, 1024],
+    ['websocket.pingIntervalMs', websocket.pingIntervalMs, 100],
+    ['websocket.rateLimitPerSecond', websocket.rateLimitPerSecond, 1],
+    ['websocket.rateLimitBurst', websocket.rateLimitBurst, 1],
+    ['websocket.floodCloseAfterMs', websocket.floodCloseAfterMs, 0],
+    ['websocket.maxRoomsPerSocket', websocket.maxRoomsPerSocket, 1],
+    ['websocket.maxSocketsPerUser', websocket.maxSocketsPerUser, 1],
+    // A message frame can approach 40 KB: the buffer must hold a few.
+    ['websocket.maxBufferedBytes', websocket.maxBufferedBytes, 131_072],
+    ['websocket.shutdownTimeoutMs', websocket.shutdownTimeoutMs, 100],
+    ...(cluster ? [['cluster.nodeTtlMs', cluster.nodeTtlMs, 1000] as [string, unknown, number]] : []),
+  ];
+  for (const [name, value, min] of least) {
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+      throw new Error(`RealtimeModule: ${name} must be an integer of at least ${min}, not ${JSON.stringify(value)}`);
+    }
+  }
 }

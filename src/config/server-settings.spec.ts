@@ -112,6 +112,17 @@ describe('resolveOptions', () => {
     expect(resolveOptions({ auth, database: { type: 'sqlite', path: ':memory:', writerThread: false } }).database).toMatchObject({ path: ':memory:' });
     expect(() => resolveOptions({ auth, database: { type: 'postgres', url: 'postgres://db/x', poolSize: 1 } })).toThrow(/poolSize must be at least 2/);
   });
+
+  it('refuses numeric options that are not integers in their range, as the environment is checked', () => {
+    const database = { type: 'sqlite' as const, path: 'unused.sqlite' };
+    expect(() => resolveOptions({ auth, database, websocket: { shutdownTimeoutMs: '10000' as unknown as number } })).toThrow(
+      'RealtimeModule: websocket.shutdownTimeoutMs must be an integer of at least 100, not "10000"',
+    );
+    expect(() => resolveOptions({ auth, database, websocket: { pingIntervalMs: 0 } })).toThrow(/websocket.pingIntervalMs/);
+    expect(() => resolveOptions({ auth, database, websocket: { maxRoomsPerSocket: Number.NaN } })).toThrow(/websocket.maxRoomsPerSocket/);
+    expect(() => resolveOptions({ auth, database, cluster: { redisUrl: 'redis://r', nodeTtlMs: 10 } })).toThrow(/needs PostgreSQL/);
+    expect(resolveOptions({ auth, database, websocket: { floodCloseAfterMs: 0 } }).websocket.floodCloseAfterMs).toBe(0);
+  });
 });
 
 describe('.env.example', () => {
