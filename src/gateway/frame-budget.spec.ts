@@ -9,6 +9,12 @@ describe('FrameBudget', () => {
     expect(budget.take(100)).toBe('refuse');
   });
 
+  it('neither gives nor takes tokens when the clock steps back', () => {
+    const budget = new FrameBudget({ perSecond: 50, burst: 100, closeAfterMs: 3000 }, 1_000_000);
+    expect(budget.take(1_000_000)).toBe('accept');
+    expect([budget.take(940_000), budget.take(941_000), budget.take(943_100)]).toEqual(['accept', 'accept', 'accept']);
+  });
+
   it('never stores more than the burst', () => {
     const budget = new FrameBudget({ perSecond: 10, burst: 2, closeAfterMs: 3000 }, 0);
     const verdicts = [budget.take(60_000), budget.take(60_000), budget.take(60_000)];

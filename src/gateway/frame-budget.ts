@@ -36,7 +36,8 @@ export class FrameBudget {
 
   take(now: number): FrameVerdict {
     const { perSecond, burst, closeAfterMs } = this.policy;
-    this.tokens = Math.min(burst, this.tokens + ((now - this.updatedAt) * perSecond) / 1000);
+    // A wall clock stepped back gives nothing, and takes nothing either.
+    this.tokens = Math.min(burst, this.tokens + (Math.max(0, now - this.updatedAt) * perSecond) / 1000);
     this.updatedAt = now;
     if (this.tokens >= 1) {
       this.tokens -= 1;

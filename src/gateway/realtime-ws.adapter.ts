@@ -115,7 +115,13 @@ export class RealtimeWsAdapter extends WsAdapter {
     const byEvent = this.handlerTable(handlers);
     const connection = connectionOf(socket);
     const budget = new FrameBudget(this.framePolicy, Date.now());
+    // Control frames count too: a flood of pings is a flood (ws answers each with a pong by itself).
+    socket.on('ping', () => {
+      if (budget.take(Date.now()) === 'close') connection.close(CloseCode.FLOODING, 'too many frames for too long');
+    });
     socket.on('message', (raw: RawData, isBinary: boolean) => {
+      // Closing (an admin disconnect, an expired token, a flood): a client that ignores the close frame is not heard.
+      if (socket.readyState !== socket.OPEN) return;
       const verdict = budget.take(Date.now());
       if (verdict === 'close') return connection.close(CloseCode.FLOODING, 'too many frames for too long');
       if (verdict === 'refuse') return this.refuse(connection, raw, isBinary, ErrorCode.RATE_LIMITED, 'too many frames; this one was not processed');

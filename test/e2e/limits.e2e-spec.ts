@@ -64,6 +64,37 @@ describe('flooding', () => {
     }
     expect((await neighbour.request('ping')).event).toBe('pong');
   });
+
+  it('counts WebSocket pings too: a socket that floods with control frames is closed with 4008', async () => {
+    const flooder = await suite.connect('pinger');
+    const flood = setInterval(() => {
+      if (flooder.socket.readyState === WebSocket.OPEN) for (let n = 0; n < 20; n++) flooder.socket.ping();
+    }, 10);
+    try {
+      expect(await flooder.closed).toEqual({ code: 4008, reason: 'too many frames for too long' });
+    } finally {
+      clearInterval(flood);
+    }
+  });
+});
+
+describe('a socket being closed', () => {
+  const suite = suiteServer('sqlite');
+
+  it('does not process the frames of a client that ignores the close frame (an admin disconnect, 4003)', async () => {
+    const bob = await suite.connect('bob');
+    await bob.ok('room.join', { room: 'after-close' });
+    const eve = await suite.connect('eve');
+    // Eve's client reads nothing more: it never sees the close frame, and keeps sending.
+    eve.pauseReading();
+    expect((await http(suite.server.httpUrl, 'POST', '/admin/users/eve/disconnect', { token: token('root') })).status).toBe(200);
+    await bob.settle(300);
+    eve.sendRaw(JSON.stringify({ event: 'message.send', id: 'late', data: { room: 'after-close', text: 'after my disconnect', clientMsgId: 'late-1' } }));
+    await bob.settle(500);
+    eve.socket.terminate();
+    expect(bob.pushes('message', 'after-close')).toEqual([]);
+    expect((await bob.ok('history.fetch', { room: 'after-close' })).messages).toEqual([]);
+  });
 });
 
 describe('caps on rooms and sockets', () => {

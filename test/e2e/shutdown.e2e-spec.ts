@@ -1,4 +1,6 @@
+import { jest } from '@jest/globals';
 import Database from 'better-sqlite3';
+import { Authenticator } from '../../src/auth/authenticator.service.js';
 import { freshDatabase } from '../support/databases.js';
 import { rejectedUpgrade, TestClient } from '../support/test-client.js';
 import { startServer } from '../support/test-server.js';
@@ -41,5 +43,25 @@ describe('a graceful shutdown', () => {
     ]);
     await reader.close();
     await restarted.close();
+  });
+
+  it('refuses with 503 an upgrade whose token was being checked when the shutdown began', async () => {
+    const server = await startServer(await freshDatabase('sqlite'), { SHUTDOWN_TIMEOUT_MS: '1500' });
+    // A client that reads nothing keeps the shutdown waiting for its close, the WebSocket server still up.
+    const stuck = await TestClient.connect(server.wsUrl, { token: token('stuck') });
+    stuck.pauseReading();
+    const authenticator = server.app.get(Authenticator);
+    const check = authenticator.authenticate.bind(authenticator);
+    // A host's UserResolver that takes a while to answer.
+    jest.spyOn(authenticator, 'authenticate').mockImplementation(async (...args) => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return check(...args);
+    });
+    const upgrade = rejectedUpgrade(server.wsUrl, { token: token('late') });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const closing = server.close();
+    expect((await upgrade).status).toBe(503);
+    await closing;
+    stuck.socket.terminate();
   });
 });
