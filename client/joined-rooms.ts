@@ -34,9 +34,9 @@ export class JoinedRooms<Message = unknown> {
     return [...this.lastSeen.keys()];
   }
 
-  /** The `since` to join with: undefined for a room whose first join has not been answered. */
+  /** The `since` to join with: an explicit one until its join's reply; undefined for a room whose first join has not been answered. */
   since(room: string): number | undefined {
-    return this.lastSeen.get(room);
+    return this.awaitingReplay.get(room)?.since ?? this.lastSeen.get(room);
   }
 
   /** A join reply: a first join (without `since`) receives what comes after the room's `lastSeq`, one with `since` what comes after that. */
