@@ -148,6 +148,15 @@ describe('MessageWriter, when a commit fails on the way', () => {
     expect(announced).toEqual([{ clientMsgId: 'a', seq: 1, announced: false }]);
   });
 
+  it('makes news of a send whose commit happened when its resend fails on the way too', async () => {
+    jest.useFakeTimers({ doNotFake: ['setImmediate'] });
+    database.answersToLose = 2;
+    await expect(writer.write(message('a'))).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    await expect(writer.write(message('a'))).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    await jest.advanceTimersByTimeAsync(70_000);
+    expect(announced).toEqual([{ clientMsgId: 'a', seq: 1, announced: false }]);
+  });
+
   it('stops looking for a send whose commit did not happen once its resend is stored', async () => {
     jest.useFakeTimers({ doNotFake: ['setImmediate'] });
     database.failures = 1;

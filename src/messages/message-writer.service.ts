@@ -44,8 +44,8 @@ interface PendingWrite {
 /** A send whose commit failed on the way, looked for (see lookForStored). */
 interface InDoubt {
   timer: NodeJS.Timeout;
-  /** The send's `messageId`. */
-  id: string;
+  /** The `messageId`s of its tries whose commits failed on the way (a resend may fail too): a row with one was never announced. */
+  ids: Set<string>;
 }
 
 interface Partition {
@@ -220,7 +220,7 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
     }
     if (!stored.duplicate) return;
     if (message.id === sendId) stored.duplicate = stored.announced = false;
-    else if (message.id === lookedFor?.id) stored.announced = false;
+    else if (lookedFor?.ids.has(message.id)) stored.announced = false;
   }
 
   private announce(stored: StoredMessage[]): void {
@@ -242,6 +242,12 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
    */
   private lookForStored(message: NewMessage, id: string, look = 1): void {
     const key = idempotencyKey(message.room.id, message.sender.id, message.clientMsgId);
+    const ids = this.inDoubt.get(key)?.ids ?? new Set<string>();
+    ids.add(id);
+    this.lookFor(message, key, ids, look);
+  }
+
+  private lookFor(message: NewMessage, key: string, ids: Set<string>, look: number): void {
     if (look > IN_DOUBT_LOOKS) return this.stopLooking(key);
     if (look === 1 && this.inDoubt.size >= IN_DOUBT_MAX) this.stopLooking(this.inDoubt.keys().next().value as string);
     const timer = setTimeout(async () => {
@@ -256,15 +262,15 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
       // A resend answered the doubt while this look was under way.
       if (this.inDoubt.get(key)?.timer !== timer) return;
       // Not (yet) there: a commit held up in a hung database may still land.
-      if (!row) return this.lookForStored(message, id, look + 1);
+      if (!row) return this.lookFor(message, key, ids, look + 1);
       this.stopLooking(key);
       // Stored before (the send was a resend) or by another node's resend: announced there and then.
-      const announced = row.id !== id;
+      const announced = !ids.has(row.id);
       this.announce([{ room: message.room, message: row, payload: null, duplicate: announced, announced }]);
     }, IN_DOUBT_FIRST_LOOK_MS * 2 ** (look - 1));
     timer.unref();
     clearTimeout(this.inDoubt.get(key)?.timer);
-    this.inDoubt.set(key, { timer, id });
+    this.inDoubt.set(key, { timer, ids });
   }
 
   private stopLooking(key: string): void {
