@@ -112,7 +112,19 @@ describe('Connection', () => {
       expect([done, transport.closedWith]).toEqual([true, undefined]);
     });
 
-    it('closes as a slow consumer (4009) a socket that does not drain within 30 s, rather than keep its sender waiting', async () => {
+    it('keeps waiting for a socket that drains slowly, for as long as it drains', async () => {
+      const { transport, connection } = setup();
+      transport.bufferedAmount = 100_000;
+      let done = false;
+      void connection.drained(16_384).then(() => (done = true));
+      for (let second = 0; second < 60; second++) {
+        await jest.advanceTimersByTimeAsync(1000);
+        transport.bufferedAmount -= 1000;
+      }
+      expect([done, transport.closedWith]).toEqual([false, undefined]);
+    });
+
+    it('closes as a slow consumer (4009) a socket that drains nothing for 30 s, rather than keep its sender waiting', async () => {
       const { transport, connection } = setup();
       transport.bufferedAmount = 100_000;
       let done = false;

@@ -8,7 +8,7 @@ import type { Transport } from './transport.js';
 
 /** How often a paced sender looks whether the socket's buffer has drained. */
 const DRAIN_POLL_MS = 10;
-/** A socket a paced sender waits for longer than this is a slow consumer (one that reads nothing would hold the sender for ever). */
+/** A socket that drains nothing for this long while a paced sender waits is a slow consumer (one that reads nothing would hold the sender for ever). */
 const DRAIN_TIMEOUT_MS = 30_000;
 /** How long a socket may stay over its buffer limit before it counts as a slow consumer. */
 const SLOW_CONSUMER_GRACE_MS = 1000;
@@ -170,12 +170,17 @@ export class Connection {
 
   /**
    * Resolves once at most `bytes` wait to be written, or the socket is gone:
-   * for senders that can wait (replays). A socket that does not get there
-   * within DRAIN_TIMEOUT_MS is closed as a slow consumer (4009).
+   * for senders that can wait (replays). A socket that drains nothing for
+   * DRAIN_TIMEOUT_MS meanwhile is closed as a slow consumer (4009).
    */
   async drained(bytes: number): Promise<void> {
-    const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+    let deadline = Date.now() + DRAIN_TIMEOUT_MS;
+    let unsent = this.transport.bufferedAmount;
     while (this.transport.isOpen && this.transport.bufferedAmount > bytes) {
+      if (this.transport.bufferedAmount < unsent) {
+        unsent = this.transport.bufferedAmount;
+        deadline = Date.now() + DRAIN_TIMEOUT_MS;
+      }
       if (Date.now() >= deadline) return this.closeSlowConsumer();
       await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
     }

@@ -394,12 +394,33 @@ describe('DeliveryService, back in touch with the other nodes', () => {
     broker.backInTouch();
     await settled();
     expect(reads).toBe(1);
-    expect(warned).toHaveBeenCalledWith('re-checking room ops: storage is unavailable; nothing was done; reading again in 1000 ms');
+    expect(warned).toHaveBeenCalledWith('re-checking memberships: storage is unavailable; nothing was done; reading again in 1000 ms');
     jest.advanceTimersByTime(1000);
     await settled();
     live(1);
     expect([reads, transport.frames]).toEqual([2, [{ event: 'room.removed', data: { room: 'ops', reason: 'forbidden' } }]]);
     expect(connection.membershipCount).toBe(0);
+  });
+
+  it('retries the re-checks an outage failed once, together, however many times they were asked for', async () => {
+    let reads = 0;
+    const { transport, connection } = socketOf('s1', user);
+    const { broker, delivery } = setup({
+      connections: [connection],
+      rooms: { find: async () => room },
+      authorization: { assertAny: async () => undefined, can: async () => (reads++, Promise.reject(new Error('storage is unavailable'))) },
+    });
+    await joined(delivery, connection, 'ops');
+    broker.backInTouch();
+    broker.backInTouch();
+    await settled();
+    expect(reads).toBe(2);
+    jest.advanceTimersByTime(1000);
+    await settled();
+    expect(reads).toBe(3);
+    // One line when the retry was scheduled, one when it failed again.
+    expect(warned.mock.calls.filter(([line]: unknown[]) => String(line).startsWith('re-checking memberships'))).toHaveLength(2);
+    expect(transport.frames).toEqual([]);
   });
 
   it('does not read again a room the database says is not there', async () => {

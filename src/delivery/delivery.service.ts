@@ -62,6 +62,8 @@ export class DeliveryService implements OnModuleDestroy {
   private readonly replayReads = new Slots(MAX_CONCURRENT_REPLAY_READS);
   /** Per socket, the end of its queue of replays. */
   private readonly replayQueues = new WeakMap<Connection, Promise<void>>();
+  /** Memberships whose re-check could not read the permissions, waiting for the retry (recheckLater). */
+  private readonly recheckRetries = new Set<RoomMembership>();
   /**
    * The arrival (Connection.framesArrived) of each socket's latest `room.leave`
    * per room. Frames are handled concurrently, and a join's permission check
@@ -327,8 +329,7 @@ export class DeliveryService implements OnModuleDestroy {
    * Redis), not if it answered (a room that is not there any more).
    */
   private catchUpLater(what: string, error: unknown, work: () => Promise<void>): void {
-    const storageFailed = !(error instanceof RealtimeError) || error.code === ErrorCode.UNAVAILABLE;
-    if (!storageFailed) return this.logger.warn(`${what}: ${(error as Error).message}`);
+    if (!isStorageFailure(error)) return this.logger.warn(`${what}: ${(error as Error).message}`);
     if (this.destroyed) return;
     this.logger.warn(`${what}: ${(error as Error).message}; reading again in ${CATCH_UP_RETRY_MS} ms`);
     const timer = setTimeout(() => {
@@ -392,12 +393,22 @@ export class DeliveryService implements OnModuleDestroy {
         (allowed) => {
           if (!allowed) this.remove(membership, 'forbidden');
         },
-        (error: unknown) =>
-          this.catchUpLater(`re-checking room ${membership.room.name}`, error, async () => {
-            if (membership.active) this.recheckMembership(membership);
-          }),
+        (error: unknown) => this.recheckLater(membership, error),
       )
       .finally(() => membership.release());
+  }
+
+  /** Re-checks that could not read the permissions wait together for one retry (an outage fails them all at once). */
+  private recheckLater(membership: RoomMembership, error: unknown): void {
+    if (!isStorageFailure(error)) return this.logger.warn(`re-checking room ${membership.room.name}: ${(error as Error).message}`);
+    const first = this.recheckRetries.size === 0;
+    this.recheckRetries.add(membership);
+    if (!first) return;
+    this.catchUpLater('re-checking memberships', error, async () => {
+      const waiting = [...this.recheckRetries];
+      this.recheckRetries.clear();
+      for (const retried of waiting) if (retried.active) this.recheckMembership(retried);
+    });
   }
 
   /** Takes the socket out of the room and, given a reason, tells it why (first: an event stream ends when its membership does). */
@@ -456,6 +467,11 @@ class Slots {
       else this.free++;
     }
   }
+}
+
+/** A failure of the database, not an answer from it (a room that is not there). */
+function isStorageFailure(error: unknown): boolean {
+  return !(error instanceof RealtimeError) || error.code === ErrorCode.UNAVAILABLE;
 }
 
 function socketGone(): RealtimeError {
