@@ -37,12 +37,15 @@ export type RoleChanges = Partial<RoleInput>;
 
 /**
  * The role as the tenant sees it (its own definition, else the shared one),
- * read in the caller's transaction, its rows locked (`share` for a grant,
- * `update` for a change: see rowLock).
+ * read in the caller's transaction, its row locked (`share` for a grant,
+ * `update` for a change: see rowLock). A shared definition is locked for
+ * share only: one tenant's change must not wait for another's. (Two first
+ * changes of one shared role both insert the tenant's copy: the second
+ * trips its primary key, and TransactionRunner runs it again.)
  */
 export async function lockedRole(manager: EntityManager, tenantId: string, name: string, mode: 'share' | 'update'): Promise<RoleEntity | null> {
-  const rows = await manager.find(RoleEntity, { where: { tenantId: In([SHARED_ROLE_TENANT, tenantId]), name }, ...rowLock(manager, mode) });
-  return rows.find((row) => row.tenantId === tenantId) ?? rows[0] ?? null;
+  const own = await manager.findOne(RoleEntity, { where: { tenantId, name }, ...rowLock(manager, mode) });
+  return own ?? manager.findOne(RoleEntity, { where: { tenantId: SHARED_ROLE_TENANT, name }, ...rowLock(manager, 'share') });
 }
 
 /**

@@ -66,8 +66,8 @@ describeNeeding('RedisBroker across a Redis outage', redisMissing(), () => {
       let catchUps = 0;
       cutOff.broker.onReconnect(() => catchUps++);
       proxy.hang();
-      // Commands time out after 2 s: the node reconnects, as after any outage.
-      await new Promise((resolve) => setTimeout(resolve, 3000));
+      // A ping goes unanswered for 2 s: the node drops its connections and reconnects, as after any outage.
+      await waitUntil(() => !cutOff.connections.ready, 10_000);
       proxy.resume();
       await waitUntil(() => catchUps > 0);
       expect(catchUps).toBe(1);

@@ -75,14 +75,18 @@ export class RedisConnections {
   private async check(): Promise<void> {
     if (this.checking || this.closing || !this.ready) return;
     this.checking = true;
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await this.commands.ping();
+      // The subscriber too (it may sit idle behind a NAT that forgot it); it has no command timeout of its own.
+      const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('no answer')), COMMAND_TIMEOUT_MS)));
+      await Promise.race([Promise.all([this.commands.ping(), this.subscriber.ping()]), late]);
     } catch {
       if (this.closing) return;
       this.logger.warn('Redis does not answer: reconnecting');
       this.commands.disconnect(true);
       this.subscriber.disconnect(true);
     } finally {
+      clearTimeout(timer);
       this.checking = false;
     }
   }

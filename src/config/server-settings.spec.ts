@@ -120,7 +120,8 @@ describe('resolveOptions', () => {
     );
     expect(() => resolveOptions({ auth, database, websocket: { pingIntervalMs: 0 } })).toThrow(/websocket.pingIntervalMs/);
     expect(() => resolveOptions({ auth, database, websocket: { maxRoomsPerSocket: Number.NaN } })).toThrow(/websocket.maxRoomsPerSocket/);
-    expect(() => resolveOptions({ auth, database, cluster: { redisUrl: 'redis://r', nodeTtlMs: 10 } })).toThrow(/needs PostgreSQL/);
+    const postgres = { type: 'postgres' as const, url: 'postgres://db/x' };
+    expect(() => resolveOptions({ auth, database: postgres, cluster: { redisUrl: 'redis://r', nodeTtlMs: 10 } })).toThrow(/cluster.nodeTtlMs/);
     expect(resolveOptions({ auth, database, websocket: { floodCloseAfterMs: 0 } }).websocket.floodCloseAfterMs).toBe(0);
   });
 });

@@ -58,11 +58,16 @@ export class ConnectionRegistry {
     }
   }
 
-  /** What `WS_MAX_SOCKETS_PER_USER` caps: the user's sockets, event streams and waiting long polls on this node. */
-  openBy({ tenantId, id }: AuthenticatedUser): number {
+  /**
+   * Why the user may not open another socket, event stream or long poll on
+   * this node (`WS_MAX_SOCKETS_PER_USER` counts all three), or undefined.
+   */
+  capReached({ tenantId, id }: AuthenticatedUser): string | undefined {
     const key = userKey(tenantId, id);
     const connections = this.byUser.get(key);
-    return (connections === undefined ? 0 : connections instanceof Set ? connections.size : 1) + (this.waitingPolls.get(key) ?? 0);
+    const open = (connections === undefined ? 0 : connections instanceof Set ? connections.size : 1) + (this.waitingPolls.get(key) ?? 0);
+    if (open < this.options.websocket.maxSocketsPerUser) return undefined;
+    return `this user has ${open} sockets, event streams and polls open, the most allowed`;
   }
 
   /** A long poll of the user begins to wait; returns the function that ends it. */

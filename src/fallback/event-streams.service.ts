@@ -61,10 +61,8 @@ export class EventStreamsService {
    */
   async open(user: AuthenticatedUser, room: string, since: number | undefined, response: ServerResponse): Promise<void> {
     if (this.shutdown.draining) throw RealtimeError.unavailable('the server is restarting; connect to another node');
-    const open = this.connections.openBy(user);
-    if (open >= this.options.websocket.maxSocketsPerUser) {
-      throw RealtimeError.rateLimited(`this user has ${open} sockets, event streams and polls open, the most allowed`);
-    }
+    const capReached = this.connections.capReached(user);
+    if (capReached) throw RealtimeError.rateLimited(capReached);
     // The client went away while the guards ran: its response's close has come and gone.
     if (response.destroyed) throw RealtimeError.unavailable('the client went away before the stream started');
     const transport = new SseTransport(response);

@@ -47,10 +47,8 @@ export class LongPollService implements OnModuleDestroy {
   /** `requestOver` resolves when the request ends early (the client went away): the wait stops. */
   async poll(user: AuthenticatedUser, roomName: string, query: PollQuery, requestOver: Promise<void>): Promise<HistoryPage> {
     if (this.stopping || this.shutdown.draining) throw RealtimeError.unavailable('the server is restarting; poll another node');
-    const open = this.connections.openBy(user);
-    if (open >= this.options.websocket.maxSocketsPerUser) {
-      throw RealtimeError.rateLimited(`this user has ${open} sockets, event streams and polls open, the most allowed`);
-    }
+    const capReached = this.connections.capReached(user);
+    if (capReached) throw RealtimeError.rateLimited(capReached);
     const done = this.connections.pollWaiting(user);
     try {
       return await this.pollRoom(user, roomName, query, requestOver);

@@ -51,10 +51,8 @@ export class HandshakeService {
       const user = await this.authenticator.authenticate(token);
       // The shutdown began while the token was checked (a host's UserResolver may take a while).
       if (this.shutdown.draining) return this.refuse(503, 'the server is restarting; connect to another node');
-      const open = this.connections.openBy(user);
-      if (open >= this.options.websocket.maxSocketsPerUser) {
-        return this.refuse(429, `this user has ${open} sockets, event streams and polls open, the most allowed`);
-      }
+      const capReached = this.connections.capReached(user);
+      if (capReached) return this.refuse(429, capReached);
       this.users.set(request, user);
       return { accepted: true };
     } catch (error) {

@@ -64,10 +64,10 @@ export class SocketSessionsService {
     if (connection.ended) throw RealtimeError.unavailable('the socket closed');
     // Another `auth` frame of this socket, handled meanwhile, got there first.
     if (connection.user) throw alreadyAuthenticated();
-    const open = this.connections.openBy(user);
-    if (open >= this.options.websocket.maxSocketsPerUser) {
+    const capReached = this.connections.capReached(user);
+    if (capReached) {
       setImmediate(() => connection.close(CloseCode.POLICY_VIOLATION, 'too many sockets for this user'));
-      throw RealtimeError.rateLimited(`this user has ${open} sockets, event streams and polls open, the most allowed`);
+      throw RealtimeError.rateLimited(capReached);
     }
     this.connections.authenticated(connection, user);
     this.started(connection, user);

@@ -1,10 +1,12 @@
 import { jest } from '@jest/globals';
 import Database from 'better-sqlite3';
 import { Authenticator } from '../../src/auth/authenticator.service.js';
+import { GracefulShutdown } from '../../src/gateway/graceful-shutdown.service.js';
 import { freshDatabase } from '../support/databases.js';
 import { rejectedUpgrade, TestClient } from '../support/test-client.js';
 import { startServer } from '../support/test-server.js';
 import { token } from '../support/tokens.js';
+import { waitUntil } from '../support/wait.js';
 
 /**
  * A shutdown in slow motion: another connection holds the SQLite file's write
@@ -52,9 +54,10 @@ describe('a graceful shutdown', () => {
     stuck.pauseReading();
     const authenticator = server.app.get(Authenticator);
     const check = authenticator.authenticate.bind(authenticator);
-    // A host's UserResolver that takes a while to answer.
+    const shutdown = server.app.get(GracefulShutdown);
+    // A host's UserResolver that takes a while to answer: until the shutdown has begun.
     jest.spyOn(authenticator, 'authenticate').mockImplementation(async (...args) => {
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await waitUntil(() => shutdown.draining);
       return check(...args);
     });
     const upgrade = rejectedUpgrade(server.wsUrl, { token: token('late') });
