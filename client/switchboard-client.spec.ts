@@ -174,6 +174,18 @@ describe('SwitchboardClient', () => {
     expect(seen).toEqual([11, 12]);
   });
 
+  it('joins a room it still wants again when a join of it is answered CONFLICT (taken out while joining)', async () => {
+    const { client: made, socket } = await connected();
+    const first = made.join('r');
+    socket.reply('room.join', { room: 'r', lastSeq: 3 });
+    await first;
+    const again = made.join('r');
+    socket.push({ event: 'error', id: socket.lastSent('room.join').id, data: { code: 'CONFLICT', message: 'room r was left while the join was in progress; join again', event: 'room.join' } });
+    await expect(again).rejects.toMatchObject({ code: 'CONFLICT' });
+    await tick(50);
+    expect(socket.sent.filter((frame) => frame.event === 'room.join').map((frame) => frame.data)).toEqual([{ room: 'r' }, { room: 'r', since: 3 }, { room: 'r', since: 3 }]);
+  });
+
   it('does not send again, after a leave, a join that was answered UNAVAILABLE; the join rejects', async () => {
     const { client: made, socket } = await connected();
     const joining = made.join('r').then(

@@ -206,6 +206,8 @@ export class SwitchboardClient {
     } catch (error) {
       if (this.joinRequests.get(room) !== id) throw error;
       for (const message of this.rooms.joinFailed(room)) this.passOn(message);
+      // The server took the socket out of the room while this join ran (CONFLICT: join again): still wanted, it is joined again.
+      if (wanted && error instanceof SwitchboardError && error.code === 'CONFLICT') this.rejoinLater(room);
       if (!wanted) {
         this.forgetRoom(room);
         // It may have been joined all the same: the server takes a leave sent after a join as the last word.
