@@ -75,6 +75,8 @@ export class EventStreamsService {
       if (!transport.start()) throw RealtimeError.unavailable('the stream was closed before it started');
     } catch (error) {
       connection.close(STREAM_LEFT_ROOM, 'the join was refused');
+      // Taken out of the room while joining: the stream began with room.removed and ends with close, which answer the request.
+      if (response.headersSent) return;
       throw error;
     }
     connection.closeAtTokenExpiry(user.expiresAt, this.options.auth.clockToleranceSeconds);
