@@ -66,7 +66,9 @@ export class TransactionRunner {
 
   run<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     if (!this.serialised) return withStorage(this.logger, () => this.transaction(work));
-    const result = this.tail.then(() => withStorage(this.logger, () => this.retryWhileBusy(work)));
+    // From the request, not from its turn: transactions queued behind one waiting for the lock share its wait.
+    const deadline = Date.now() + BUSY_RETRY_MS;
+    const result = this.tail.then(() => withStorage(this.logger, () => this.retryWhileBusy(work, deadline)));
     this.tail = result.catch(() => undefined);
     return result;
   }
@@ -85,8 +87,7 @@ export class TransactionRunner {
     }
   }
 
-  private async retryWhileBusy<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    const deadline = Date.now() + BUSY_RETRY_MS;
+  private async retryWhileBusy<T>(work: (manager: EntityManager) => Promise<T>, deadline: number): Promise<T> {
     for (let pause = 2; ; pause = Math.min(pause * 2, 100)) {
       try {
         return await this.transaction(work);

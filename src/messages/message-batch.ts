@@ -57,8 +57,8 @@ const MESSAGE_COLUMNS = ['id', 'room_id', 'seq', 'sender_id', 'sender_name', 'cl
 const INSERT_MESSAGE = 'INSERT INTO switchboard_messages (id, room_id, seq, sender_id, sender_name, client_msg_id, text, payload, sent_at)';
 const INSERT_AUDIT = 'INSERT INTO switchboard_audit_log (tenant_id, actor_id, actor_tenant_id, action, target, details, at)';
 
-/** A send's idempotency key: the same `clientMsgId` of the same sender in the same room is one message. */
-export const idempotencyKey = (roomId: number, senderId: string, clientMsgId: string) => `${roomId}\n${senderId}\n${clientMsgId}`;
+/** A send's idempotency key: the same `clientMsgId` of the same sender in the same room is one message (JSON: ids may contain any character). */
+export const idempotencyKey = (roomId: number, senderId: string, clientMsgId: string) => JSON.stringify([roomId, senderId, clientMsgId]);
 
 function newRow(entry: BatchEntry, seq: number, now: number): MessageRow {
   return {

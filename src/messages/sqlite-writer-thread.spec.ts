@@ -70,6 +70,11 @@ describe('SqliteWriterThread', () => {
     expect(reader.prepare('SELECT last_seq FROM switchboard_rooms WHERE id = 1').get()).toEqual({ last_seq: 3 });
   });
 
+  it('tells apart sends whose sender and clientMsgId would run together', async () => {
+    const outcomes = await thread.store([{ ...entry(1, 'foo\nbar'), senderId: 'alice' }, { ...entry(1, 'bar'), senderId: 'alice\nfoo' }], 1000);
+    expect(outcomes.map((outcome) => storedOf(outcome).seq)).toEqual([1, 2]);
+  });
+
   it('stores batches posted together in turn, and fails only the batch that fails', async () => {
     // Posted in one go, the thread takes them in one transaction; an object where a value belongs fails the second (better-sqlite3 takes it for named parameters).
     const unbindable = { ...entry(1, 'bad'), payload: {} as unknown as string };
