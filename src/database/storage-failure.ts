@@ -30,6 +30,7 @@ export async function withStorage<T>(logger: Logger, work: () => Promise<T>): Pr
   } catch (error) {
     if (error instanceof RealtimeError) throw error;
     report(logger, error as Error);
-    throw RealtimeError.unavailable('storage is unavailable; nothing was done');
+    // The driver's error stays attached, for callers that tell one kind of failure from another (MessageWriter).
+    throw Object.assign(RealtimeError.unavailable('storage is unavailable; nothing was done'), { cause: error });
   }
 }

@@ -22,11 +22,19 @@ class FakePostgres {
   answersToLose = 0;
   /** The next statements fail before they commit anything. */
   failures = 0;
+  /** A text the database refuses (PostgreSQL cannot store NUL): a batch with it fails as a whole, with a data exception. */
+  refusedText: string | undefined;
+  /** Statements run, failed ones included. */
+  statements = 0;
 
   readonly query = async (_sql: string, params: unknown[]): Promise<unknown[]> => {
+    this.statements++;
     if (this.failures > 0) {
       this.failures--;
       throw new Error('Connection terminated unexpectedly');
+    }
+    if (this.refusedText !== undefined && (params[4] as Array<string | null>).includes(this.refusedText)) {
+      throw Object.assign(new Error('invalid byte sequence for encoding "UTF8": 0x00'), { code: '22021' });
     }
     const [roomIds, senderIds, senderNames, clientMsgIds, texts, payloads, ids, , , , now] = params as [
       number[], string[], string[], string[], Array<string | null>, Array<string | null>, string[], unknown, unknown, unknown, number,
@@ -115,18 +123,27 @@ describe('MessageWriter, when a commit fails on the way', () => {
     jest.restoreAllMocks();
   });
 
-  it('acknowledges the sends of a batch whose commit happened, found by their retries, as sent once and news once', async () => {
+  it('answers every send of a batch whose commit lost its answer at once, without trying each alone, and makes each news once found', async () => {
+    jest.useFakeTimers({ doNotFake: ['setImmediate'] });
     database.answersToLose = 1;
-    // Written in one turn: one batch, which commits and loses its answer; each is retried alone.
-    const acks = await Promise.all([writer.write(message('a')), writer.write(message('b'))]);
-    expect(acks.map(({ message, duplicate }) => ({ seq: message.seq, duplicate }))).toEqual([
-      { seq: 1, duplicate: false },
-      { seq: 2, duplicate: false },
-    ]);
+    // Written in one turn: one batch, which commits and loses its answer.
+    const answers = await Promise.all(['a', 'b', 'c'].map((id) => writer.write(message(id)).catch((error: { code: string }) => error.code)));
+    expect(answers).toEqual(['UNAVAILABLE', 'UNAVAILABLE', 'UNAVAILABLE']);
+    expect(database.statements).toBe(1);
+    await jest.advanceTimersByTimeAsync(70_000);
     expect(announced).toEqual([
       { clientMsgId: 'a', seq: 1, announced: false },
       { clientMsgId: 'b', seq: 2, announced: false },
+      { clientMsgId: 'c', seq: 3, announced: false },
     ]);
+  });
+
+  it('stores the others of a batch without the one message the database refuses', async () => {
+    database.refusedText = 'bad';
+    const answers = await Promise.all(['good', 'bad', 'fine'].map((id) => writer.write(message(id)).then(({ message }) => message.seq, (error: { code: string }) => error.code)));
+    expect(answers).toEqual([1, 'UNAVAILABLE', 2]);
+    // The batch, then each alone.
+    expect(database.statements).toBe(4);
   });
 
   it('makes the original news when the sender resends a send whose commit happened, and stops looking for it', async () => {

@@ -35,7 +35,7 @@ export interface StoredMessage {
 
 interface PendingWrite {
   message: NewMessage;
-  /** Its `messageId` (BatchEntry.id): a row with it was stored by one of this send's commits. */
+  /** Its `messageId` (BatchEntry.id): a row with it was stored by this send's commit, even one that failed on the way. */
   id: string;
   resolve(stored: StoredMessage): void;
   reject(error: Error): void;
@@ -181,20 +181,21 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
       results = await this.store(batch);
       timer();
     } catch (error) {
-      if (batch.length > 1) {
+      if (batch.length > 1 && causedByOneMessage(error)) {
         // One message the database refuses must not sink the others: store them one by one.
         for (const pending of batch) await this.commit([pending]);
         return;
       }
-      const [pending] = batch;
+      // The database's own failure (a lock, a timeout, a lost connection, a stopped thread): tried one by
+      // one, each would wait as long again. Every send of the batch is answered now.
       const refusal = error instanceof RealtimeError ? error : RealtimeError.unavailable('the message could not be stored; it was not sent');
-      if (refusal.code === ErrorCode.UNAVAILABLE) this.lookForStored(pending.message, pending.id);
-      pending.reject(refusal);
+      for (const pending of batch) {
+        if (refusal.code === ErrorCode.UNAVAILABLE) this.lookForStored(pending.message, pending.id);
+        pending.reject(refusal);
+      }
       return;
     }
-    results.forEach((result, index) => {
-      if (!(result instanceof RealtimeError)) this.recognise(result, batch[index].id);
-    });
+    for (const result of results) if (!(result instanceof RealtimeError)) this.recognise(result);
     const stored = results.filter((r): r is StoredMessage => !(r instanceof RealtimeError));
     this.announce(stored);
     batch.forEach((pending, index) => {
@@ -205,22 +206,17 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
   }
 
   /**
-   * A resend stored (or found) here ends the search for its first try. An
-   * original found by the retry of a batch that failed on the way, or by a
-   * resend of a send whose commit did, was stored by that commit and never
-   * announced (and the retried send was sent once: no duplicate).
+   * A resend stored (or found) here ends the search for its first tries. An
+   * original it found that one of them stored was never announced.
    */
-  private recognise(stored: StoredMessage, sendId: string): void {
+  private recognise(stored: StoredMessage): void {
+    if (this.inDoubt.size === 0) return;
     const { message } = stored;
-    let lookedFor: InDoubt | undefined;
-    if (this.inDoubt.size > 0) {
-      const key = idempotencyKey(message.roomId, message.senderId, message.clientMsgId);
-      lookedFor = this.inDoubt.get(key);
-      if (lookedFor) this.stopLooking(key);
-    }
-    if (!stored.duplicate) return;
-    if (message.id === sendId) stored.duplicate = stored.announced = false;
-    else if (lookedFor?.ids.has(message.id)) stored.announced = false;
+    const key = idempotencyKey(message.roomId, message.senderId, message.clientMsgId);
+    const lookedFor = this.inDoubt.get(key);
+    if (!lookedFor) return;
+    this.stopLooking(key);
+    if (stored.duplicate && lookedFor.ids.has(message.id)) stored.announced = false;
   }
 
   private announce(stored: StoredMessage[]): void {
@@ -299,6 +295,16 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
   private sqliteQueryOn(manager: EntityManager): Query {
     return sqliteQuery((manager.connection.driver as unknown as { databaseConnection: SqliteConnection }).databaseConnection);
   }
+}
+
+/** PostgreSQL's data exceptions and integrity violations (SQLSTATE classes 22 and 23), SQLite's like. */
+const ONE_MESSAGE_FAILURE = /^(2[23][0-9A-Z]{3}|SQLITE_(CONSTRAINT|MISMATCH|TOOBIG|RANGE)\w*)$/;
+
+/** A failure the data of one message may have caused, rather than the database's own: the others are worth trying without it. */
+function causedByOneMessage(error: unknown): boolean {
+  const cause = error instanceof RealtimeError ? error.cause : error;
+  const code = (cause as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && ONE_MESSAGE_FAILURE.test(code);
 }
 
 function toBatchEntry({ message, id }: PendingWrite): BatchEntry {
