@@ -236,11 +236,11 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
    * looked for by its idempotency key for a minute, and delivered if found.
    * `id`: the send's `messageId`.
    */
-  private lookForStored(message: NewMessage, id: string, look = 1): void {
+  private lookForStored(message: NewMessage, id: string): void {
     const key = idempotencyKey(message.room.id, message.sender.id, message.clientMsgId);
     const ids = this.inDoubt.get(key)?.ids ?? new Set<string>();
     ids.add(id);
-    this.lookFor(message, key, ids, look);
+    this.lookFor(message, key, ids, 1);
   }
 
   private lookFor(message: NewMessage, key: string, ids: Set<string>, look: number): void {
