@@ -1,6 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { DataSource } from 'typeorm';
 import { ownDataSourceOptions } from '../database/data-source-options.js';
@@ -68,6 +70,22 @@ describe('SqliteWriterThread', () => {
       { id: second[1].id, seq: 3, sent_at: 2000 },
     ]);
     expect(reader.prepare('SELECT last_seq FROM switchboard_rooms WHERE id = 1').get()).toEqual({ last_seq: 3 });
+  });
+
+  it('keeps the process alive while it has batches and until close() has ended it, so that the code awaiting them runs', () => {
+    // A script with nothing else to keep its event loop alive (a host's CLI after app.close()), on the build's copy.
+    const built = pathToFileURL(join(process.cwd(), 'dist/src/messages/sqlite-writer-thread.js')).href;
+    const script = [
+      `import { SqliteWriterThread } from ${JSON.stringify(built)};`,
+      `const thread = new SqliteWriterThread(${JSON.stringify({ path, synchronous: 'FULL', busyTimeoutMs: 200, restartDelayMs: 300 })});`,
+      `const [outcome] = await thread.store([${JSON.stringify(entry(1, 'from a script'))}], 1000);`,
+      'await thread.close();',
+      'console.log(`stored ${outcome.seq}, then closed`);',
+    ].join('\n');
+    const file = join(folder, 'script.mjs');
+    writeFileSync(file, script);
+    const { stdout, stderr } = spawnSync(process.execPath, [file], { encoding: 'utf8', timeout: 20_000 });
+    expect({ stdout: stdout.trim(), stderr }).toEqual({ stdout: 'stored 1, then closed', stderr: '' });
   });
 
   it('tells apart sends whose sender and clientMsgId would run together', async () => {

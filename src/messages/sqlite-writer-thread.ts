@@ -45,6 +45,8 @@ export class SqliteWriterThread {
     if (!this.worker && Date.now() < this.restartAt) return Promise.reject(new Error('the SQLite writer thread is restarting'));
     const worker = (this.worker ??= this.start());
     const id = this.nextId++;
+    // While it has batches, the thread keeps the process alive (a script with nothing else would exit before their answers).
+    if (this.pending.length === 0) worker.ref();
     return new Promise((resolve, reject) => {
       this.pending.push({ id, resolve, reject });
       worker.postMessage({ id, batch, now } satisfies WriterRequest);
@@ -60,6 +62,8 @@ export class SqliteWriterThread {
     const worker = this.worker;
     if (!worker) return;
     const exited = new Promise((resolve) => worker.once('exit', resolve));
+    // Until it has ended, the thread keeps the process alive: the code awaiting close() still runs.
+    worker.ref();
     worker.postMessage('close');
     await exited;
   }
@@ -74,6 +78,7 @@ export class SqliteWriterThread {
         if ('outcomes' in response) batch.resolve(response.outcomes);
         else batch.reject(Object.assign(new Error(response.error.message), { code: response.error.code }));
       }
+      if (this.pending.length === 0) worker.unref();
     });
     const stopped = (reason: string) => {
       if (this.worker === worker) {
