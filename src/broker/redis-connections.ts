@@ -26,6 +26,8 @@ export class RedisConnections {
   private closing = false;
   private readonly watchdog: NodeJS.Timeout;
   private checking = false;
+  /** Checks in a row that went unanswered: one may be a busy moment, two are a cut. */
+  private unanswered = 0;
 
   constructor(readonly settings: ClusterSettings) {
     const options = {
@@ -80,8 +82,11 @@ export class RedisConnections {
       // The subscriber too (it may sit idle behind a NAT that forgot it); it has no command timeout of its own.
       const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('no answer')), COMMAND_TIMEOUT_MS)));
       await Promise.race([Promise.all([this.commands.ping(), this.subscriber.ping()]), late]);
+      this.unanswered = 0;
     } catch {
-      if (this.closing) return;
+      // A reconnect is not free (a subscription's gap loses presence pushes): not for one slow answer.
+      if (this.closing || ++this.unanswered < 2) return;
+      this.unanswered = 0;
       this.logger.warn('Redis does not answer: reconnecting');
       this.commands.disconnect(true);
       this.subscriber.disconnect(true);
