@@ -101,7 +101,8 @@ export class RedisPresenceDirectory extends PresenceDirectory implements OnAppli
     commands.defineCommand('presenceReap', { numberOfKeys: 2, lua: REAP });
     redis.onReconnect(() => void this.rejoin());
     // Alive as soon as Redis answers: entries of a member without its key are reaped as a dead node's.
-    redis.commands.on('ready', () => void this.beat());
+    // Not reaping yet: after an outage, leaves wait a beat for every node to be subscribed again (rejoin).
+    redis.commands.on('ready', () => void this.beat(false));
   }
 
   onApplicationBootstrap(): void {
@@ -166,7 +167,7 @@ export class RedisPresenceDirectory extends PresenceDirectory implements OnAppli
    * for longer than the TTL, without the connection ever closing): its
    * entries were reaped and their users' leaves pushed, so it rejoins.
    */
-  private async beat(): Promise<void> {
+  private async beat(reap = true): Promise<void> {
     const { commands, settings } = this.redis;
     const member = this.member;
     try {
@@ -179,6 +180,7 @@ export class RedisPresenceDirectory extends PresenceDirectory implements OnAppli
         this.logger.warn('this node was taken for dead by the others (Redis out of reach for longer than the node TTL): rejoining');
         return void this.rejoin();
       }
+      if (!reap) return;
       const beat = Math.floor(settings.nodeTtlMs / 3);
       if ((await commands.set(this.redis.key('reaper'), this.member, 'PX', beat, 'NX')) !== 'OK') return;
       for (const hash of await commands.smembers(this.roomsKey)) {
