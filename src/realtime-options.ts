@@ -129,6 +129,24 @@ export interface ResolvedRealtimeOptions {
 
 export const REALTIME_OPTIONS = Symbol('REALTIME_OPTIONS');
 
+/** The least value of each numeric option, checked here and in the server's environment (config/environment.ts). */
+export const OPTION_MINIMUMS = {
+  poolSize: 2, // migrations run beside the connection that holds their lock
+  clockToleranceSeconds: 0,
+  firstFrameAuthTimeoutMs: 100,
+  permissionCacheSize: 1,
+  maxPayloadBytes: 1024,
+  pingIntervalMs: 100,
+  rateLimitPerSecond: 1,
+  rateLimitBurst: 1,
+  floodCloseAfterMs: 0,
+  maxRoomsPerSocket: 1,
+  maxSocketsPerUser: 1,
+  maxBufferedBytes: 131_072, // a message frame can approach 40 KB: the buffer must hold a few
+  shutdownTimeoutMs: 100,
+  nodeTtlMs: 1000,
+} as const;
+
 export function resolveOptions(options: RealtimeModuleOptions): ResolvedRealtimeOptions {
   const { auth } = options;
   if (!auth || (!auth.secret && !auth.publicKey)) {
@@ -148,9 +166,6 @@ export function resolveOptions(options: RealtimeModuleOptions): ResolvedRealtime
   }
   if ('type' in database && database.type === 'sqlite' && database.path === ':memory:' && database.writerThread !== false) {
     throw new Error('RealtimeModule: database.path :memory: is not shared with the writer thread; use a file, or writerThread: false');
-  }
-  if ('type' in database && database.type === 'postgres' && database.poolSize !== undefined && database.poolSize < 2) {
-    throw new Error('RealtimeModule: database.poolSize must be at least 2 (migrations run beside the connection that holds their lock)');
   }
   const resolved: ResolvedRealtimeOptions = {
     database,
@@ -192,24 +207,19 @@ export function resolveOptions(options: RealtimeModuleOptions): ResolvedRealtime
  * The numeric options, checked as the server's environment is (a host's
  * ConfigService gives strings, and a string would be added, not summed).
  */
-function assertNumbers({ auth, authorization, websocket, cluster }: ResolvedRealtimeOptions): void {
-  const least: Array<[string, unknown, number]> = [
-    ['auth.clockToleranceSeconds', auth.clockToleranceSeconds, 0],
-    ['auth.firstFrameAuthTimeoutMs', auth.firstFrameAuthTimeoutMs, 100],
-    ['authorization.permissionCacheSize', authorization.permissionCacheSize, 1],
-    ['websocket.maxPayloadBytes', websocket.maxPayloadBytes, 1024],
-    ['websocket.pingIntervalMs', websocket.pingIntervalMs, 100],
-    ['websocket.rateLimitPerSecond', websocket.rateLimitPerSecond, 1],
-    ['websocket.rateLimitBurst', websocket.rateLimitBurst, 1],
-    ['websocket.floodCloseAfterMs', websocket.floodCloseAfterMs, 0],
-    ['websocket.maxRoomsPerSocket', websocket.maxRoomsPerSocket, 1],
-    ['websocket.maxSocketsPerUser', websocket.maxSocketsPerUser, 1],
-    // A message frame can approach 40 KB: the buffer must hold a few.
-    ['websocket.maxBufferedBytes', websocket.maxBufferedBytes, 131_072],
-    ['websocket.shutdownTimeoutMs', websocket.shutdownTimeoutMs, 100],
-    ...(cluster ? [['cluster.nodeTtlMs', cluster.nodeTtlMs, 1000] as [string, unknown, number]] : []),
+function assertNumbers({ database, auth, authorization, websocket, cluster }: ResolvedRealtimeOptions): void {
+  const numbers: Array<[string, unknown, keyof typeof OPTION_MINIMUMS]> = [
+    ['auth.clockToleranceSeconds', auth.clockToleranceSeconds, 'clockToleranceSeconds'],
+    ['auth.firstFrameAuthTimeoutMs', auth.firstFrameAuthTimeoutMs, 'firstFrameAuthTimeoutMs'],
+    ['authorization.permissionCacheSize', authorization.permissionCacheSize, 'permissionCacheSize'],
+    ...(Object.keys(websocket) as Array<keyof typeof websocket>)
+      .filter((name): name is keyof typeof OPTION_MINIMUMS & keyof typeof websocket => name in OPTION_MINIMUMS)
+      .map((name): [string, unknown, keyof typeof OPTION_MINIMUMS] => [`websocket.${name}`, websocket[name], name]),
   ];
-  for (const [name, value, min] of least) {
+  if ('type' in database && database.type === 'postgres' && database.poolSize !== undefined) numbers.push(['database.poolSize', database.poolSize, 'poolSize']);
+  if (cluster) numbers.push(['cluster.nodeTtlMs', cluster.nodeTtlMs, 'nodeTtlMs']);
+  for (const [name, value, minimum] of numbers) {
+    const min = OPTION_MINIMUMS[minimum];
     if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
       throw new Error(`RealtimeModule: ${name} must be an integer of at least ${min}, not ${JSON.stringify(value)}`);
     }

@@ -1,5 +1,6 @@
 import { plainToInstance, Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsOptional, IsString, Matches, MinLength, registerDecorator, validateSync } from 'class-validator';
+import { OPTION_MINIMUMS as MIN } from '../realtime-options.js';
 
 const toBoolean = ({ value }: { value: unknown }) =>
   value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value;
@@ -57,8 +58,7 @@ export class Environment {
   @IsIn(['full', 'normal'])
   DATABASE_SQLITE_SYNCHRONOUS: 'full' | 'normal' = 'full';
 
-  // Migrations run beside the connection that holds their lock.
-  @IntegerSetting(2, 1000)
+  @IntegerSetting(MIN.poolSize, 1000)
   DATABASE_POOL_SIZE = 10;
 
   @IntegerSetting(100, 600_000)
@@ -89,7 +89,7 @@ export class Environment {
   @IsString()
   JWT_AUDIENCE?: string;
 
-  @IntegerSetting(0, 300)
+  @IntegerSetting(MIN.clockToleranceSeconds, 300)
   JWT_CLOCK_TOLERANCE_SECONDS = 0;
 
   /** Comma-separated user ids. */
@@ -99,7 +99,7 @@ export class Environment {
   @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { message: 'DEFAULT_ROLE must be a role name' })
   DEFAULT_ROLE = 'member';
 
-  @IntegerSetting(1)
+  @IntegerSetting(MIN.permissionCacheSize)
   PERMISSION_CACHE_SIZE = 100_000;
 
   @Matches(/^\/[A-Za-z0-9._~/-]*$/, { message: 'WS_PATH must be a URL path starting with /' })
@@ -109,7 +109,7 @@ export class Environment {
   @IsString()
   WS_ALLOWED_ORIGINS = '';
 
-  @IntegerSetting(1024, 16 * 1024 * 1024)
+  @IntegerSetting(MIN.maxPayloadBytes, 16 * 1024 * 1024)
   WS_MAX_PAYLOAD_BYTES = 65_536;
 
   @IsOptional()
@@ -120,32 +120,31 @@ export class Environment {
   @IsBoolean()
   WS_FIRST_FRAME_AUTH = false;
 
-  @IntegerSetting(100, 600_000)
+  @IntegerSetting(MIN.firstFrameAuthTimeoutMs, 600_000)
   WS_AUTH_TIMEOUT_MS = 5000;
 
-  @IntegerSetting(100, 600_000)
+  @IntegerSetting(MIN.pingIntervalMs, 600_000)
   WS_PING_INTERVAL_MS = 25_000;
 
-  @IntegerSetting(1, 100_000)
+  @IntegerSetting(MIN.rateLimitPerSecond, 100_000)
   WS_RATE_LIMIT_PER_SECOND = 50;
 
-  @IntegerSetting(1, 100_000)
+  @IntegerSetting(MIN.rateLimitBurst, 100_000)
   WS_RATE_LIMIT_BURST = 100;
 
-  @IntegerSetting(0, 600_000)
+  @IntegerSetting(MIN.floodCloseAfterMs, 600_000)
   WS_FLOOD_CLOSE_AFTER_MS = 3000;
 
-  @IntegerSetting(1, 100_000)
+  @IntegerSetting(MIN.maxRoomsPerSocket, 100_000)
   WS_MAX_ROOMS_PER_SOCKET = 100;
 
-  @IntegerSetting(1, 100_000)
+  @IntegerSetting(MIN.maxSocketsPerUser, 100_000)
   WS_MAX_SOCKETS_PER_USER = 20;
 
-  // A message frame can approach 40 KB: the buffer must hold a few.
-  @IntegerSetting(131_072, 1024 * 1024 * 1024)
+  @IntegerSetting(MIN.maxBufferedBytes, 1024 * 1024 * 1024)
   WS_MAX_BUFFERED_BYTES = 1_048_576;
 
-  @IntegerSetting(100, 600_000)
+  @IntegerSetting(MIN.shutdownTimeoutMs, 600_000)
   SHUTDOWN_TIMEOUT_MS = 10_000;
 
   @IsOptional()
@@ -155,7 +154,7 @@ export class Environment {
   @Matches(/^[A-Za-z0-9:_.-]{0,64}$/, { message: 'REDIS_KEY_PREFIX must be up to 64 letters, digits, ":", "_", "." or "-"' })
   REDIS_KEY_PREFIX = 'switchboard:';
 
-  @IntegerSetting(1000, 600_000)
+  @IntegerSetting(MIN.nodeTtlMs, 600_000)
   CLUSTER_NODE_TTL_MS = 15_000;
 
   @Transform(toBoolean)

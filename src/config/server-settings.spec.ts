@@ -110,7 +110,7 @@ describe('resolveOptions', () => {
   it('refuses an in-memory SQLite database with the writer thread, and a PostgreSQL pool of one connection', () => {
     expect(() => resolveOptions({ auth, database: { type: 'sqlite', path: ':memory:' } })).toThrow(/:memory: is not shared with the writer thread/);
     expect(resolveOptions({ auth, database: { type: 'sqlite', path: ':memory:', writerThread: false } }).database).toMatchObject({ path: ':memory:' });
-    expect(() => resolveOptions({ auth, database: { type: 'postgres', url: 'postgres://db/x', poolSize: 1 } })).toThrow(/poolSize must be at least 2/);
+    expect(() => resolveOptions({ auth, database: { type: 'postgres', url: 'postgres://db/x', poolSize: 1 } })).toThrow('RealtimeModule: database.poolSize must be an integer of at least 2, not 1');
   });
 
   it('refuses numeric options that are not integers in their range, as the environment is checked', () => {

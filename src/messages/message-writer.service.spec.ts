@@ -7,7 +7,7 @@ import type { ResolvedRealtimeOptions } from '../realtime-options.js';
 import { roomKey } from '../rooms/room-key.js';
 import type { RoomRecord } from '../rooms/rooms.service.js';
 import { idempotencyKey, type MessageRow } from './message-batch.js';
-import { MessageWriter, type NewMessage, type StoredMessage } from './message-writer.service.js';
+import { MessageWriter, messageFromRow, type NewMessage, type StoredMessage } from './message-writer.service.js';
 import { MessageEntity } from './message.entity.js';
 
 /**
@@ -72,20 +72,7 @@ class FakePostgres {
   /** What `manager.findOne(MessageEntity, {where: {roomId, senderId, clientMsgId}})` finds. */
   find(where: { roomId: number; senderId: string; clientMsgId: string }): MessageEntity | null {
     const row = this.rows.get(idempotencyKey(where.roomId, where.senderId, where.clientMsgId));
-    if (!row) return null;
-    return Object.assign(new MessageEntity(), {
-      id: row.id,
-      roomId: row.room_id,
-      seq: Number(row.seq),
-      senderId: row.sender_id,
-      senderName: row.sender_name,
-      clientMsgId: row.client_msg_id,
-      text: row.text,
-      payload: row.payload,
-      sentAt: Number(row.sent_at),
-      editedAt: null,
-      deletedAt: null,
-    });
+    return row ? messageFromRow(row) : null;
   }
 }
 

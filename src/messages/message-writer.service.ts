@@ -195,7 +195,7 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
       }
       return;
     }
-    for (const result of results) if (!(result instanceof RealtimeError)) this.recognise(result);
+    if (this.inDoubt.size > 0) for (const result of results) if (!(result instanceof RealtimeError)) this.recognise(result);
     const stored = results.filter((r): r is StoredMessage => !(r instanceof RealtimeError));
     this.announce(stored);
     batch.forEach((pending, index) => {
@@ -210,7 +210,6 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
    * original it found that one of them stored was never announced.
    */
   private recognise(stored: StoredMessage): void {
-    if (this.inDoubt.size === 0) return;
     const { message } = stored;
     const key = idempotencyKey(message.roomId, message.senderId, message.clientMsgId);
     const lookedFor = this.inDoubt.get(key);
@@ -341,7 +340,7 @@ function messageFromEntry(entry: BatchEntry, { seq }: { seq: number }, sentAt: n
 /** PostgreSQL returns bigint columns as strings. */
 const optionalNumber = (value: number | string | null) => (value === null ? null : Number(value));
 
-function messageFromRow(row: MessageRow): MessageEntity {
+export function messageFromRow(row: MessageRow): MessageEntity {
   return Object.assign(new MessageEntity(), {
     id: row.id,
     roomId: Number(row.room_id),
