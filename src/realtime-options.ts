@@ -129,22 +129,28 @@ export interface ResolvedRealtimeOptions {
 
 export const REALTIME_OPTIONS = Symbol('REALTIME_OPTIONS');
 
-/** The least value of each numeric option, checked here and in the server's environment (config/environment.ts). */
-export const OPTION_MINIMUMS = {
-  poolSize: 2, // migrations run beside the connection that holds their lock
-  clockToleranceSeconds: 0,
-  firstFrameAuthTimeoutMs: 100,
-  permissionCacheSize: 1,
-  maxPayloadBytes: 1024,
-  pingIntervalMs: 100,
-  rateLimitPerSecond: 1,
-  rateLimitBurst: 1,
-  floodCloseAfterMs: 0,
-  maxRoomsPerSocket: 1,
-  maxSocketsPerUser: 1,
-  maxBufferedBytes: 131_072, // a message frame can approach 40 KB: the buffer must hold a few
-  shutdownTimeoutMs: 100,
-  nodeTtlMs: 1000,
+/**
+ * The bounds of each numeric option, checked here and in the server's
+ * environment (config/environment.ts). The upper bounds keep durations within
+ * what a timer can wait (Node fires a longer timeout at once) and sizes within
+ * what a node can hold.
+ */
+export const OPTION_BOUNDS = {
+  poolSize: { min: 2, max: 1000 }, // migrations run beside the connection that holds their lock
+  statementTimeoutMs: { min: 100, max: 600_000 },
+  clockToleranceSeconds: { min: 0, max: 300 },
+  firstFrameAuthTimeoutMs: { min: 100, max: 600_000 },
+  permissionCacheSize: { min: 1, max: 10_000_000 },
+  maxPayloadBytes: { min: 1024, max: 16 * 1024 * 1024 },
+  pingIntervalMs: { min: 100, max: 600_000 },
+  rateLimitPerSecond: { min: 1, max: 100_000 },
+  rateLimitBurst: { min: 1, max: 100_000 },
+  floodCloseAfterMs: { min: 0, max: 600_000 },
+  maxRoomsPerSocket: { min: 1, max: 100_000 },
+  maxSocketsPerUser: { min: 1, max: 100_000 },
+  maxBufferedBytes: { min: 131_072, max: 1024 * 1024 * 1024 }, // a message frame can approach 40 KB: the buffer must hold a few
+  shutdownTimeoutMs: { min: 100, max: 600_000 },
+  nodeTtlMs: { min: 1000, max: 600_000 },
 } as const;
 
 export function resolveOptions(options: RealtimeModuleOptions): ResolvedRealtimeOptions {
@@ -208,20 +214,24 @@ export function resolveOptions(options: RealtimeModuleOptions): ResolvedRealtime
  * ConfigService gives strings, and a string would be added, not summed).
  */
 function assertNumbers({ database, auth, authorization, websocket, cluster }: ResolvedRealtimeOptions): void {
-  const numbers: Array<[string, unknown, keyof typeof OPTION_MINIMUMS]> = [
+  type Bounded = keyof typeof OPTION_BOUNDS;
+  const numbers: Array<[string, unknown, Bounded]> = [
     ['auth.clockToleranceSeconds', auth.clockToleranceSeconds, 'clockToleranceSeconds'],
     ['auth.firstFrameAuthTimeoutMs', auth.firstFrameAuthTimeoutMs, 'firstFrameAuthTimeoutMs'],
     ['authorization.permissionCacheSize', authorization.permissionCacheSize, 'permissionCacheSize'],
     ...(Object.keys(websocket) as Array<keyof typeof websocket>)
-      .filter((name): name is keyof typeof OPTION_MINIMUMS & keyof typeof websocket => name in OPTION_MINIMUMS)
-      .map((name): [string, unknown, keyof typeof OPTION_MINIMUMS] => [`websocket.${name}`, websocket[name], name]),
+      .filter((name): name is Bounded & keyof typeof websocket => name in OPTION_BOUNDS)
+      .map((name): [string, unknown, Bounded] => [`websocket.${name}`, websocket[name], name]),
   ];
-  if ('type' in database && database.type === 'postgres' && database.poolSize !== undefined) numbers.push(['database.poolSize', database.poolSize, 'poolSize']);
+  if ('type' in database && database.type === 'postgres') {
+    if (database.poolSize !== undefined) numbers.push(['database.poolSize', database.poolSize, 'poolSize']);
+    if (database.statementTimeoutMs !== undefined) numbers.push(['database.statementTimeoutMs', database.statementTimeoutMs, 'statementTimeoutMs']);
+  }
   if (cluster) numbers.push(['cluster.nodeTtlMs', cluster.nodeTtlMs, 'nodeTtlMs']);
-  for (const [name, value, minimum] of numbers) {
-    const min = OPTION_MINIMUMS[minimum];
-    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-      throw new Error(`RealtimeModule: ${name} must be an integer of at least ${min}, not ${JSON.stringify(value)}`);
+  for (const [name, value, bounded] of numbers) {
+    const { min, max } = OPTION_BOUNDS[bounded];
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
+      throw new Error(`RealtimeModule: ${name} must be an integer from ${min} to ${max}, not ${JSON.stringify(value)}`);
     }
   }
 }

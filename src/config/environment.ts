@@ -1,20 +1,20 @@
 import { plainToInstance, Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsOptional, IsString, Matches, MinLength, registerDecorator, validateSync } from 'class-validator';
-import { OPTION_MINIMUMS as MIN } from '../realtime-options.js';
+import { OPTION_BOUNDS } from '../realtime-options.js';
 
 const toBoolean = ({ value }: { value: unknown }) =>
   value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value;
 const toInteger = ({ value }: { value: unknown }) => (typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value);
 
 /** An integer setting within bounds, with one message that says both. */
-function IntegerSetting(min: number, max = Number.MAX_SAFE_INTEGER): PropertyDecorator {
+function IntegerSetting({ min, max }: { min: number; max: number }): PropertyDecorator {
   return (target, propertyName) => {
     Transform(toInteger)(target, propertyName);
     registerDecorator({
       name: 'integerSetting',
       target: target.constructor,
       propertyName: propertyName as string,
-      options: { message: max === Number.MAX_SAFE_INTEGER ? `$property must be an integer of at least ${min}` : `$property must be an integer from ${min} to ${max}` },
+      options: { message: `$property must be an integer from ${min} to ${max}` },
       validator: { validate: (value: unknown) => Number.isInteger(value) && (value as number) >= min && (value as number) <= max },
     });
   };
@@ -28,7 +28,7 @@ export class Environment {
   @IsIn(['development', 'production', 'test'])
   NODE_ENV: 'development' | 'production' | 'test' = 'development';
 
-  @IntegerSetting(0, 65535)
+  @IntegerSetting({ min: 0, max: 65535 })
   PORT = 3000;
 
   @IsString()
@@ -58,10 +58,10 @@ export class Environment {
   @IsIn(['full', 'normal'])
   DATABASE_SQLITE_SYNCHRONOUS: 'full' | 'normal' = 'full';
 
-  @IntegerSetting(MIN.poolSize, 1000)
+  @IntegerSetting(OPTION_BOUNDS.poolSize)
   DATABASE_POOL_SIZE = 10;
 
-  @IntegerSetting(100, 600_000)
+  @IntegerSetting(OPTION_BOUNDS.statementTimeoutMs)
   DATABASE_STATEMENT_TIMEOUT_MS = 15_000;
 
   @Transform(toBoolean)
@@ -89,7 +89,7 @@ export class Environment {
   @IsString()
   JWT_AUDIENCE?: string;
 
-  @IntegerSetting(MIN.clockToleranceSeconds, 300)
+  @IntegerSetting(OPTION_BOUNDS.clockToleranceSeconds)
   JWT_CLOCK_TOLERANCE_SECONDS = 0;
 
   /** Comma-separated user ids. */
@@ -99,7 +99,7 @@ export class Environment {
   @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { message: 'DEFAULT_ROLE must be a role name' })
   DEFAULT_ROLE = 'member';
 
-  @IntegerSetting(MIN.permissionCacheSize)
+  @IntegerSetting(OPTION_BOUNDS.permissionCacheSize)
   PERMISSION_CACHE_SIZE = 100_000;
 
   @Matches(/^\/[A-Za-z0-9._~/-]*$/, { message: 'WS_PATH must be a URL path starting with /' })
@@ -109,7 +109,7 @@ export class Environment {
   @IsString()
   WS_ALLOWED_ORIGINS = '';
 
-  @IntegerSetting(MIN.maxPayloadBytes, 16 * 1024 * 1024)
+  @IntegerSetting(OPTION_BOUNDS.maxPayloadBytes)
   WS_MAX_PAYLOAD_BYTES = 65_536;
 
   @IsOptional()
@@ -120,31 +120,31 @@ export class Environment {
   @IsBoolean()
   WS_FIRST_FRAME_AUTH = false;
 
-  @IntegerSetting(MIN.firstFrameAuthTimeoutMs, 600_000)
+  @IntegerSetting(OPTION_BOUNDS.firstFrameAuthTimeoutMs)
   WS_AUTH_TIMEOUT_MS = 5000;
 
-  @IntegerSetting(MIN.pingIntervalMs, 600_000)
+  @IntegerSetting(OPTION_BOUNDS.pingIntervalMs)
   WS_PING_INTERVAL_MS = 25_000;
 
-  @IntegerSetting(MIN.rateLimitPerSecond, 100_000)
+  @IntegerSetting(OPTION_BOUNDS.rateLimitPerSecond)
   WS_RATE_LIMIT_PER_SECOND = 50;
 
-  @IntegerSetting(MIN.rateLimitBurst, 100_000)
+  @IntegerSetting(OPTION_BOUNDS.rateLimitBurst)
   WS_RATE_LIMIT_BURST = 100;
 
-  @IntegerSetting(MIN.floodCloseAfterMs, 600_000)
+  @IntegerSetting(OPTION_BOUNDS.floodCloseAfterMs)
   WS_FLOOD_CLOSE_AFTER_MS = 3000;
 
-  @IntegerSetting(MIN.maxRoomsPerSocket, 100_000)
+  @IntegerSetting(OPTION_BOUNDS.maxRoomsPerSocket)
   WS_MAX_ROOMS_PER_SOCKET = 100;
 
-  @IntegerSetting(MIN.maxSocketsPerUser, 100_000)
+  @IntegerSetting(OPTION_BOUNDS.maxSocketsPerUser)
   WS_MAX_SOCKETS_PER_USER = 20;
 
-  @IntegerSetting(MIN.maxBufferedBytes, 1024 * 1024 * 1024)
+  @IntegerSetting(OPTION_BOUNDS.maxBufferedBytes)
   WS_MAX_BUFFERED_BYTES = 1_048_576;
 
-  @IntegerSetting(MIN.shutdownTimeoutMs, 600_000)
+  @IntegerSetting(OPTION_BOUNDS.shutdownTimeoutMs)
   SHUTDOWN_TIMEOUT_MS = 10_000;
 
   @IsOptional()
@@ -154,7 +154,7 @@ export class Environment {
   @Matches(/^[A-Za-z0-9:_.-]{0,64}$/, { message: 'REDIS_KEY_PREFIX must be up to 64 letters, digits, ":", "_", "." or "-"' })
   REDIS_KEY_PREFIX = 'switchboard:';
 
-  @IntegerSetting(MIN.nodeTtlMs, 600_000)
+  @IntegerSetting(OPTION_BOUNDS.nodeTtlMs)
   CLUSTER_NODE_TTL_MS = 15_000;
 
   @Transform(toBoolean)

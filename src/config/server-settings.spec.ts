@@ -110,19 +110,24 @@ describe('resolveOptions', () => {
   it('refuses an in-memory SQLite database with the writer thread, and a PostgreSQL pool of one connection', () => {
     expect(() => resolveOptions({ auth, database: { type: 'sqlite', path: ':memory:' } })).toThrow(/:memory: is not shared with the writer thread/);
     expect(resolveOptions({ auth, database: { type: 'sqlite', path: ':memory:', writerThread: false } }).database).toMatchObject({ path: ':memory:' });
-    expect(() => resolveOptions({ auth, database: { type: 'postgres', url: 'postgres://db/x', poolSize: 1 } })).toThrow('RealtimeModule: database.poolSize must be an integer of at least 2, not 1');
+    expect(() => resolveOptions({ auth, database: { type: 'postgres', url: 'postgres://db/x', poolSize: 1 } })).toThrow('RealtimeModule: database.poolSize must be an integer from 2 to 1000, not 1');
   });
 
   it('refuses numeric options that are not integers in their range, as the environment is checked', () => {
     const database = { type: 'sqlite' as const, path: 'unused.sqlite' };
     expect(() => resolveOptions({ auth, database, websocket: { shutdownTimeoutMs: '10000' as unknown as number } })).toThrow(
-      'RealtimeModule: websocket.shutdownTimeoutMs must be an integer of at least 100, not "10000"',
+      'RealtimeModule: websocket.shutdownTimeoutMs must be an integer from 100 to 600000, not "10000"',
     );
     expect(() => resolveOptions({ auth, database, websocket: { pingIntervalMs: 0 } })).toThrow(/websocket.pingIntervalMs/);
     expect(() => resolveOptions({ auth, database, websocket: { maxRoomsPerSocket: Number.NaN } })).toThrow(/websocket.maxRoomsPerSocket/);
     const postgres = { type: 'postgres' as const, url: 'postgres://db/x' };
     expect(() => resolveOptions({ auth, database: postgres, cluster: { redisUrl: 'redis://r', nodeTtlMs: 10 } })).toThrow(/cluster.nodeTtlMs/);
     expect(resolveOptions({ auth, database, websocket: { floodCloseAfterMs: 0 } }).websocket.floodCloseAfterMs).toBe(0);
+    // Node fires a timer longer than 2^31 - 1 ms at once: a ping every millisecond.
+    expect(() => resolveOptions({ auth, database, websocket: { pingIntervalMs: 2 ** 31 } })).toThrow(
+      'RealtimeModule: websocket.pingIntervalMs must be an integer from 100 to 600000, not 2147483648',
+    );
+    expect(() => resolveOptions({ auth, database: { ...postgres, statementTimeoutMs: 50 } })).toThrow(/database.statementTimeoutMs must be an integer from 100/);
   });
 });
 
