@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { FindOperator, type Repository } from 'typeorm';
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
@@ -43,6 +44,10 @@ class FakeRepository<T extends object> {
   rows: T[] = [];
   calls = 0;
   failure: Error | null = null;
+
+  async exists(options: { where?: Record<string, unknown> }): Promise<boolean> {
+    return (await this.find(options)).length > 0;
+  }
 
   async find(options: { where?: Record<string, unknown> }): Promise<T[]> {
     this.calls++;
@@ -493,6 +498,35 @@ describe('AuthorizationService', () => {
       expect(s.service.assertAny(gina, [Permission.MESSAGE_SEND], 'general')).toBeUndefined();
       expect(() => s.service.assertAny(gina, [Permission.ADMIN_MANAGE])).toThrow(expect.objectContaining({ code: 'FORBIDDEN' }));
       expect(s.assignments.calls).toBe(1);
+    });
+  });
+
+  describe('the default role at start', () => {
+    const spyOnWarnings = () => jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    let warn: ReturnType<typeof spyOnWarnings>;
+    beforeEach(() => {
+      warn = spyOnWarnings();
+    });
+    afterEach(() => warn.mockRestore());
+
+    it('says so when no tenant defines the default role (a typo in DEFAULT_ROLE)', async () => {
+      const s = setup({ defaultRole: 'membr' });
+      await s.service.onApplicationBootstrap();
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(warn.mock.calls[0][0]).toBe('the default role "membr" is defined in no tenant: users without a role of their own have no permissions until it is created');
+    });
+
+    it('is quiet when the role is shared or defined by one tenant only', async () => {
+      await setup({ defaultRole: 'member' }).service.onApplicationBootstrap();
+      await setup({ defaultRole: 'auditor' }).service.onApplicationBootstrap();
+      expect(warn).not.toHaveBeenCalled();
+    });
+
+    it('is quiet when the database cannot be read yet', async () => {
+      const s = setup({ defaultRole: 'membr' });
+      s.roles.failure = new Error('connection refused');
+      await s.service.onApplicationBootstrap();
+      expect(warn).not.toHaveBeenCalled();
     });
   });
 });

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { In, type Repository } from 'typeorm';
 import { tenantKeyPrefix, userKey, type AuthenticatedUser } from '../auth/authenticated-user.js';
@@ -22,7 +22,7 @@ export type PermissionsChangedListener = (tenantId: string, userId: string | und
  * published, so a revoke applies to the very next frame.
  */
 @Injectable()
-export class AuthorizationService {
+export class AuthorizationService implements OnApplicationBootstrap {
   private readonly logger = new Logger('RealtimeAuthorization');
   private readonly permissionsByUser = new Map<string, CachedPermissions>();
   private readonly rolesByTenant = new Map<string, Promise<Map<string, string[]>>>();
@@ -45,6 +45,23 @@ export class AuthorizationService {
       this.permissionsByUser.clear();
       this.rolesByTenant.clear();
     });
+  }
+
+  /**
+   * A default role that names no role (a typo in DEFAULT_ROLE) leaves every
+   * user without an assignment with no permissions at all, which looks like
+   * a fault in each client: said once, at start. Not an error: an admin may
+   * create the role later.
+   */
+  async onApplicationBootstrap(): Promise<void> {
+    const name = this.options.authorization.defaultRole;
+    try {
+      if (await this.roles.exists({ where: { name } })) return;
+    } catch {
+      // The database is not reachable yet: the health check says so.
+      return;
+    }
+    this.logger.warn(`the default role "${name}" is defined in no tenant: users without a role of their own have no permissions until it is created`);
   }
 
   isBootstrapAdmin(userId: string): boolean {
