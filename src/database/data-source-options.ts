@@ -15,6 +15,19 @@ export function sqliteSynchronous(database: { synchronous?: 'full' | 'normal' })
   return database.synchronous === 'normal' ? 'NORMAL' : 'FULL';
 }
 
+/**
+ * Connections in the PostgreSQL pool the module's queries use: its own, or the
+ * host DataSource's (TypeORM hands `poolSize` to pg as `max`, and `extra.max`
+ * overrides it; pg's default is 10).
+ */
+export function postgresPoolSize(database: DatabaseOptions): number {
+  if ('dataSource' in database) {
+    const options = database.dataSource.options as { poolSize?: number; extra?: { max?: number } };
+    return options.extra?.max ?? options.poolSize ?? 10;
+  }
+  return database.type === 'postgres' ? (database.poolSize ?? 10) : 10;
+}
+
 /** Options of a DataSource the module opens itself (server, CLI, tests). */
 export function ownDataSourceOptions(database: OwnDatabaseOptions): DataSourceOptions {
   const common = {
@@ -46,7 +59,7 @@ export function ownDataSourceOptions(database: OwnDatabaseOptions): DataSourceOp
     ...common,
     type: 'postgres',
     url: database.url,
-    poolSize: database.poolSize ?? 10,
+    poolSize: postgresPoolSize(database),
     // A database that hangs (rather than refuses) must still be answered UNAVAILABLE, not forever.
     connectTimeoutMS: timeout,
     extra: { query_timeout: timeout, statement_timeout: timeout, keepAlive: true, keepAliveInitialDelayMillis: 10_000 },

@@ -9,6 +9,7 @@ import type { RoomRecord } from '../rooms/rooms.service.js';
 import { idempotencyKey, type MessageRow } from './message-batch.js';
 import { MessageWriter, messageFromRow, type NewMessage, type StoredMessage } from './message-writer.service.js';
 import { MessageEntity } from './message.entity.js';
+import { NothingStoredError } from './sqlite-writer-thread.js';
 
 /**
  * PostgreSQL's side of the batch statement (message-batch.ts), in memory: it
@@ -22,13 +23,33 @@ class FakePostgres {
   answersToLose = 0;
   /** The next statements fail before they commit anything. */
   failures = 0;
+  /** Statements are refused before they reach the database, as the writer thread refuses them while it restarts. */
+  refusing = false;
+  /** Lookups of sends whose commit failed. */
+  lookups = 0;
   /** A text the database refuses (PostgreSQL cannot store NUL): a batch with it fails as a whole, with a data exception. */
   refusedText: string | undefined;
   /** Statements run, failed ones included. */
   statements = 0;
+  /** The most statements in progress at once. */
+  mostAtOnce = 0;
+  private inProgress = 0;
+  /** While set, statements wait for it before they run. */
+  gate: Promise<void> | null = null;
 
-  readonly query = async (_sql: string, params: unknown[]): Promise<unknown[]> => {
+  readonly query = async (sql: string, params: unknown[]): Promise<unknown[]> => {
+    this.mostAtOnce = Math.max(this.mostAtOnce, ++this.inProgress);
+    try {
+      if (this.gate) await this.gate;
+      return this.run(sql, params);
+    } finally {
+      this.inProgress--;
+    }
+  };
+
+  private run(_sql: string, params: unknown[]): unknown[] {
     this.statements++;
+    if (this.refusing) throw new NothingStoredError('the SQLite writer thread is restarting');
     if (this.failures > 0) {
       this.failures--;
       throw new Error('Connection terminated unexpectedly');
@@ -67,13 +88,27 @@ class FakePostgres {
       throw new Error('Query read timeout');
     }
     return [{ rooms: [...new Set(roomIds)], stored: stored.length > 0 ? stored : null, earlier: earlier.length > 0 ? earlier : null }];
-  };
+  }
 
   /** What `manager.findOne(MessageEntity, {where: {roomId, senderId, clientMsgId}})` finds. */
   find(where: { roomId: number; senderId: string; clientMsgId: string }): MessageEntity | null {
+    this.lookups++;
     const row = this.rows.get(idempotencyKey(where.roomId, where.senderId, where.clientMsgId));
     return row ? messageFromRow(row) : null;
   }
+}
+
+/** A writer storing its batches in `database`, as on a PostgreSQL of the module's own unless `options` says otherwise. */
+function writerOn(database: FakePostgres, options: ResolvedRealtimeOptions['database'] = { type: 'postgres', url: 'postgres://unused' }): MessageWriter {
+  const logger = new Logger('test');
+  const transactions = {
+    isPostgres: true,
+    statements: (work: (query: FakePostgres['query']) => Promise<unknown>) => withStorage(logger, () => work(database.query)),
+    run: (work: (manager: unknown) => Promise<unknown>) =>
+      withStorage(logger, () => work({ findOne: async (_entity: unknown, { where }: { where: Parameters<FakePostgres['find']>[0] }) => database.find(where) })),
+  } as unknown as TransactionRunner;
+  const metrics = { batchSize: { observe: () => undefined }, batchSeconds: { startTimer: () => () => undefined } } as unknown as RealtimeMetrics;
+  return new MessageWriter(transactions, { database: options, websocket: { shutdownTimeoutMs: 1000 } } as ResolvedRealtimeOptions, metrics);
 }
 
 const room: RoomRecord = { id: 7, tenantId: 'acme', name: 'ops', key: roomKey('acme', 'ops'), archived: false };
@@ -88,16 +123,7 @@ describe('MessageWriter, when a commit fails on the way', () => {
   beforeEach(() => {
     jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
     database = new FakePostgres();
-    const logger = new Logger('test');
-    const transactions = {
-      isPostgres: true,
-      statements: (work: (query: FakePostgres['query']) => Promise<unknown>) => withStorage(logger, () => work(database.query)),
-      run: (work: (manager: unknown) => Promise<unknown>) =>
-        withStorage(logger, () => work({ findOne: async (_entity: unknown, { where }: { where: Parameters<FakePostgres['find']>[0] }) => database.find(where) })),
-    } as unknown as TransactionRunner;
-    const options = { database: { type: 'postgres', url: 'postgres://unused' }, websocket: { shutdownTimeoutMs: 1000 } } as ResolvedRealtimeOptions;
-    const metrics = { batchSize: { observe: () => undefined }, batchSeconds: { startTimer: () => () => undefined } } as unknown as RealtimeMetrics;
-    writer = new MessageWriter(transactions, options, metrics);
+    writer = writerOn(database);
     announced = [];
     writer.onCommitted((stored: StoredMessage[]) =>
       announced.push(...stored.map(({ message, announced }) => ({ clientMsgId: message.clientMsgId, seq: message.seq, announced }))),
@@ -182,5 +208,47 @@ describe('MessageWriter, when a commit fails on the way', () => {
       { clientMsgId: 'a', seq: 1, announced: false },
       { clientMsgId: 'a', seq: 1, announced: true },
     ]);
+  });
+
+  it('does not look for sends refused before they reached the database, which would push out those really in doubt', async () => {
+    jest.useFakeTimers({ doNotFake: ['setImmediate'] });
+    database.answersToLose = 1;
+    await expect(writer.write(message('in-doubt'))).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    database.refusing = true;
+    const refused = await Promise.all(Array.from({ length: 1000 }, (_, index) => writer.write(message(`refused-${index}`)).catch((error: { code: string }) => error.code)));
+    expect(new Set(refused)).toEqual(new Set(['UNAVAILABLE']));
+    database.refusing = false;
+    await jest.advanceTimersByTimeAsync(70_000);
+    expect(announced).toEqual([{ clientMsgId: 'in-doubt', seq: 1, announced: false }]);
+    expect(database.lookups).toBe(1);
+  });
+});
+
+describe('MessageWriter on PostgreSQL, batches in flight', () => {
+  const inRooms = (writer: MessageWriter, database: FakePostgres) => async () => {
+    let open!: () => void;
+    database.gate = new Promise((resolve) => (open = resolve));
+    // Rooms 1, 2 and 3 fall in three partitions when there are three.
+    const sends = [1, 2, 3].map((id) => writer.write({ ...message(`m${id}`), room: { ...room, id } }));
+    await new Promise((resolve) => setImmediate(resolve));
+    open();
+    await Promise.all(sends);
+    await writer.onApplicationShutdown();
+    return database.mostAtOnce;
+  };
+
+  it("leave a connection of the pool free: as many as the module's pool allows, at most three", async () => {
+    const database = new FakePostgres();
+    expect(await inRooms(writerOn(database), database)()).toBe(3);
+    const small = new FakePostgres();
+    expect(await inRooms(writerOn(small, { type: 'postgres', url: 'postgres://unused', poolSize: 2 }), small)()).toBe(1);
+  });
+
+  it("count the connections of a host's DataSource, as TypeORM gives them to pg", async () => {
+    const host = (options: object) => ({ dataSource: { options: { type: 'postgres', ...options } } }) as unknown as ResolvedRealtimeOptions['database'];
+    for (const [options, expected] of [[{ poolSize: 2 }, 1], [{ poolSize: 20, extra: { max: 3 } }, 2], [{}, 3]] as const) {
+      const database = new FakePostgres();
+      expect(await inRooms(writerOn(database, host(options)), database)()).toBe(expected);
+    }
   });
 });

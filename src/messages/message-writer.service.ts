@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationShutdown } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
-import { sqliteSynchronous } from '../database/data-source-options.js';
+import { postgresPoolSize, sqliteSynchronous } from '../database/data-source-options.js';
 import { withStorage } from '../database/storage-failure.js';
 import { TransactionRunner } from '../database/transaction-runner.service.js';
 import { RealtimeMetrics } from '../metrics/realtime-metrics.js';
@@ -111,8 +111,7 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
     // so each of those batches takes its rooms from its own partition (batches from one queue
     // touched the same rooms and waited for each other's commits). On TypeORM's single SQLite
     // connection transactions run one at a time anyway.
-    const poolSize = 'type' in database && database.type === 'postgres' ? (database.poolSize ?? 10) : 10;
-    const partitions = this.transactions.isPostgres && !this.thread ? Math.max(1, Math.min(POSTGRES_BATCHES_IN_FLIGHT, poolSize - 1)) : 1;
+    const partitions = this.transactions.isPostgres ? Math.max(1, Math.min(POSTGRES_BATCHES_IN_FLIGHT, postgresPoolSize(database) - 1)) : 1;
     this.partitions = Array.from({ length: partitions }, () => ({ queue: [], lanes: new Set() }));
     this.lanesPerPartition = this.thread ? 2 : 1;
   }
@@ -189,8 +188,9 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
       // The database's own failure (a lock, a timeout, a lost connection, a stopped thread): tried one by
       // one, each would wait as long again. Every send of the batch is answered now.
       const refusal = error instanceof RealtimeError ? error : RealtimeError.unavailable('the message could not be stored; it was not sent');
+      const inDoubt = refusal.code === ErrorCode.UNAVAILABLE && !nothingStored(error);
       for (const pending of batch) {
-        if (refusal.code === ErrorCode.UNAVAILABLE) this.lookForStored(pending.message, pending.id);
+        if (inDoubt) this.lookForStored(pending.message, pending.id);
         pending.reject(refusal);
       }
       return;
@@ -304,6 +304,12 @@ function causedByOneMessage(error: unknown): boolean {
   const cause = error instanceof RealtimeError ? error.cause : error;
   const code = (cause as { code?: unknown } | undefined)?.code;
   return typeof code === 'string' && ONE_MESSAGE_FAILURE.test(code);
+}
+
+/** Refused before reaching the database (NothingStoredError): no commit to look for. */
+function nothingStored(error: unknown): boolean {
+  const cause = error instanceof RealtimeError ? error.cause : error;
+  return (cause as { nothingStored?: unknown } | undefined)?.nothingStored === true;
 }
 
 function toBatchEntry({ message, id }: PendingWrite): BatchEntry {

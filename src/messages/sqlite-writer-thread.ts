@@ -19,6 +19,11 @@ export interface WriterRequest {
 
 export type WriterResponse = { id: number; outcomes: BatchOutcome[] } | { id: number; error: { message: string; code?: string } };
 
+/** A batch refused before it reached the database: certainly not stored (no commit to look for). */
+export class NothingStoredError extends Error {
+  readonly nothingStored = true;
+}
+
 interface PendingBatch {
   id: number;
   resolve(outcomes: BatchOutcome[]): void;
@@ -42,7 +47,7 @@ export class SqliteWriterThread {
   constructor(private readonly settings: WriterSettings) {}
 
   store(batch: BatchEntry[], now: number): Promise<BatchOutcome[]> {
-    if (!this.worker && Date.now() < this.restartAt) return Promise.reject(new Error('the SQLite writer thread is restarting'));
+    if (!this.worker && Date.now() < this.restartAt) return Promise.reject(new NothingStoredError('the SQLite writer thread is restarting'));
     const worker = (this.worker ??= this.start());
     const id = this.nextId++;
     // While it has batches, the thread keeps the process alive (a script with nothing else would exit before their answers).
