@@ -183,6 +183,35 @@ describe('DeliveryService.join', () => {
     expect(transport.closedWith).toBeUndefined();
   });
 
+  it('holds no page a slow socket has not taken while it drains: reads again from the last message sent, as many as went out', async () => {
+    const large = storedUpTo(300).map((entry) => ({ ...entry, deleted: undefined, text: 'x'.repeat(20_000) }) as unknown as HistoryEntry);
+    const reads: Array<{ since: number; limit: number; lastSent: number }> = [];
+    let lastSent = 0;
+    const stored: MessagesService['after'] = async (_room, since, limit) => {
+      reads.push({ since, limit, lastSent });
+      return large.filter((entry) => entry.seq > since).slice(0, limit);
+    };
+    const { delivery, transport, connection } = setup({ authorization: noWait, stored, rooms: { lastSeq: async () => 300 } });
+    const send = transport.send.bind(transport);
+    transport.send = (frame: string) => {
+      send(frame);
+      transport.bufferedAmount += frame.length;
+      lastSent = (JSON.parse(frame) as { data: { seq: number } }).data.seq;
+    };
+    const reader = setInterval(() => (transport.bufferedAmount = Math.max(0, transport.bufferedAmount - 100_000)), 3);
+    try {
+      await joined(delivery, connection, 'ops', 0);
+    } finally {
+      clearInterval(reader);
+    }
+    expect(transport.frames.filter((frame) => frame.event === 'message').map((frame) => frame.data.seq)).toEqual(large.map((entry) => entry.seq));
+    // Each read starts after the last message sent; what an earlier read brought and the socket did not take was let go.
+    for (const read of reads) expect(read.since).toBe(read.lastSent);
+    // After the first, reads are as large as what went out between two waits (4 messages of 20 KB over a 64 KiB pause).
+    expect(reads[0].limit).toBe(100);
+    expect(Math.max(...reads.slice(1).map((read) => read.limit))).toBeLessThanOrEqual(8);
+  });
+
   it('does not keep a replay waiting behind replays whose sockets read nothing', async () => {
     const { delivery, connection, seqs } = setup({ authorization: noWait, stored: storedUpTo(3), rooms: { lastSeq: async () => 3 } });
     // More stalled sockets than the node reads replay pages for at once (32), each with a full buffer.

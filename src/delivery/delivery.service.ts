@@ -34,7 +34,7 @@ const USER_TARGET = 'user:';
 const CATCH_UP_RETRY_MS = 1000;
 const closeByAdmin = (connection: Connection) => connection.close(CloseCode.DISCONNECTED_BY_ADMIN, 'disconnected by an administrator');
 
-/** Messages replayed per read: a page is what one replay holds in memory. */
+/** Messages replayed per read, at most: a page is what one replay holds in memory, and only while it sends. */
 const REPLAY_PAGE = 100;
 /** A replay waits while more than this is unsent on its socket, and goes on below a quarter of it. */
 const REPLAY_PAUSE_BYTES = 65_536;
@@ -277,21 +277,28 @@ export class DeliveryService implements OnModuleDestroy {
   private async replay(membership: RoomMembership, since: number, replayId: number, requestId: string | undefined): Promise<void> {
     const { connection } = membership;
     let cursor = since;
+    let pageSize = REPLAY_PAGE;
     try {
       for (;;) {
+        // Paced by the socket: a long history never piles up in memory, large messages do not push a
+        // slow reader over its buffer limit (4009), and pings are not stuck behind them.
+        if (connection.bufferedAmount > REPLAY_PAUSE_BYTES) await connection.drained(REPLAY_PAUSE_BYTES / 4);
         if (!membership.isCurrentReplay(replayId)) return;
-        const entries = await this.replayReads.run(() => this.messages.after(membership.room, cursor, REPLAY_PAGE));
+        const entries = await this.replayReads.run(() => this.messages.after(membership.room, cursor, pageSize));
+        let sent = 0;
         for (const entry of entries) {
-          // Paced by the socket, message by message: a long history never piles up in memory, a page
-          // of large messages does not push a slow reader over its buffer limit (4009), and pings
-          // are not stuck behind it.
-          if (connection.bufferedAmount > REPLAY_PAUSE_BYTES) await connection.drained(REPLAY_PAUSE_BYTES / 4);
+          if (sent > 0 && connection.bufferedAmount > REPLAY_PAUSE_BYTES) break;
           if (!membership.isCurrentReplay(replayId)) return;
           membership.sendReplayed(replayFrame(entry), entry.seq);
           this.metrics.frameOut(ServerEvent.MESSAGE);
+          cursor = entry.seq;
+          sent++;
         }
-        if (entries.length < REPLAY_PAGE) return;
-        cursor = entries[entries.length - 1].seq;
+        if (sent === entries.length && entries.length < pageSize) return;
+        // The socket fell behind within the page: the rest is let go rather than held while it drains (a
+        // page of large messages is megabytes, per waiting socket), and read again after, as much as went
+        // out this time. Pages grow back while the socket keeps up.
+        pageSize = sent < entries.length ? sent : Math.min(REPLAY_PAGE, pageSize * 2);
         // Let other sockets' frames in between pages (SQLite reads are synchronous).
         await new Promise((resolve) => setImmediate(resolve));
       }
