@@ -215,7 +215,7 @@ describe('writeFrame', () => {
     expect(unsentBytes(target(failing))).toBe(0);
   });
 
-  it('drops the frames of a socket whose close frame went first (ws answering a close or a protocol error)', async () => {
+  it('drops the frames of a socket whose close frame went first (ws closing a socket that is not a RealtimeWebSocket)', async () => {
     const closing = new RecordingSocket();
     writeFrame(target(closing), 'too late');
     closing.sink.isOpen = false;

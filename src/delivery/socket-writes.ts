@@ -19,6 +19,8 @@ import { Logger } from '@nestjs/common';
  * synchronously when per-message compression is off (it is, see
  * RealtimeWsAdapter): whatever `ws` is asked to write (a ping, a close
  * frame) must come after `flushFrames`, so that frames keep their order.
+ * That includes the close frames `ws` writes by itself, in the middle of a
+ * read (see RealtimeWebSocket in transport.ts).
  */
 
 const OPCODE_TEXT = 0x81; // FIN + text

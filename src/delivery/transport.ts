@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import type { WebSocket } from 'ws';
+import { WebSocket } from 'ws';
 import type { Connection } from './connection.js';
 import { flushFrames, unsentBytes, writeFrame, type FrameSink } from './socket-writes.js';
 
@@ -43,6 +43,24 @@ export function connectionOf(socket: WebSocket): Connection {
   return connection;
 }
 
+/**
+ * The class of the server's sockets (RealtimeWsAdapter hands it to ws). ws
+ * writes a close frame by itself, in the middle of a read, when it answers
+ * a client's close or refuses a frame (over the size limit: 1009; a protocol
+ * error: 1002). The socket's frames still waiting for the end of the turn
+ * (the BAD_REQUEST of a frame earlier in that read) go out first: after the
+ * close frame they could only be dropped.
+ */
+export class RealtimeWebSocket extends WebSocket {
+  /** Set by the socket's WebSocketTransport. */
+  frameSink: FrameSink | undefined = undefined;
+
+  override close(code?: number, data?: string | Buffer): void {
+    if (this.frameSink) flushFrames(this.frameSink);
+    super.close(code, data);
+  }
+}
+
 export class WebSocketTransport implements Transport, FrameSink {
   /** The TCP socket under the WebSocket, which frames are written to directly (see socket-writes.ts). */
   readonly tcp: Socket;
@@ -51,6 +69,7 @@ export class WebSocketTransport implements Transport, FrameSink {
   constructor(private readonly socket: WebSocket) {
     // Set before the server emits `connection`.
     this.tcp = (socket as unknown as { _socket: Socket })._socket;
+    if (socket instanceof RealtimeWebSocket) socket.frameSink = this;
   }
 
   get isOpen(): boolean {

@@ -5,7 +5,7 @@ import { WsAdapter } from '@nestjs/platform-ws';
 import type { MessageMappingProperties } from '@nestjs/websockets';
 import type { Observable } from 'rxjs';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { connectionOf } from '../delivery/transport.js';
+import { connectionOf, RealtimeWebSocket } from '../delivery/transport.js';
 import type { Connection } from '../delivery/connection.js';
 import { RealtimeMetrics } from '../metrics/realtime-metrics.js';
 import { ErrorCode } from '../protocol/error-codes.js';
@@ -76,7 +76,7 @@ export class RealtimeWsAdapter extends WsAdapter {
     // On the application's HTTP server, as the stock adapter does, but with the `ws` this module depends on rather
     // than the stock adapter's pinned copy: before 8.23, an idle socket kept the network buffer of its last frame.
     this.ensureHttpServerExists(port, this.httpServer);
-    const server = this.bindErrorHandler(new WebSocketServer({ ...serverOptions, noServer: true }));
+    const server = this.bindErrorHandler(new WebSocketServer({ ...serverOptions, noServer: true, WebSocket: RealtimeWebSocket }));
     this.addWsServerToRegistry(server, port, websocket.path);
     return server;
   }

@@ -20,6 +20,20 @@ describe('frame size', () => {
     const fits = await suite.connect('alice');
     expect((await fits.ok('message.send', { room: 'r', text: 'x'.repeat(3900), clientMsgId: 'c' })).seq).toBe(1);
   });
+
+  it('answers a bad frame that arrived in the same read as an oversized one before closing with 1009', async () => {
+    const client = await suite.connect('alice');
+    // Corked: both frames leave in one write, so that the server reads them together and ws closes in that read.
+    const tcp = (client.socket as unknown as { _socket: { cork(): void; uncork(): void } })._socket;
+    tcp.cork();
+    client.sendRaw(JSON.stringify({ event: 'no.such.event', id: 'bad-1' }));
+    client.sendRaw(JSON.stringify({ event: 'ping', data: { pad: 'x'.repeat(5000) } }));
+    tcp.uncork();
+    expect((await client.closed).code).toBe(1009);
+    expect(client.frames).toEqual([
+      { event: 'error', id: 'bad-1', data: expect.objectContaining({ code: 'BAD_REQUEST', event: 'no.such.event' }) },
+    ]);
+  });
 });
 
 describe('frame rate', () => {
