@@ -26,13 +26,45 @@ describe('FrameBudget', () => {
     budget.take(0);
     const verdicts: string[] = [];
     for (let now = 0; now <= 1100; now += 10) verdicts.push(budget.take(now));
-    // Index n is time 10 n. The first refusal is at 10 ms; from 1010 ms on, refusals are closes.
+    // Index n is time 10 n. The first refusal is at 0 ms; from 1000 ms on, refusals are closes.
     expect(verdicts).toContain('accept');
-    expect(verdicts.indexOf('close')).toBe(101);
-    expect(verdicts.slice(101).every((verdict) => verdict !== 'refuse')).toBe(true);
+    expect(verdicts.indexOf('close')).toBe(100);
+    expect(verdicts.slice(100).every((verdict) => verdict !== 'refuse')).toBe(true);
   });
 
-  it('forgets a flood after a second without refusals', () => {
+  it('closes a client a little over its rate, however far apart its refusals come', () => {
+    const budget = new FrameBudget({ perSecond: 10, burst: 20, closeAfterMs: 3000 }, 0);
+    for (let n = 0; n < 20; n++) budget.take(0);
+    // 2% over the rate for a minute: a refusal only every 5 s, and never a token saved in between.
+    const refusals: Array<[string, number]> = [];
+    for (let frame = 1; frame <= 612; frame++) {
+      const verdict = budget.take((frame * 1000) / 10.2);
+      if (verdict !== 'accept') refusals.push([verdict, frame]);
+      if (verdict === 'close') break;
+    }
+    // Frame n comes at n / 10.2 s: the first refused at 0.1 s, the next, 5 s later, closes.
+    expect(refusals).toEqual([
+      ['refuse', 1],
+      ['close', 51],
+    ]);
+  });
+
+  it("forgets a flood once the client has saved a second's worth of frames, however slowly", () => {
+    // A flood at 0, then 8 frames a second (two saved each second) for `seconds`, then a burst of 15.
+    const burstAfter = (seconds: number) => {
+      const budget = new FrameBudget({ perSecond: 10, burst: 20, closeAfterMs: 3000 }, 0);
+      for (let n = 0; n < 20; n++) budget.take(0);
+      expect(budget.take(0)).toBe('refuse');
+      for (let frame = 1; frame <= 8 * seconds; frame++) expect(budget.take(frame * 125)).toBe('accept');
+      return Array.from({ length: 15 }, () => budget.take(seconds * 1000));
+    };
+    // 8 frames saved: they go through, and the rest is still the flood that began at 0.
+    expect(burstAfter(4)).toEqual([...Array(8).fill('accept'), ...Array(7).fill('close')]);
+    // 12 saved: trusted again since the tenth; the refusals begin a new flood.
+    expect(burstAfter(6)).toEqual([...Array(12).fill('accept'), ...Array(3).fill('refuse')]);
+  });
+
+  it('forgets a flood after a second without frames', () => {
     const budget = new FrameBudget({ perSecond: 10, burst: 1, closeAfterMs: 1000 }, 0);
     budget.take(0);
     expect(budget.take(0)).toBe('refuse');
