@@ -103,9 +103,14 @@ export class RealtimeWsAdapter extends WsAdapter {
    * Nest binds every handler of the gateway to each new socket (a closure
    * per event per socket, about a kilobyte per idle socket). The realtime
    * gateway's handlers take their connection from the FrameContext, never
-   * from that binding, so the table made for the first socket serves all.
+   * from that binding, so one table serves all sockets. It holds the
+   * handlers bound to the latest socket, replaced at each connection: a
+   * binding keeps its socket alive, and the first socket's, kept for good,
+   * held that socket and all it refers to long after it closed. The latest
+   * socket is kept until the next connection anyway, by Nest (its
+   * connection event remembers the last one).
    */
-  private protocolHandlers: Map<string, FrameHandler> | undefined;
+  private readonly protocolHandlers = new Map<string, FrameHandler>();
 
   override bindMessageHandlers(
     socket: WebSocket,
@@ -136,12 +141,11 @@ export class RealtimeWsAdapter extends WsAdapter {
   }
 
   private handlerTable(handlers: MessageMappingProperties[]): Map<string, FrameHandler> {
-    if (this.protocolHandlers) return this.protocolHandlers;
-    const byEvent = new Map<string, FrameHandler>();
-    for (const handler of handlers) byEvent.set(handler.message as string, handler.callback as FrameHandler);
+    const events = new Set(handlers.map((handler) => handler.message as string));
     // Only the realtime gateway's table is shared: another gateway's handlers may want their socket.
-    const isProtocol = byEvent.size === CLIENT_EVENTS.size && [...CLIENT_EVENTS].every((event) => byEvent.has(event));
-    if (isProtocol) this.protocolHandlers = byEvent;
+    const isProtocol = events.size === CLIENT_EVENTS.size && [...CLIENT_EVENTS].every((event) => events.has(event));
+    const byEvent = isProtocol ? this.protocolHandlers : new Map<string, FrameHandler>();
+    for (const handler of handlers) byEvent.set(handler.message as string, handler.callback as FrameHandler);
     return byEvent;
   }
 
