@@ -62,4 +62,25 @@ describeNeeding('RedisPresenceDirectory', redisMissing(), () => {
       ['presence.join', 'carol'],
     ]);
   }, 20_000);
+
+  it('announces no leave of a user whose arrival Redis never took, while it does those of users it had', async () => {
+    const cutOff = node(`redis://127.0.0.1:${proxy.port}`);
+    const other = node(redis.url);
+    await waitUntil(() => cutOff.connections.ready && other.connections.ready);
+    const room = 'cut\u0000';
+    await other.broker.watchRoom(room);
+    expect(await cutOff.directory.arrive(room, { id: 'erin', name: 'Erin' })).toBe(true);
+
+    proxy.cut();
+    await waitUntil(() => !cutOff.connections.ready);
+    await expect(cutOff.directory.arrive(room, { id: 'dave', name: 'Dave' })).rejects.toThrow();
+    await expect(cutOff.directory.depart(room, 'dave')).rejects.toThrow();
+    await expect(cutOff.directory.depart(room, 'erin')).rejects.toThrow();
+    proxy.resume();
+
+    // Erin's leave is announced once Redis is back, with a reaping; Dave, never announced, does not leave.
+    await waitUntil(() => other.events.some((event) => event.event === 'presence.leave'));
+    await waitUntil(async () => (await other.directory.list(room)).length === 0);
+    expect(other.events.map((event) => [event.event, (event.data as { user: { id: string } }).user.id])).toEqual([['presence.leave', 'erin']]);
+  }, 20_000);
 });

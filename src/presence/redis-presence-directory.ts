@@ -65,6 +65,9 @@ end
 if redis.call('HLEN', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], KEYS[1]) end
 return gone`;
 
+/** A user in a room, as one string (JSON: ids may contain any character). */
+const presenceKey = (roomKey: string, userId: string) => JSON.stringify([roomKey, userId]);
+
 type Scripted = {
   presenceArrive(hash: string, rooms: string, member: string, userId: string, name: string, nodePrefix: string): Promise<number>;
   presenceDepart(hash: string, member: string, userId: string, nodePrefix: string): Promise<number>;
@@ -78,6 +81,8 @@ export class RedisPresenceDirectory extends PresenceDirectory implements OnAppli
   private readonly local = new Map<string, Map<string, string>>();
   /** Departures Redis did not take (it was away), per room: userId -> name. */
   private readonly unannounced = new Map<string, Map<string, string>>();
+  /** Arrivals Redis did not take, by room and user (nothing was announced: their departures are not either). */
+  private readonly unshared = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   /** This member's key was set: a beat that finds it gone was taken for dead (see beat). */
   private alive = false;
@@ -119,19 +124,29 @@ export class RedisPresenceDirectory extends PresenceDirectory implements OnAppli
 
   async arrive(roomKey: string, user: UserView): Promise<boolean> {
     this.remember(roomKey, user.id, user.name);
-    const arrived = await this.scripts.presenceArrive(this.hash(roomKey), this.roomsKey, this.member, user.id, user.name, this.nodePrefix);
-    return arrived === 1;
+    const key = presenceKey(roomKey, user.id);
+    try {
+      const arrived = await this.scripts.presenceArrive(this.hash(roomKey), this.roomsKey, this.member, user.id, user.name, this.nodePrefix);
+      this.unshared.delete(key);
+      return arrived === 1;
+    } catch (error) {
+      // Shared once Redis is back (rejoin), if the user is still here then.
+      this.unshared.add(key);
+      throw error;
+    }
   }
 
   async depart(roomKey: string, userId: string): Promise<boolean> {
     const name = this.local.get(roomKey)?.get(userId);
     this.local.get(roomKey)?.delete(userId);
     if (this.local.get(roomKey)?.size === 0) this.local.delete(roomKey);
+    // Its arrival never reached Redis, so no join was announced: no leave either.
+    const neverShared = this.unshared.delete(presenceKey(roomKey, userId));
     try {
-      return (await this.scripts.presenceDepart(this.hash(roomKey), this.member, userId, this.nodePrefix)) === 1;
+      return (await this.scripts.presenceDepart(this.hash(roomKey), this.member, userId, this.nodePrefix)) === 1 && !neverShared;
     } catch (error) {
       // Announced once Redis is back (rejoin), if no node holds the user then.
-      if (name !== undefined) this.remember(roomKey, userId, name, this.unannounced);
+      if (name !== undefined && !neverShared) this.remember(roomKey, userId, name, this.unannounced);
       throw error;
     }
   }
