@@ -366,14 +366,14 @@ describe('DeliveryService, back in touch with the other nodes', () => {
       expect(reads).toBe(expected);
     }
     expect(socket.transport.closedWith).toBe(4003);
-    // Once read, it is not read again; nor after the module is destroyed.
+    // Once read, it is not read again; nor once the shutdown has stopped the retries.
     jest.advanceTimersByTime(5000);
     expect(reads).toBe(3);
 
     const failing = setup({ audit: { latestByTarget: async () => (reads++, Promise.reject(new Error('down'))) }, connections: [socket.connection] });
     failing.broker.backInTouch();
     await settled();
-    failing.delivery.onModuleDestroy();
+    failing.delivery.beforeApplicationShutdown();
     jest.advanceTimersByTime(5000);
     await settled();
     expect(reads).toBe(4);

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service.js';
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
 import { AuthorizationService } from '../authorization/authorization.service.js';
@@ -52,12 +52,12 @@ const LEAVES_REMEMBERED = 128;
  * with `since`, and the effect of admin changes on live sockets.
  */
 @Injectable()
-export class DeliveryService implements OnModuleDestroy {
+export class DeliveryService implements BeforeApplicationShutdown {
   private readonly logger = new Logger('RealtimeDelivery');
   private readonly channels = new Map<string, RoomChannel>();
   /** Catch-ups after an outage waiting to read the database again. */
   private readonly catchUpRetries = new Set<NodeJS.Timeout>();
-  private destroyed = false;
+  private stopped = false;
   private readonly membershipListeners: MembershipListener[] = [];
   private readonly replayReads = new Slots(MAX_CONCURRENT_REPLAY_READS);
   /** Per socket, the end of its queue of replays. */
@@ -325,8 +325,9 @@ export class DeliveryService implements OnModuleDestroy {
     }
   }
 
-  onModuleDestroy(): void {
-    this.destroyed = true;
+  /** After draining has begun (GracefulShutdown), before the database closes: no more catch-up reads. */
+  beforeApplicationShutdown(): void {
+    this.stopped = true;
     for (const timer of this.catchUpRetries) clearTimeout(timer);
   }
 
@@ -337,7 +338,7 @@ export class DeliveryService implements OnModuleDestroy {
    */
   private catchUpLater(what: string, error: unknown, work: () => Promise<void>): void {
     if (!isStorageFailure(error)) return this.logger.warn(`${what}: ${(error as Error).message}`);
-    if (this.destroyed) return;
+    if (this.stopped) return;
     this.logger.warn(`${what}: ${(error as Error).message}; reading again in ${CATCH_UP_RETRY_MS} ms`);
     const timer = setTimeout(() => {
       this.catchUpRetries.delete(timer);

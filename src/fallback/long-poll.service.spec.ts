@@ -133,7 +133,7 @@ describe('LongPollService', () => {
     const polling = polls.poll(USER, 'general', query(0), requestOver);
     await tick();
     let stopped = false;
-    const stopping = polls.onModuleDestroy().then(() => (stopped = true));
+    const stopping = polls.beforeApplicationShutdown().then(() => (stopped = true));
     expect(seqs(await polling)).toEqual([]);
     await tick();
     expect(stopped).toBe(false);

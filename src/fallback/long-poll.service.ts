@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
 import { AuthorizationService } from '../authorization/authorization.service.js';
 import { Permission } from '../authorization/permissions.js';
@@ -30,7 +30,7 @@ interface PendingPoll {
  * the same room fan-out as sockets), else an empty page at the timeout.
  */
 @Injectable()
-export class LongPollService implements OnModuleDestroy {
+export class LongPollService implements BeforeApplicationShutdown {
   private readonly pending = new Set<PendingPoll>();
   private stopping = false;
 
@@ -97,11 +97,11 @@ export class LongPollService implements OnModuleDestroy {
   }
 
   /**
-   * The first step of a shutdown: pending polls answer now (with what they
-   * have) while the server still writes responses, so that it does not wait
-   * for their timeouts; new ones get UNAVAILABLE.
+   * The first stop step of a shutdown, once GracefulShutdown drains (new polls
+   * get UNAVAILABLE): pending polls answer now (with what they have) while the
+   * server still writes responses, so that it does not wait for their timeouts.
    */
-  async onModuleDestroy(): Promise<void> {
+  async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
     const polls = [...this.pending];
     for (const poll of polls) poll.end();

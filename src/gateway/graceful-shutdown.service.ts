@@ -1,17 +1,23 @@
-import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
 import { ConnectionRegistry } from '../delivery/connection-registry.service.js';
 import { CloseCode } from '../protocol/events.js';
 import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime-options.js';
 
 /**
  * The socket side of a shutdown (SIGTERM, `app.close()`): take no new
- * sockets, answer the frames already being handled, refuse new ones with
- * UNAVAILABLE, then close every socket with 1012 so that clients reconnect
- * elsewhere and resume with `since`. The message writer finishes storing what
- * it accepted before the database closes.
+ * sockets, streams or polls, answer the frames already being handled, refuse
+ * new ones with UNAVAILABLE, then close every socket with 1012 so that
+ * clients reconnect elsewhere and resume with `since`. The message writer
+ * finishes storing what it accepted before the database closes.
+ *
+ * Nest runs every provider's `onModuleDestroy` before any
+ * `beforeApplicationShutdown`: draining begins in the first of those phases,
+ * and every step that stops something (answering pending polls, closing
+ * sockets, stopping the heartbeat and the catch-up retries) waits for the
+ * later ones, so that nothing new is taken into a half-stopped server.
  */
 @Injectable()
-export class GracefulShutdown implements BeforeApplicationShutdown {
+export class GracefulShutdown implements OnModuleDestroy, BeforeApplicationShutdown {
   private readonly logger = new Logger('RealtimeShutdown');
   private framesInProgress = 0;
   private idle: (() => void) | undefined;
@@ -30,8 +36,11 @@ export class GracefulShutdown implements BeforeApplicationShutdown {
     if (--this.framesInProgress === 0) this.idle?.();
   }
 
-  async beforeApplicationShutdown(): Promise<void> {
+  onModuleDestroy(): void {
     this.draining = true;
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
     const deadline = Date.now() + this.options.websocket.shutdownTimeoutMs;
     if (this.framesInProgress > 0) {
       await this.until(new Promise<void>((resolve) => (this.idle = resolve)), deadline);

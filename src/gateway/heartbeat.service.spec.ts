@@ -109,7 +109,7 @@ describe('HeartbeatService', () => {
       expect(pings().filter((n) => n === 0)).toHaveLength(5);
       jest.advanceTimersByTime(1);
       expect(new Set(pings())).toEqual(new Set([1]));
-      heartbeat.onModuleDestroy();
+      heartbeat.onApplicationShutdown();
       expect(jest.getTimerCount()).toBe(0);
     });
 
@@ -121,7 +121,7 @@ describe('HeartbeatService', () => {
       expect(pings()).toEqual([0, 0, 0]);
       jest.advanceTimersByTime(1);
       expect(pings()).toEqual([1, 1, 1]);
-      heartbeat.onModuleDestroy();
+      heartbeat.onApplicationShutdown();
     });
   });
 });

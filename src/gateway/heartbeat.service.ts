@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { ConnectionRegistry } from '../delivery/connection-registry.service.js';
 import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime-options.js';
 
@@ -15,7 +15,7 @@ const TICK_MS = 250;
  * written, then the pongs read), delaying every delivery due meanwhile.
  */
 @Injectable()
-export class HeartbeatService implements OnApplicationBootstrap, OnModuleDestroy {
+export class HeartbeatService implements OnApplicationBootstrap, OnApplicationShutdown {
   private timer: NodeJS.Timeout | undefined;
   /** Ticks per interval. */
   readonly slots: number;
@@ -34,7 +34,8 @@ export class HeartbeatService implements OnApplicationBootstrap, OnModuleDestroy
     this.timer.unref();
   }
 
-  onModuleDestroy(): void {
+  /** In the last phase of a shutdown: sockets and streams are pinged until GracefulShutdown has closed them. */
+  onApplicationShutdown(): void {
     clearInterval(this.timer);
   }
 

@@ -1,12 +1,56 @@
 import { jest } from '@jest/globals';
+import { Injectable, Module, type BeforeApplicationShutdown } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
 import Database from 'better-sqlite3';
+import { AppModule } from '../../src/app.module.js';
 import { Authenticator } from '../../src/auth/authenticator.service.js';
 import { GracefulShutdown } from '../../src/gateway/graceful-shutdown.service.js';
-import { freshDatabase } from '../support/databases.js';
+import { RealtimeWsAdapter } from '../../src/gateway/realtime-ws.adapter.js';
+import { HttpErrorFilter } from '../../src/protocol/http-error.filter.js';
+import { freshDatabase, type TestDatabase } from '../support/databases.js';
+import { http } from '../support/http.js';
+import { SseClient } from '../support/sse-client.js';
 import { rejectedUpgrade, TestClient } from '../support/test-client.js';
-import { startServer } from '../support/test-server.js';
+import { listening, serverVariables, startServer } from '../support/test-server.js';
 import { token } from '../support/tokens.js';
 import { waitUntil } from '../support/wait.js';
+
+/**
+ * A host's own shutdown step that takes its time (flushing a queue of its
+ * own, say): the host's root module runs its hooks of a phase before the
+ * modules it imports, so while this one waits every `onModuleDestroy` has
+ * run and no `beforeApplicationShutdown` of the realtime module has.
+ */
+@Injectable()
+class SlowHostShutdown implements BeforeApplicationShutdown {
+  private reach!: () => void;
+  /** Resolves when the shutdown has come to this step. */
+  readonly reached = new Promise<void>((resolve) => (this.reach = resolve));
+  private finish!: () => void;
+  private readonly finished = new Promise<void>((resolve) => (this.finish = resolve));
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.reach();
+    await this.finished;
+  }
+
+  release(): void {
+    this.finish();
+  }
+}
+
+@Module({})
+class HostWithSlowShutdown {}
+
+async function startHostWithSlowShutdown(database: TestDatabase) {
+  const app = await NestFactory.create(
+    { module: HostWithSlowShutdown, imports: [await AppModule.register(serverVariables(database))], providers: [SlowHostShutdown] },
+    { logger: false },
+  );
+  app.useWebSocketAdapter(new RealtimeWsAdapter(app));
+  app.useGlobalFilters(new HttpErrorFilter());
+  return { server: await listening(app), hostStep: app.get(SlowHostShutdown) };
+}
 
 /**
  * A shutdown in slow motion: another connection holds the SQLite file's write
@@ -66,5 +110,30 @@ describe('a graceful shutdown', () => {
     expect((await upgrade).status).toBe(503);
     await closing;
     stuck.socket.terminate();
+  });
+
+  it('refuses new sockets, streams and polls (503) and new frames (UNAVAILABLE) from the first shutdown phase on, before anything stops', async () => {
+    const { server, hostStep } = await startHostWithSlowShutdown(await freshDatabase('sqlite'));
+    const alice = await TestClient.connect(server.wsUrl, { token: token('alice') });
+    await alice.ok('room.join', { room: 'window' });
+    const closing = server.close();
+    // Every onModuleDestroy has run (the phase where Nest begins a shutdown), and none of the stop steps after it.
+    await hostStep.reached;
+    try {
+      expect((await rejectedUpgrade(server.wsUrl, { token: token('bob') })).status).toBe(503);
+      const stream = await SseClient.open(server.httpUrl, '/rooms/window/events', { token: token('carol') });
+      // Before waiting for its end: an accepted stream would not end.
+      expect(stream.status).toBe(503);
+      await stream.ended;
+      expect(stream.body).toMatchObject({ code: 'UNAVAILABLE' });
+      const poll = await http(server.httpUrl, 'GET', '/rooms/window/poll?after=0&timeout=60', { token: token('dave') });
+      expect([poll.status, poll.body]).toEqual([503, expect.objectContaining({ code: 'UNAVAILABLE' })]);
+      const refused = await alice.request('message.send', { room: 'window', text: 'too late', clientMsgId: 'w1' });
+      expect(refused).toMatchObject({ event: 'error', id: refused.id, data: { code: 'UNAVAILABLE', event: 'message.send' } });
+    } finally {
+      hostStep.release();
+    }
+    expect(await alice.closed).toEqual({ code: 1012, reason: 'server restarting; reconnect and resume with since' });
+    await closing;
   });
 });

@@ -14,7 +14,12 @@ export interface TestServer {
 
 /** `port`: 0 for a free one, or the port of a server just closed, to start it again where its clients reconnect. */
 export async function startServer(database: TestDatabase, variables: Record<string, string> = {}, port = 0): Promise<TestServer> {
-  const app = await createServer({
+  return listening(await createServer(serverVariables(database, variables)), variables, port);
+}
+
+/** The settings of a test server on `database`, `variables` over the defaults. */
+export function serverVariables(database: TestDatabase, variables: Record<string, string> = {}): Record<string, string> {
+  return {
     NODE_ENV: 'test',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'fatal',
     OPENAPI_DOCS: 'true',
@@ -24,7 +29,11 @@ export async function startServer(database: TestDatabase, variables: Record<stri
     BOOTSTRAP_ADMINS: 'root',
     ...database.variables,
     ...variables,
-  });
+  };
+}
+
+/** Starts `app` (built by the caller, with `variables`) on a loopback port. */
+export async function listening(app: INestApplication, variables: Record<string, string> = {}, port = 0): Promise<TestServer> {
   await app.listen(port, '127.0.0.1');
   const address = app.getHttpServer().address() as AddressInfo;
   return {
