@@ -7,14 +7,8 @@ import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime-opti
 
 /** A response this large (bytes) counts as one more request, as a reply does on a socket. */
 const RESPONSE_BYTES_PER_REQUEST = 16_384;
-/** Budgets unused this long are full again: they are dropped when the table is swept. */
-const IDLE_MS = 10_000;
-const SWEEP_EVERY = 1000;
-
-interface UserBudget {
-  budget: FrameBudget;
-  usedAt: number;
-}
+/** The table is swept of full budgets once per this many requests. */
+export const SWEEP_EVERY_TAKES = 1000;
 
 /**
  * The fallback routes' rate limit: each user's requests on this node draw
@@ -25,7 +19,7 @@ interface UserBudget {
  */
 @Injectable()
 export class RequestBudgets {
-  private readonly budgets = new Map<string, UserBudget>();
+  private readonly budgets = new Map<string, FrameBudget>();
   private readonly policy: FramePolicy;
   private takes = 0;
 
@@ -36,16 +30,26 @@ export class RequestBudgets {
 
   /** Takes one request from the user's budget: the budget, to charge the response to, or undefined when none is left. */
   take(user: AuthenticatedUser, now = Date.now()): FrameBudget | undefined {
-    if (++this.takes % SWEEP_EVERY === 0) this.sweep(now);
+    if (++this.takes % SWEEP_EVERY_TAKES === 0) this.sweep(now);
     const key = userKey(user.tenantId, user.id);
-    let entry = this.budgets.get(key);
-    if (!entry) this.budgets.set(key, (entry = { budget: new FrameBudget(this.policy, now), usedAt: now }));
-    entry.usedAt = now;
-    return entry.budget.take(now) === 'accept' ? entry.budget : undefined;
+    let budget = this.budgets.get(key);
+    if (!budget) this.budgets.set(key, (budget = new FrameBudget(this.policy, now)));
+    return budget.take(now) === 'accept' ? budget : undefined;
   }
 
+  /** Users whose budgets are held: the ones not full again at the last sweep, and the ones seen since. */
+  get size(): number {
+    return this.budgets.size;
+  }
+
+  /**
+   * Drops the budgets that are full again: a new one is the same (a refusal
+   * never closes anything here). One still refilling is kept, however long
+   * unused: with a burst of more than a few seconds' rate (or a large page's
+   * charge on top), its penalty outlasts any fixed idle time.
+   */
   private sweep(now: number): void {
-    for (const [key, entry] of this.budgets) if (now - entry.usedAt > IDLE_MS) this.budgets.delete(key);
+    for (const [key, budget] of this.budgets) if (budget.isFull(now)) this.budgets.delete(key);
   }
 }
 

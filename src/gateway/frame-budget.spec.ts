@@ -15,6 +15,16 @@ describe('FrameBudget', () => {
     expect([budget.take(940_000), budget.take(941_000), budget.take(943_100)]).toEqual(['accept', 'accept', 'accept']);
   });
 
+  it('is full once every token has come back, a charged debt included', () => {
+    const budget = new FrameBudget({ perSecond: 10, burst: 2, closeAfterMs: 3000 }, 0);
+    expect(budget.isFull(0)).toBe(true);
+    budget.take(0);
+    expect([budget.isFull(99), budget.isFull(100)]).toEqual([false, true]);
+    // The debt is capped at a second's worth: -10, 1.2 s from full.
+    budget.charge(100);
+    expect([budget.isFull(1199), budget.isFull(1200)]).toEqual([false, true]);
+  });
+
   it('never stores more than the burst', () => {
     const budget = new FrameBudget({ perSecond: 10, burst: 2, closeAfterMs: 3000 }, 0);
     const verdicts = [budget.take(60_000), budget.take(60_000), budget.take(60_000)];

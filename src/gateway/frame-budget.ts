@@ -44,8 +44,7 @@ export class FrameBudget {
 
   take(now: number): FrameVerdict {
     const { perSecond, burst, closeAfterMs } = this.policy;
-    // A wall clock stepped back gives nothing, and takes nothing either.
-    const earned = (Math.max(0, now - this.updatedAt) * perSecond) / 1000;
+    const earned = this.earnedSinceUpdate(now);
     this.tokens = Math.min(burst, this.tokens + earned);
     this.updatedAt = now;
     if (this.floodStartedAt !== undefined) {
@@ -62,6 +61,16 @@ export class FrameBudget {
       this.savedInFlood = this.tokens;
     }
     return now - this.floodStartedAt >= closeAfterMs ? 'close' : 'refuse';
+  }
+
+  /** Whether the tokens have all come back by `now`: the budget would then accept as a new one does. */
+  isFull(now: number): boolean {
+    return this.tokens + this.earnedSinceUpdate(now) >= this.policy.burst;
+  }
+
+  private earnedSinceUpdate(now: number): number {
+    // A wall clock stepped back gives nothing, and takes nothing either.
+    return (Math.max(0, now - this.updatedAt) * this.policy.perSecond) / 1000;
   }
 
   /**
