@@ -115,6 +115,45 @@ describeEachDatabase('admin REST API', (kind) => {
     expect((await call('GET', '/admin/users/quinn/roles')).body.assignments).toEqual([expect.objectContaining({ role: 'moderator', scope: 'support-*' })]);
   });
 
+  it('refuses a JSON array as a body, and a query parameter given as a list, with 400 saying so', async () => {
+    const bodyRefusal = 'the body must be a JSON object';
+    for (const [method, path, body] of [
+      ['POST', '/admin/roles', [{ name: 'listed', permissions: [] }]],
+      ['PATCH', '/admin/roles/viewer', []],
+      ['PUT', '/admin/users/rita/roles/moderator', [{ scope: 'support-*' }]],
+      ['DELETE', '/admin/users/rita/roles/moderator', []],
+      ['POST', '/admin/rooms', [{ name: 'listed' }]],
+      ['PATCH', '/admin/rooms/listed', []],
+      ['POST', '/admin/rooms/listed/messages', [{ text: 'in a list' }]],
+    ] as const) {
+      expect(await call(method, path, body)).toEqual({
+        status: 400,
+        body: { statusCode: 400, code: 'BAD_REQUEST', message: bodyRefusal, details: [{ field: 'body', constraint: 'isObject', message: bodyRefusal }] },
+      });
+    }
+    expect((await call('GET', '/admin/roles/listed')).status).toBe(404);
+    expect((await call('GET', '/admin/rooms/listed')).status).toBe(404);
+
+    const refusal = (field: string) => {
+      const message = `${field} must be given once, as a single value`;
+      return { statusCode: 400, code: 'BAD_REQUEST', message, details: [{ field, constraint: 'singleValue', message }] };
+    };
+    expect((await call('PUT', '/admin/users/rita/roles/moderator', { scope: 'support-*' })).status).toBe(201);
+    expect((await call('PUT', '/admin/users/rita/roles/moderator', { scope: 'sales-*' })).status).toBe(201);
+    // Read as no scope at all, this revoked the role in every scope.
+    expect(await call('DELETE', '/admin/users/rita/roles/moderator?scope[]=support-*')).toEqual({ status: 400, body: refusal('scope') });
+    expect((await call('GET', '/admin/users/rita/roles')).body.assignments).toHaveLength(2);
+    for (const [path, field] of [
+      ['/admin/audit?limit[]=1', 'limit'],
+      ['/admin/audit?actor[x]=root', 'actor'],
+      ['/admin/rooms?after[]=a', 'after'],
+      ['/admin/rooms?includeArchived[]=true', 'includeArchived'],
+      ['/admin/rooms?limit=1&limit=2', 'limit'],
+    ]) {
+      expect(await call('GET', path)).toEqual({ status: 400, body: refusal(field) });
+    }
+  });
+
   it('refuses user ids no token could carry: the reserved system sender, control characters', async () => {
     for (const [path, message] of [
       ['/admin/users/system/roles/admin', 'the user id system is reserved for server-side publishes'],

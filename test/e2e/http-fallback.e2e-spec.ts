@@ -283,6 +283,40 @@ describeEachDatabase('HTTP fallbacks', (kind) => {
     expect((await get('alice', '/rooms/idem/messages')).body.messages.map((m: { clientMsgId: string }) => m.clientMsgId)).toEqual(['same', 'typed']);
   });
 
+  it('refuses a JSON array as a body, and a query parameter given as a list, with 400 saying so', async () => {
+    await post('alice', 'lists', { text: 'kept', clientMsgId: 'l1' });
+    const bodyRefusal = 'the body must be a JSON object';
+    for (const body of [[], [{ text: 'in a list', clientMsgId: 'l2' }]]) {
+      expect(await post('alice', 'lists', body)).toEqual({
+        status: 400,
+        body: { statusCode: 400, code: 'BAD_REQUEST', message: bodyRefusal, details: [{ field: 'body', constraint: 'isObject', message: bodyRefusal }] },
+      });
+    }
+    const refusal = (field: string) => {
+      const message = `${field} must be given once, as a single value`;
+      return { statusCode: 400, code: 'BAD_REQUEST', message, details: [{ field, constraint: 'singleValue', message }] };
+    };
+    for (const [path, field] of [
+      ['/rooms/lists/messages?after[]=1', 'after'],
+      ['/rooms/lists/messages?after[x]=1', 'after'],
+      ['/rooms/lists/messages?after=0&after[]=1', 'after'],
+      ['/rooms/lists/messages?limit[]=1', 'limit'],
+      ['/rooms/lists/messages?after=1&after=2', 'after'],
+      ['/rooms/lists/poll?after[]=0', 'after'],
+      ['/rooms/lists/poll?after=0&timeout[]=1', 'timeout'],
+    ]) {
+      expect(await get('bob', path)).toEqual({ status: 400, body: refusal(field) });
+    }
+    // Not a stream that ignores since.
+    const streamed = await stream('bob', '/rooms/lists/events?since[]=0');
+    expect(streamed.status).toBe(400);
+    await streamed.ended;
+    expect(streamed.body).toEqual(refusal('since'));
+    // Parameters no route has are still ignored.
+    expect((await get('bob', '/rooms/lists/messages?tags[]=a')).status).toBe(200);
+    expect((await get('bob', '/rooms/lists/messages')).body.messages.map((m: { clientMsgId: string }) => m.clientMsgId)).toEqual(['l1']);
+  });
+
   it('takes the token from the header, the access_token query parameter, or on GET the cookie, and refuses others with 401', async () => {
     const valid = token('tina');
     const routes = ['/rooms/auth/messages', '/rooms/auth/poll?after=0&timeout=1'];
