@@ -78,7 +78,7 @@ function assertSingleValues(query: unknown, queryClass: Function): void {
  */
 class RealtimeValidationPipe extends ValidationPipe {
   override transform(value: unknown, metadata: ArgumentMetadata) {
-    if (metadata.type === 'body') assertObjectBody(value);
+    if (metadata.type === 'body' && metadata.data === undefined) assertObjectBody(value);
     if (metadata.type === 'query' && metadata.metatype) assertSingleValues(value, metadata.metatype);
     if (nestsDeeperThan(value, MAX_NESTING_DEPTH)) {
       const message = `objects and arrays may be nested at most ${MAX_NESTING_DEPTH} deep`;
