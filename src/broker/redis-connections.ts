@@ -4,6 +4,8 @@ import { Redis } from 'ioredis';
 
 /** How long a Redis command may take before it fails (presence.list answers UNAVAILABLE, /health/ready 503). */
 const COMMAND_TIMEOUT_MS = 2000;
+/** The longest wait between two attempts to reconnect: every node is back within it once Redis answers again. */
+export const RECONNECT_WAIT_MAX_MS = 2000;
 
 export interface ClusterSettings {
   redisUrl: string;
@@ -20,6 +22,8 @@ export class RedisConnections {
   readonly nodeId = randomUUID();
   readonly commands: Redis;
   readonly subscriber: Redis;
+  /** The presence beat: how often this node tells Redis it is alive and checks that Redis answers. */
+  readonly beatMs: number;
   private readonly logger = new Logger('RealtimeRedis');
   private readonly reconnectHandlers: Array<() => void> = [];
   private wasLost = false;
@@ -32,7 +36,7 @@ export class RedisConnections {
   constructor(readonly settings: ClusterSettings) {
     const options = {
       // Redis may be down when the node starts: keep trying; the node reports not ready meanwhile.
-      retryStrategy: (attempt: number) => Math.min(100 * attempt, 2000),
+      retryStrategy: (attempt: number) => Math.min(100 * attempt, RECONNECT_WAIT_MAX_MS),
       maxRetriesPerRequest: 1,
     };
     // A Redis that hangs answers nothing: commands fail after a while instead of waiting for TCP to give up.
@@ -43,8 +47,8 @@ export class RedisConnections {
       connection.on('close', () => this.lost());
       connection.on('ready', () => this.regained());
     }
-    // At the presence heartbeat's pace.
-    this.watchdog = setInterval(() => void this.check(), Math.max(250, Math.floor(settings.nodeTtlMs / 3)));
+    this.beatMs = Math.max(250, Math.floor(settings.nodeTtlMs / 3));
+    this.watchdog = setInterval(() => void this.check(), this.beatMs);
     this.watchdog.unref();
   }
 

@@ -461,3 +461,19 @@ describe('DeliveryService, back in touch with the other nodes', () => {
     expect(warned).toHaveBeenCalledWith('re-checking whether room ops was archived: room ops does not exist');
   });
 });
+
+describe('DeliveryService room event screening', () => {
+  it("hands the broker's room events to the members here only past the screen, and what is delivered here alone without it", async () => {
+    const { broker, delivery, transport, connection } = setup({ authorization: noWait });
+    await joined(delivery, connection, 'ops');
+    delivery.screenRoomEvents((event) => event.event !== 'presence.join');
+    const presence = (event: string, id: string) => ({ roomKey: room.key, event, data: { room: 'ops', user: { id, name: id } } });
+    broker.publishRoomEvent(presence('presence.join', 'bob'));
+    broker.publishRoomEvent(presence('presence.leave', 'bob'));
+    delivery.deliverHere(presence('presence.join', 'cat'));
+    // Never to the user it is about (the connection is ann's).
+    delivery.deliverHere({ ...presence('presence.join', 'ann'), excludeUserId: 'ann' });
+    await settled();
+    expect(transport.frames.map((frame) => `${frame.event} ${(frame.data as { user: { id: string } }).user.id}`)).toEqual(['presence.leave bob', 'presence.join cat']);
+  });
+});

@@ -20,6 +20,8 @@ import { RoomMembership } from './room-membership.js';
 
 export type MembershipChange = 'joined' | 'left';
 export type MembershipListener = (change: MembershipChange, membership: RoomMembership) => void;
+/** Whether this node's members get a room event; false drops it here. */
+export type RoomEventScreen = (event: RoomEvent) => boolean;
 
 export interface JoinResult {
   reply: { room: string; lastSeq: number };
@@ -59,6 +61,8 @@ export class DeliveryService implements BeforeApplicationShutdown {
   private readonly catchUpRetries = new Set<NodeJS.Timeout>();
   private stopped = false;
   private readonly membershipListeners: MembershipListener[] = [];
+  /** Decides whether this node's members get a room event from the broker (see screenRoomEvents). */
+  private roomEventScreen: RoomEventScreen | undefined;
   private readonly replayReads = new Slots(MAX_CONCURRENT_REPLAY_READS);
   /** Per socket, the end of its queue of replays. */
   private readonly replayQueues = new WeakMap<Connection, Promise<void>>();
@@ -87,7 +91,9 @@ export class DeliveryService implements BeforeApplicationShutdown {
     @Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
     private readonly metrics: RealtimeMetrics,
   ) {
-    broker.onRoomEvent((event) => this.fanOut(event));
+    broker.onRoomEvent((event) => {
+      if (this.roomEventScreen?.(event) !== false) this.fanOut(event);
+    });
     broker.onControl((message) => this.applyControl(message));
     // Back in touch with the other nodes: read what they stored and archived meanwhile, re-check every membership.
     broker.onReconnect(() => {
@@ -105,6 +111,16 @@ export class DeliveryService implements BeforeApplicationShutdown {
 
   onMembershipChange(listener: MembershipListener): void {
     this.membershipListeners.push(listener);
+  }
+
+  /** Every room event from the broker, from any node, passes `screen` before this node's members get it. */
+  screenRoomEvents(screen: RoomEventScreen): void {
+    this.roomEventScreen = screen;
+  }
+
+  /** Hands a room event to this node's members only, unscreened: what they alone missed. */
+  deliverHere(event: RoomEvent): void {
+    this.fanOut(event);
   }
 
   /**

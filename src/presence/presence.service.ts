@@ -1,6 +1,7 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
 import { Broker } from '../broker/broker.js';
+import { RECONNECT_WAIT_MAX_MS, RedisConnections } from '../broker/redis-connections.js';
 import type { Connection } from '../delivery/connection.js';
 import { DeliveryService } from '../delivery/delivery.service.js';
 import type { RoomMembership } from '../delivery/room-membership.js';
@@ -8,6 +9,7 @@ import { RealtimeError } from '../protocol/error-codes.js';
 import { ServerEvent } from '../protocol/events.js';
 import type { RoomUserPush, UserView } from '../protocol/wire.js';
 import { RoomsService } from '../rooms/rooms.service.js';
+import { PresenceCatchUp } from './presence-catch-up.js';
 import { PresenceDirectory } from './presence-directory.js';
 
 /**
@@ -26,20 +28,36 @@ const TYPING_ROOMS_KEPT = 32;
  * pushes. This node counts its own sockets; the directory knows the cluster.
  */
 @Injectable()
-export class PresenceService {
+export class PresenceService implements OnApplicationShutdown {
   private readonly logger = new Logger('RealtimePresence');
   /** Sockets per user per room, on this node. */
   private readonly sockets = new Map<string, Map<string, number>>();
   /** When each socket's `typing` was last relayed, per room (kept only while the socket lives). */
   private readonly typingRelayed = new WeakMap<Connection, Map<string, number>>();
+  /** In a cluster: what this node's members missed of the presence pushes while it was out of touch. */
+  private readonly catchUp: PresenceCatchUp | null;
 
   constructor(
     private readonly broker: Broker,
     private readonly rooms: RoomsService,
     private readonly directory: PresenceDirectory,
     delivery: DeliveryService,
+    @Inject(RedisConnections) redis: RedisConnections | null,
   ) {
     delivery.onMembershipChange((change, membership) => (change === 'joined' ? this.arrived(membership) : this.departed(membership)));
+    // A single node misses none of its own pushes.
+    this.catchUp = null;
+    if (redis) {
+      // After an outage every node is back within the longest wait between its reconnect attempts,
+      // and puts its users back in the directory at once; the reaper waits a beat for that too.
+      const settleMs = Math.max(redis.beatMs, RECONNECT_WAIT_MAX_MS);
+      const isHere = (roomKey: string, userId: string) => this.sockets.get(roomKey)?.has(userId) ?? false;
+      this.catchUp = new PresenceCatchUp(directory, broker, delivery, isHere, settleMs);
+    }
+  }
+
+  onApplicationShutdown(): void {
+    this.catchUp?.stop();
   }
 
   async list(user: AuthenticatedUser, roomName: string): Promise<{ room: string; users: UserView[] }> {
@@ -69,15 +87,18 @@ export class PresenceService {
 
   private arrived(membership: RoomMembership): void {
     const user = membership.connection.user!;
-    let users = this.sockets.get(membership.room.key);
-    if (!users) this.sockets.set(membership.room.key, (users = new Map()));
+    const { room } = membership;
+    let users = this.sockets.get(room.key);
+    const firstHere = !users;
+    if (!users) this.sockets.set(room.key, (users = new Map()));
     const count = (users.get(user.id) ?? 0) + 1;
     users.set(user.id, count);
     if (count > 1) return;
-    this.directory.arrive(membership.room.key, { id: user.id, name: user.name }).then(
+    this.directory.arrive(room.key, { id: user.id, name: user.name }).then(
       (arrived) => arrived && this.announce(membership, ServerEvent.PRESENCE_JOIN),
       (error: Error) => this.logger.warn(`presence join not shared: ${error.message}`),
     );
+    if (firstHere) this.catchUp?.follow(room.key, room.name);
   }
 
   private departed(membership: RoomMembership): void {
@@ -90,7 +111,10 @@ export class PresenceService {
       return;
     }
     users.delete(user.id);
-    if (users.size === 0) this.sockets.delete(membership.room.key);
+    if (users.size === 0) {
+      this.sockets.delete(membership.room.key);
+      this.catchUp?.unfollow(membership.room.key);
+    }
     this.directory.depart(membership.room.key, user.id).then(
       (departed) => departed && this.announce(membership, ServerEvent.PRESENCE_LEAVE),
       (error: Error) => this.logger.warn(`presence leave not shared: ${error.message}`),

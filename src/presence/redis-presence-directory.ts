@@ -111,8 +111,7 @@ export class RedisPresenceDirectory extends PresenceDirectory implements OnAppli
   }
 
   onApplicationBootstrap(): void {
-    const beat = Math.max(250, Math.floor(this.redis.settings.nodeTtlMs / 3));
-    this.timer = setInterval(() => void this.beat(), beat);
+    this.timer = setInterval(() => void this.beat(), this.redis.beatMs);
     this.timer.unref();
     void this.beat();
   }
@@ -196,8 +195,7 @@ export class RedisPresenceDirectory extends PresenceDirectory implements OnAppli
         return void this.rejoin();
       }
       if (!reap) return;
-      const beat = Math.floor(settings.nodeTtlMs / 3);
-      if ((await commands.set(this.redis.key('reaper'), this.member, 'PX', beat, 'NX')) !== 'OK') return;
+      if ((await commands.set(this.redis.key('reaper'), this.member, 'PX', this.redis.beatMs, 'NX')) !== 'OK') return;
       for (const hash of await commands.smembers(this.roomsKey)) {
         const gone = await this.scripts.presenceReap(hash, this.roomsKey, this.nodePrefix);
         const roomKey = Buffer.from(hash.slice(this.redis.key('presence', '').length), 'base64url').toString();

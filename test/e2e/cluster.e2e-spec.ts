@@ -8,13 +8,16 @@ import { freezeRedis, pauseRedis, resumeRedis, startRedis, stopRedis, type Redis
 import { clusterMissing, describeNeeding } from '../support/requirements.js';
 import { ResumingClient } from '../support/resuming-client.js';
 import { ServerProcess, testServerEnv } from '../support/server-process.js';
-import { startTcpProxy } from '../support/tcp-proxy.js';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 import { TestClient } from '../support/test-client.js';
 import { token } from '../support/tokens.js';
 import { waitUntil } from '../support/wait.js';
 
 const NODE_TTL_MS = 1500;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** The presence pushes of a room a client received, in order, as `event userId`. */
+const presenceHeard = (client: TestClient, room: string) =>
+  client.frames.filter((f) => f.id === undefined && f.event.startsWith('presence.') && f.data.room === room).map((f) => `${f.event} ${f.data.user.id}`);
 
 interface Node {
   port: number;
@@ -47,6 +50,22 @@ describeNeeding('a cluster of three nodes on PostgreSQL and Redis', clusterMissi
   }
 
   const ready = async (node: Node) => (await fetch(`${node.httpUrl}/health/ready`)).status === 200;
+
+  /** A fourth node that reaches Redis through a proxy, so that it alone can lose Redis; in touch once started. */
+  async function startNodeBehindProxy(): Promise<{ node: Node; proxy: TcpProxy; stop: () => Promise<void> }> {
+    const proxy = await startTcpProxy(redis.port);
+    const port = await freePort();
+    const node: Node = { port, wsUrl: `ws://127.0.0.1:${port}/ws`, httpUrl: `http://127.0.0.1:${port}`, server: await startNode(port, `redis://127.0.0.1:${proxy.port}`) };
+    const stop = async () => {
+      await node.server.stop();
+      await proxy.close();
+    };
+    await waitUntil(() => ready(node), 10_000).catch(async (error: unknown) => {
+      await stop();
+      throw error;
+    });
+    return { node, proxy, stop };
+  }
   const connect = async (node: Node, sub: string) => {
     const client = await TestClient.connect(node.wsUrl, { token: token(sub) });
     clients.push(client);
@@ -151,12 +170,8 @@ describeNeeding('a cluster of three nodes on PostgreSQL and Redis', clusterMissi
   });
 
   it('catches up with what a node cut off from Redis stored, changed, archived and disconnected meanwhile, once that node is back', async () => {
-    // A fourth node reaches Redis through a proxy, so that only it loses Redis.
-    const proxy = await startTcpProxy(redis.port);
-    const port = await freePort();
-    const cutOff: Node = { port, wsUrl: `ws://127.0.0.1:${port}/ws`, httpUrl: `http://127.0.0.1:${port}`, server: await startNode(port, `redis://127.0.0.1:${proxy.port}`) };
+    const { node: cutOff, proxy, stop } = await startNodeBehindProxy();
     try {
-      await waitUntil(() => ready(cutOff), 10_000);
       await http(nodes[0].httpUrl, 'PUT', '/admin/users/cody/roles/member', { token: root });
       const alice = await connect(nodes[0], 'alice');
       await alice.ok('room.join', { room: 'quiet' });
@@ -202,8 +217,7 @@ describeNeeding('a cluster of three nodes on PostgreSQL and Redis', clusterMissi
       // Opened after the disconnect: not closed by it.
       expect((await doraAgain.request('ping')).event).toBe('pong');
     } finally {
-      await cutOff.server.stop();
-      await proxy.close();
+      await stop();
     }
   });
 
@@ -261,7 +275,7 @@ describeNeeding('a cluster of three nodes on PostgreSQL and Redis', clusterMissi
     expect((await watcher.ok('presence.list', { room: 'frozen' })).users).toEqual([{ id: 'frozen-watcher', name: 'frozen-watcher' }]);
   });
 
-  it('announces, once Redis is back, who left while it was down, and repeats no join to its own user', async () => {
+  it('announces, once Redis is back, who left while it was down, and repeats no join, to its own user or to anyone who had it', async () => {
     const watcher = await connect(nodes[0], 'pr-watcher');
     const stayer = await connect(nodes[1], 'pr-stayer');
     const leaver = await connect(nodes[2], 'pr-leaver');
@@ -280,6 +294,40 @@ describeNeeding('a cluster of three nodes on PostgreSQL and Redis', clusterMissi
     expect((await watcher.ok('presence.list', { room: 'pr' })).users.map((u: { id: string }) => u.id).sort()).toEqual(['pr-stayer', 'pr-watcher']);
     await stayer.settle(500);
     expect(stayer.pushes('presence.join', 'pr').filter((push) => push.data.user.id === 'pr-stayer')).toEqual([]);
+    // The nodes announce their users again to a Redis that forgot them: news to none of the members.
+    expect(presenceHeard(watcher, 'pr')).toEqual(['presence.join pr-stayer', 'presence.join pr-leaver', 'presence.leave pr-leaver']);
+  });
+
+  it('tells the members of a node cut off from Redis, once it is back, who left and who arrived on other nodes meanwhile, once each', async () => {
+    const { node: cutOff, proxy, stop } = await startNodeBehindProxy();
+    try {
+      const watcher = await connect(cutOff, 'pc-watcher');
+      await watcher.ok('room.join', { room: 'pc' });
+      const leaver = await connect(nodes[0], 'pc-leaver');
+      await leaver.ok('room.join', { room: 'pc' });
+      const witness = await connect(nodes[1], 'pc-witness');
+      await witness.ok('room.join', { room: 'pc' });
+      await waitUntil(() => presenceHeard(watcher, 'pc').length === 2);
+
+      proxy.cut();
+      await waitUntil(async () => !(await ready(cutOff)), 10_000);
+      await leaver.ok('room.leave', { room: 'pc' });
+      const arriver = await connect(nodes[2], 'pc-arriver');
+      await arriver.ok('room.join', { room: 'pc' });
+      // Published to the nodes in touch with Redis, and lost for the cut-off one.
+      await witness.next((f) => f.event === 'presence.leave' && f.data.user.id === 'pc-leaver');
+      await witness.next((f) => f.event === 'presence.join' && f.data.user.id === 'pc-arriver');
+      expect(presenceHeard(watcher, 'pc')).toEqual(['presence.join pc-leaver', 'presence.join pc-witness']);
+
+      proxy.resume();
+      await waitUntil(() => presenceHeard(watcher, 'pc').length >= 4, 10_000);
+      // Whatever else could come (the node's rejoin, the reaper's next beat, a late push) has come by then.
+      await watcher.settle(NODE_TTL_MS * 2);
+      expect(presenceHeard(watcher, 'pc').slice(2).sort()).toEqual(['presence.join pc-arriver', 'presence.leave pc-leaver']);
+      expect((await watcher.ok('presence.list', { room: 'pc' })).users.map((u: { id: string }) => u.id).sort()).toEqual(['pc-arriver', 'pc-watcher', 'pc-witness']);
+    } finally {
+      await stop();
+    }
   });
 
   it('keeps serving through a Redis restart, reports not ready meanwhile, and loses no acknowledged message', async () => {
