@@ -45,15 +45,11 @@ export class PresenceService implements OnApplicationShutdown {
     @Inject(RedisConnections) redis: RedisConnections | null,
   ) {
     delivery.onMembershipChange((change, membership) => (change === 'joined' ? this.arrived(membership) : this.departed(membership)));
-    // A single node misses none of its own pushes.
-    this.catchUp = null;
-    if (redis) {
-      // After an outage every node is back within the longest wait between its reconnect attempts,
-      // and puts its users back in the directory at once; the reaper waits a beat for that too.
-      const settleMs = Math.max(redis.beatMs, RECONNECT_WAIT_MAX_MS);
-      const isHere = (roomKey: string, userId: string) => this.sockets.get(roomKey)?.has(userId) ?? false;
-      this.catchUp = new PresenceCatchUp(directory, broker, delivery, isHere, settleMs);
-    }
+    // A single node misses none of its own pushes. After an outage every node is back within the longest
+    // wait between its reconnect attempts, and puts its users back in the directory at once; the reaper
+    // waits a beat for that too.
+    const isHere = (roomKey: string, userId: string) => this.sockets.get(roomKey)?.has(userId) ?? false;
+    this.catchUp = redis ? new PresenceCatchUp(directory, broker, delivery, isHere, Math.max(redis.beatMs, RECONNECT_WAIT_MAX_MS)) : null;
   }
 
   onApplicationShutdown(): void {
