@@ -314,7 +314,8 @@ export class DeliveryService implements BeforeApplicationShutdown {
         // The socket fell behind within the page: the rest is let go rather than held while it drains (a
         // page of large messages is megabytes, per waiting socket), and read again after, as much as went
         // out this time. Pages grow back while the socket keeps up.
-        pageSize = sent < entries.length ? sent : Math.min(REPLAY_PAGE, pageSize * 2);
+        const keptUp = sent === entries.length && connection.bufferedAmount <= REPLAY_PAUSE_BYTES;
+        pageSize = keptUp ? Math.min(REPLAY_PAGE, pageSize * 2) : sent;
         // Let other sockets' frames in between pages (SQLite reads are synchronous).
         await new Promise((resolve) => setImmediate(resolve));
       }

@@ -108,4 +108,16 @@ describe('FrameBudget', () => {
     expect(new Set(run(2000))).toEqual(new Set(['accept']));
     expect(run(200)).toContain('close');
   });
+
+  it('does not close a client reading large pages at a steady pace, refused now and then while in debt for them', () => {
+    // The defaults. Every 1.2 s a page charged past the cap, and 0.6 s after each a ping, refused: 1.7 frames a second.
+    const budget = new FrameBudget({ perSecond: 50, burst: 100, closeAfterMs: 3000 }, 0);
+    const verdicts: string[] = [];
+    for (let now = 0; now < 30_000; now += 1200) {
+      const page = budget.take(now);
+      if (page === 'accept') budget.charge(125);
+      verdicts.push(page, budget.take(now + 600));
+    }
+    expect(new Set(verdicts)).toEqual(new Set(['accept', 'refuse']));
+  });
 });

@@ -1,12 +1,15 @@
 export type FrameVerdict = 'accept' | 'refuse' | 'close';
 
+/** Refusals of a socket in debt (see `charge`) this far apart belong to separate floods. */
+const QUIET_MS = 1000;
+
 /** The limits every socket's budget shares. */
 export interface FramePolicy {
   /** Frames sustained per second. */
   perSecond: number;
   /** Frames at once. */
   burst: number;
-  /** How long a flood of refusals may last before the socket is told to go. */
+  /** How far into a flood (see FrameBudget) a refusal tells the socket to go. */
   closeAfterMs: number;
 }
 
@@ -20,7 +23,11 @@ export interface FramePolicy {
  * saved since, counted past the burst): a refusal `closeAfterMs` or more
  * into a flood tells the socket to go. How far apart the refusals come does
  * not matter: a client a little over its rate is refused a frame only now
- * and then, but it never saves anything up.
+ * and then, but it never saves anything up. Except while the socket is in
+ * debt for large answers: refusals a second apart then end a flood, so that
+ * a client reading large pages at a steady pace is slowed, not closed (the
+ * debt it pays back is not savings), while one that keeps sending into its
+ * debt is closed.
  */
 export class FrameBudget {
   private tokens: number;
@@ -33,6 +40,8 @@ export class FrameBudget {
    * when a flood begins.
    */
   private savedInFlood = 0;
+  /** When the socket was last refused while in debt; undefined when its last refusal was not. */
+  private refusedInDebtAt: number | undefined;
 
   constructor(
     private readonly policy: FramePolicy,
@@ -49,7 +58,8 @@ export class FrameBudget {
     this.updatedAt = now;
     if (this.floodStartedAt !== undefined) {
       this.savedInFlood += earned;
-      if (this.savedInFlood >= perSecond) this.floodStartedAt = undefined;
+      const quietInDebt = this.refusedInDebtAt !== undefined && now - this.refusedInDebtAt > QUIET_MS;
+      if (this.savedInFlood >= perSecond || quietInDebt) this.floodStartedAt = undefined;
     }
     if (this.tokens >= 1) {
       this.tokens -= 1;
@@ -60,6 +70,7 @@ export class FrameBudget {
       this.floodStartedAt = now;
       this.savedInFlood = this.tokens;
     }
+    this.refusedInDebtAt = this.tokens < 0 ? now : undefined;
     return now - this.floodStartedAt >= closeAfterMs ? 'close' : 'refuse';
   }
 
@@ -76,8 +87,8 @@ export class FrameBudget {
   /**
    * Charges work beyond the frame itself, in frames. The debt is capped at a
    * second's worth: it slows a socket down for at most a second, shorter than
-   * a flood must last to close it, so a client that paces its frames and
-   * its pages within its rate is never closed for fetching large pages.
+   * a flood must last to close it, so a client that waits for its refusals
+   * to pass is never closed for fetching large pages.
    */
   charge(frames: number): void {
     const before = this.tokens;

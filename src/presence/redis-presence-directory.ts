@@ -83,6 +83,8 @@ export class RedisPresenceDirectory extends PresenceDirectory implements OnAppli
   private readonly unannounced = new Map<string, Map<string, string>>();
   /** Arrivals Redis did not take, by room and user (nothing was announced: their departures are not either). */
   private readonly unshared = new Set<string>();
+  /** Arrivals still waiting for Redis's answer, by room and user: a departure waits for it to know which it follows. */
+  private readonly arriving = new Map<string, Promise<boolean>>();
   private timer: NodeJS.Timeout | undefined;
   /** This member's key was set: a beat that finds it gone was taken for dead (see beat). */
   private alive = false;
@@ -121,26 +123,32 @@ export class RedisPresenceDirectory extends PresenceDirectory implements OnAppli
     await this.redis.commands.del(this.nodeKey()).catch(() => undefined);
   }
 
-  async arrive(roomKey: string, user: UserView): Promise<boolean> {
+  arrive(roomKey: string, user: UserView): Promise<boolean> {
     this.remember(roomKey, user.id, user.name);
     const key = presenceKey(roomKey, user.id);
-    try {
-      const arrived = await this.scripts.presenceArrive(this.hash(roomKey), this.roomsKey, this.member, user.id, user.name, this.nodePrefix);
-      this.unshared.delete(key);
-      return arrived === 1;
-    } catch (error) {
+    const arrival = this.share(roomKey, user).catch((error: unknown) => {
       // Shared once Redis is back (rejoin), if the user is still here then.
       this.unshared.add(key);
       throw error;
-    }
+    });
+    this.arriving.set(key, arrival);
+    void arrival
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.arriving.get(key) === arrival) this.arriving.delete(key);
+      });
+    return arrival;
   }
 
   async depart(roomKey: string, userId: string): Promise<boolean> {
     const name = this.local.get(roomKey)?.get(userId);
     this.local.get(roomKey)?.delete(userId);
     if (this.local.get(roomKey)?.size === 0) this.local.delete(roomKey);
+    const key = presenceKey(roomKey, userId);
+    // A socket may join and leave while Redis hangs: whether its arrival was shared is known once it answers.
+    await this.arriving.get(key)?.catch(() => undefined);
     // Its arrival never reached Redis, so no join was announced: no leave either.
-    const neverShared = this.unshared.delete(presenceKey(roomKey, userId));
+    const neverShared = this.unshared.delete(key);
     try {
       return (await this.scripts.presenceDepart(this.hash(roomKey), this.member, userId, this.nodePrefix)) === 1 && !neverShared;
     } catch (error) {
@@ -148,6 +156,17 @@ export class RedisPresenceDirectory extends PresenceDirectory implements OnAppli
       if (name !== undefined && !neverShared) this.remember(roomKey, userId, name, this.unannounced);
       throw error;
     }
+  }
+
+  /**
+   * Puts the user in the room's hash for this member; whether no other node
+   * had them there (their join is news). A rejoin's failure leaves the user
+   * as they were: a join announced before the outage still was.
+   */
+  private async share(roomKey: string, user: UserView): Promise<boolean> {
+    const arrived = await this.scripts.presenceArrive(this.hash(roomKey), this.roomsKey, this.member, user.id, user.name, this.nodePrefix);
+    this.unshared.delete(presenceKey(roomKey, user.id));
+    return arrived === 1;
   }
 
   async list(roomKey: string): Promise<UserView[]> {
@@ -240,7 +259,7 @@ export class RedisPresenceDirectory extends PresenceDirectory implements OnAppli
     for (const [roomKey, users] of this.local) {
       for (const [id, name] of users) {
         try {
-          if (await this.arrive(roomKey, { id, name })) this.announce(roomKey, ServerEvent.PRESENCE_JOIN, id, name);
+          if (await this.share(roomKey, { id, name })) this.announce(roomKey, ServerEvent.PRESENCE_JOIN, id, name);
         } catch (error) {
           this.logger.debug(`presence rejoin: ${(error as Error).message}`);
         }
