@@ -15,7 +15,7 @@ import { closeSync, fdatasyncSync, mkdirSync, mkdtempSync, openSync, rmSync, wri
 import { cpus, hostname, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { openFleet, percentiles, runDurable } from './lib/load.mjs';
+import { LatencySamples, openFleet, percentiles, runDurable } from './lib/load.mjs';
 import { mainThreadCpuMs, processStats } from './lib/proc.mjs';
 import { freePort, root, startPostgres, startProcess } from './lib/servers.mjs';
 import { hs256Token } from './lib/tokens.mjs';
@@ -152,7 +152,7 @@ const keepsPace = (r) => r.lost === 0 && r.refused === 0 && r.latencyMs.p50 <= 5
  * two of 5 s rather than many short ones (bench/README.md).
  */
 async function fixedLoadInTurns(entries, deliveries) {
-  const pooled = new Map(entries.map(({ key }) => [key, { windows: [], latencies: [], cpuMs: 0, eventLoopMs: 0 }]));
+  const pooled = new Map(entries.map(({ key }) => [key, { windows: [], latencies: new LatencySamples(), cpuMs: 0, eventLoopMs: 0 }]));
   for (let round = 0; round < WINDOWS; round++) {
     for (const { key, server, fleet } of round % 2 === 0 ? entries : [...entries].reverse()) {
       const window = {};
@@ -169,8 +169,7 @@ async function fixedLoadInTurns(entries, deliveries) {
       const { latencies, ...figures } = result;
       const pool = pooled.get(key);
       pool.windows.push(figures);
-      // One at a time: a 5 s window at 50,000/s has more latencies than a spread call takes arguments.
-      for (const latency of latencies) pool.latencies.push(latency);
+      pool.latencies.add(latencies);
       pool.cpuMs += window.close.total - window.open.total;
       pool.eventLoopMs += window.close.eventLoop - window.open.eventLoop;
     }
@@ -190,7 +189,7 @@ async function fixedLoadInTurns(entries, deliveries) {
           measuredDeliveries,
           lost: sum((w) => w.lost),
           deliveriesPerSecond: (measuredDeliveries / measuredMs) * 1000,
-          latencyMs: percentiles(latencies.sort((a, b) => a - b)),
+          latencyMs: percentiles(latencies.sorted()),
           measuredMs,
           cpuUsPerDelivery: (serverCpuMs * 1000) / measuredDeliveries,
           /** What the threads besides the event loop took: V8's collector and compiler, Switchboard's SQLite writer. */
