@@ -85,7 +85,7 @@ export interface WebSocketOptions {
   rateLimitPerSecond?: number;
   /** Frames a socket may send in a burst above the sustained rate. */
   rateLimitBurst?: number;
-  /** A refusal this long or more into a flood (from a refusal until the socket has sent a second's worth of frames fewer than its rate allows) closes the socket with 4008. */
+  /** A refusal this long or more into a flood (see FrameBudget: from a refusal until the socket has sent a second's worth of frames fewer than its rate allows) closes the socket with 4008. */
   floodCloseAfterMs?: number;
   maxRoomsPerSocket?: number;
   /** Sockets one user may hold open on one node. */

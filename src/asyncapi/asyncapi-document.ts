@@ -90,7 +90,7 @@ function limitsText(websocket: ResolvedRealtimeOptions['websocket']): string {
   return [
     `Limits: frames up to ${websocket.maxPayloadBytes} bytes (close 1009);`,
     `every frame, good or bad, counts against ${websocket.rateLimitPerSecond} frames/s with bursts of ${websocket.rateLimitBurst}`,
-    `(beyond: \`RATE_LIMITED\`, not processed; a refusal ${websocket.floodCloseAfterMs} ms into a flood, which lasts until a second's worth of frames was saved: close 4008);`,
+    `(beyond: \`RATE_LIMITED\`, not processed; a refusal ${websocket.floodCloseAfterMs} ms into a flood, which lasts until a second's worth of frames was saved (in debt for large pages, until a second without refusals): close 4008);`,
     `${websocket.maxRoomsPerSocket} rooms per socket; ${websocket.maxSocketsPerUser} sockets per user and node;`,
     `${websocket.maxBufferedBytes} bytes of unread data (close 4009);`,
     `a protocol ping every ${websocket.pingIntervalMs} ms, two unanswered drop the socket.`,

@@ -299,17 +299,20 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
 /** PostgreSQL's data exceptions and integrity violations (SQLSTATE classes 22 and 23), SQLite's like. */
 const ONE_MESSAGE_FAILURE = /^(2[23][0-9A-Z]{3}|SQLITE_(CONSTRAINT|MISMATCH|TOOBIG|RANGE)\w*)$/;
 
+/** The driver's (or the writer thread's) own error, which withStorage keeps as the cause of its UNAVAILABLE. */
+function driverError(error: unknown): { code?: unknown; nothingStored?: unknown } | undefined {
+  return (error instanceof RealtimeError ? error.cause : error) as { code?: unknown; nothingStored?: unknown } | undefined;
+}
+
 /** A failure the data of one message may have caused, rather than the database's own: the others are worth trying without it. */
 function causedByOneMessage(error: unknown): boolean {
-  const cause = error instanceof RealtimeError ? error.cause : error;
-  const code = (cause as { code?: unknown } | undefined)?.code;
+  const code = driverError(error)?.code;
   return typeof code === 'string' && ONE_MESSAGE_FAILURE.test(code);
 }
 
 /** Refused before reaching the database (NothingStoredError): no commit to look for. */
 function nothingStored(error: unknown): boolean {
-  const cause = error instanceof RealtimeError ? error.cause : error;
-  return (cause as { nothingStored?: unknown } | undefined)?.nothingStored === true;
+  return driverError(error)?.nothingStored === true;
 }
 
 function toBatchEntry({ message, id }: PendingWrite): BatchEntry {
