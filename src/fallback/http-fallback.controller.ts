@@ -13,11 +13,13 @@ import {
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
 import { BearerAuthGuard, TokenFromQueryOrCookie } from '../auth/bearer-auth.guard.js';
 import { CurrentUser } from '../auth/current-user.decorator.js';
+import { GracefulShutdown } from '../gateway/graceful-shutdown.service.js';
 import { RoomPermissionGuard } from '../authorization/http-permission.guard.js';
 import { Permission } from '../authorization/permissions.js';
 import { RequirePermission } from '../authorization/require-permission.decorator.js';
 import { SendAckDto } from '../messages/dto/message.dto.js';
 import { MessagesService } from '../messages/messages.service.js';
+import { RealtimeError } from '../protocol/error-codes.js';
 import { HttpErrorFilter } from '../protocol/http-error.filter.js';
 import { JsonBodyGuard } from '../protocol/json-body.guard.js';
 import { realtimeValidationPipe } from '../protocol/validation.pipe.js';
@@ -45,6 +47,7 @@ export class HttpFallbackController {
     private readonly messages: MessagesService,
     private readonly streams: EventStreamsService,
     private readonly polls: LongPollService,
+    private readonly shutdown: GracefulShutdown,
   ) {}
 
   @Get('messages')
@@ -66,6 +69,8 @@ export class HttpFallbackController {
     @Body() body: PostMessageDto,
     @Res({ passthrough: true }) response: ServerResponse,
   ) {
+    // Like a frame, a stream or a poll: once the shutdown has begun, nothing new is taken (503, nothing stored; resent elsewhere).
+    if (this.shutdown.draining) throw RealtimeError.unavailable('the server is restarting; send to another node');
     const ack = await this.messages.send(user, room, { text: body.text, payload: body.payload }, body.clientMsgId);
     response.statusCode = ack.duplicate ? 200 : 201;
     return ack;

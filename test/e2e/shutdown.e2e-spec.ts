@@ -112,8 +112,9 @@ describe('a graceful shutdown', () => {
     stuck.socket.terminate();
   });
 
-  it('refuses new sockets, streams and polls (503) and new frames (UNAVAILABLE) from the first shutdown phase on, before anything stops', async () => {
-    const { server, hostStep } = await startHostWithSlowShutdown(await freshDatabase('sqlite'));
+  it('refuses new sockets, streams, polls and HTTP sends (503) and new frames (UNAVAILABLE) from the first shutdown phase on, before anything stops', async () => {
+    const database = await freshDatabase('sqlite');
+    const { server, hostStep } = await startHostWithSlowShutdown(database);
     const alice = await TestClient.connect(server.wsUrl, { token: token('alice') });
     await alice.ok('room.join', { room: 'window' });
     const closing = server.close();
@@ -128,6 +129,10 @@ describe('a graceful shutdown', () => {
       expect(stream.body).toMatchObject({ code: 'UNAVAILABLE' });
       const poll = await http(server.httpUrl, 'GET', '/rooms/window/poll?after=0&timeout=60', { token: token('dave') });
       expect([poll.status, poll.body]).toEqual([503, expect.objectContaining({ code: 'UNAVAILABLE' })]);
+      // The HTTP send as the poll: 503 with the same body, nothing stored; the client resends elsewhere with its clientMsgId.
+      const post = await http(server.httpUrl, 'POST', '/rooms/window/messages', { token: token('erin'), body: { text: 'too late', clientMsgId: 'h1' } });
+      expect(post).toEqual({ status: 503, body: { statusCode: 503, code: 'UNAVAILABLE', message: 'the server is restarting; send to another node' } });
+      expect(Object.keys(post.body).sort()).toEqual(Object.keys(poll.body).sort());
       const refused = await alice.request('message.send', { room: 'window', text: 'too late', clientMsgId: 'w1' });
       expect(refused).toMatchObject({ event: 'error', id: refused.id, data: { code: 'UNAVAILABLE', event: 'message.send' } });
     } finally {
@@ -135,5 +140,12 @@ describe('a graceful shutdown', () => {
     }
     expect(await alice.closed).toEqual({ code: 1012, reason: 'server restarting; reconnect and resume with since' });
     await closing;
+
+    const restarted = await startServer(database);
+    expect(await http(restarted.httpUrl, 'GET', '/rooms/window/messages', { token: token('reader') })).toEqual({
+      status: 200,
+      body: { room: 'window', messages: [], hasMore: false },
+    });
+    await restarted.close();
   });
 });
