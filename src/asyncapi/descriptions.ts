@@ -9,7 +9,9 @@ import type { ClientEvent, CloseCode, ServerEvent } from '../protocol/events.js'
 
 export const CLIENT_EVENT_SUMMARIES: Record<ClientEvent, string> = {
   auth: 'Authenticate a socket opened without a token (first-frame authentication)',
-  'auth.refresh': "Replace the socket's token by a later one of the same user, keeping the socket open past the old `exp`",
+  'auth.refresh':
+    "Replace the socket's token by a newer one of the same user: its `exp` becomes the socket's deadline, " +
+    'later (keeping the socket open past the old `exp`) or earlier. An expired token is refused with `UNAUTHORIZED`',
   ping: 'Measure latency or keep intermediaries awake; answered by `pong`',
   'room.join':
     'Join a room to receive its pushes (created on first use). With `since`, every stored message after that `seq` ' +
@@ -44,7 +46,7 @@ export const SERVER_EVENT_SUMMARIES: Record<ServerEvent, string> = {
 export const ERROR_CODE_MEANINGS: Record<ErrorCode, string> = {
   BAD_REQUEST:
     'not JSON, not an object, a binary frame, an unknown event, or failed validation (`details` lists each field and constraint)',
-  UNAUTHORIZED: 'not authenticated yet (first-frame authentication), or a bad token in `auth` or `auth.refresh`',
+  UNAUTHORIZED: 'not authenticated yet (first-frame authentication), or a bad or expired token in `auth` or `auth.refresh`',
   FORBIDDEN: 'the permission is missing in that room; `auth.refresh` with a token of another user',
   NOT_FOUND: 'the room does not exist or is archived; no message with that `seq`',
   CONFLICT: 'editing a deleted message',

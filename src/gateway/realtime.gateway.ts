@@ -71,8 +71,12 @@ export class RealtimeGateway implements OnGatewayConnection, OnGatewayDisconnect
 
   @SubscribeMessage(ClientEvent.AUTH_REFRESH)
   @ReplyData(RefreshReply)
-  refresh(@CurrentConnection() connection: Connection, @FrameData() { token }: TokenDto): Promise<ReplyOf<'auth.refresh'>> {
-    return this.sessions.refresh(connection, token);
+  refresh(
+    @CurrentConnection() connection: Connection,
+    @FrameData() { token }: TokenDto,
+    @Frame() frame: FrameContext,
+  ): Promise<ReplyOf<'auth.refresh'>> {
+    return this.sessions.refresh(connection, token, frame.arrival);
   }
 
   @SubscribeMessage(ClientEvent.PING)

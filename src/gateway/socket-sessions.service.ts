@@ -19,6 +19,9 @@ import { HandshakeService } from './handshake.service.js';
  */
 @Injectable()
 export class SocketSessionsService {
+  /** Per socket, the arrival (FrameContext.arrival) of the `auth.refresh` its token now comes from. */
+  private readonly refreshedBy = new WeakMap<Connection, number>();
+
   constructor(
     private readonly handshake: HandshakeService,
     private readonly authenticator: Authenticator,
@@ -74,14 +77,30 @@ export class SocketSessionsService {
     return { user: { id: user.id, name: user.name }, exp: user.expiresAt };
   }
 
-  /** A later token for the same user keeps the socket open past the old `exp`. */
-  async refresh(connection: Connection, token: string): Promise<{ exp: number }> {
+  /**
+   * `auth.refresh`: a valid token of the same user replaces the socket's, and
+   * its `exp` becomes the socket's deadline, later or earlier than the old
+   * one: the socket lives as long as the latest token its client sent, as a
+   * new socket opened with that token would (an identity provider that
+   * issues a shorter token, at a session's end or after a step-down, ends the
+   * socket with it). An expired, invalid or foreign token changes nothing.
+   * Of two refreshes in flight, the one sent last wins, whichever token is
+   * verified first (a host's UserResolver may answer in any order); the
+   * other's reply gives the deadline that stands. The reply's `exp` is
+   * always the socket's deadline.
+   */
+  async refresh(connection: Connection, token: string, arrival: number): Promise<{ exp: number }> {
     const current = connection.user!;
     const next = await this.authenticator.authenticate(token);
     if (next.id !== current.id || next.tenantId !== current.tenantId) {
       throw RealtimeError.forbidden('the new token is for another user');
     }
-    connection.user = { ...current, name: next.name, expiresAt: next.expiresAt };
+    // Closed while the token was checked: a deadline now would hold the gone socket until it fell due.
+    if (connection.ended) throw RealtimeError.unavailable('the socket closed');
+    const user = connection.user!;
+    if (arrival < (this.refreshedBy.get(connection) ?? 0)) return { exp: user.expiresAt };
+    this.refreshedBy.set(connection, arrival);
+    connection.user = { ...user, name: next.name, expiresAt: next.expiresAt };
     this.scheduleExpiry(connection, next.expiresAt);
     return { exp: next.expiresAt };
   }

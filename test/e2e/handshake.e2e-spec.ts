@@ -74,6 +74,15 @@ describeEachDatabase('handshake and token lifecycle', (kind) => {
     await refreshed.close();
   });
 
+  it('ends the socket at the exp of the token auth.refresh gave it, earlier than the old one too, and refuses an expired token', async () => {
+    const client = await TestClient.connect(server.wsUrl, { token: token('alice', { expiresIn: 3600 }) });
+    const expired = await client.error('auth.refresh', { token: token('alice', { expiresIn: -10 }) });
+    expect(expired).toMatchObject({ code: 'UNAUTHORIZED', message: 'the token has expired', event: 'auth.refresh' });
+    const { exp } = await client.ok('auth.refresh', { token: token('alice', { expiresIn: 1 }) });
+    expect(exp).toBeLessThanOrEqual(Math.floor(Date.now() / 1000) + 1);
+    expect(await client.closed).toEqual({ code: 4001, reason: 'token expired' });
+  });
+
   describe('with WS_AUTH_COOKIE and no origin list', () => {
     let cookies: TestServer;
     beforeAll(async () => {
