@@ -96,6 +96,14 @@ export interface WebSocketOptions {
   shutdownTimeoutMs?: number;
 }
 
+/** The `/admin` API's rate limit: each user's requests on one node draw from a budget of their own, apart from the fallback routes'. */
+export interface AdminOptions {
+  /** Requests per second a user may make to the admin API, sustained. */
+  rateLimitPerSecond?: number;
+  /** Requests a user may make to the admin API at once (a bulk job of up to this many runs at full speed). */
+  rateLimitBurst?: number;
+}
+
 export interface ClusterOptions {
   /** Redis, the broker between the nodes: room fan-out, presence, admin changes. */
   redisUrl: string;
@@ -110,6 +118,7 @@ export interface RealtimeModuleOptions {
   auth: AuthOptions;
   authorization?: AuthorizationOptions;
   websocket?: WebSocketOptions;
+  admin?: AdminOptions;
   /** Several nodes behind a load balancer, sharing PostgreSQL and Redis. */
   cluster?: ClusterOptions;
   /** Serve the AsyncAPI document of the WebSocket protocol at `GET /asyncapi.json` (default true). */
@@ -123,6 +132,7 @@ export interface ResolvedRealtimeOptions {
     Omit<AuthOptions, 'algorithm' | 'clockToleranceSeconds' | 'firstFrameAuth' | 'firstFrameAuthTimeoutMs'>;
   authorization: Required<AuthorizationOptions>;
   websocket: Required<WebSocketOptions>;
+  admin: Required<AdminOptions>;
   cluster: Required<ClusterOptions> | null;
   asyncApi: boolean;
 }
@@ -143,8 +153,8 @@ export const OPTION_BOUNDS = {
   permissionCacheSize: { min: 1, max: 10_000_000 },
   maxPayloadBytes: { min: 1024, max: 16 * 1024 * 1024 },
   pingIntervalMs: { min: 100, max: 600_000 },
-  rateLimitPerSecond: { min: 1, max: 100_000 },
-  rateLimitBurst: { min: 1, max: 100_000 },
+  rateLimitPerSecond: { min: 1, max: 100_000 }, // websocket.* and admin.*
+  rateLimitBurst: { min: 1, max: 100_000 }, // websocket.* and admin.*
   floodCloseAfterMs: { min: 0, max: 600_000 },
   maxRoomsPerSocket: { min: 1, max: 100_000 },
   maxSocketsPerUser: { min: 1, max: 100_000 },
@@ -200,6 +210,10 @@ export function resolveOptions(options: RealtimeModuleOptions): ResolvedRealtime
       maxBufferedBytes: options.websocket?.maxBufferedBytes ?? 1_048_576,
       shutdownTimeoutMs: options.websocket?.shutdownTimeoutMs ?? 10_000,
     },
+    admin: {
+      rateLimitPerSecond: options.admin?.rateLimitPerSecond ?? 20,
+      rateLimitBurst: options.admin?.rateLimitBurst ?? 500,
+    },
     cluster: cluster
       ? { redisUrl: cluster.redisUrl, keyPrefix: cluster.keyPrefix ?? 'switchboard:', nodeTtlMs: cluster.nodeTtlMs ?? 15_000 }
       : null,
@@ -213,7 +227,7 @@ export function resolveOptions(options: RealtimeModuleOptions): ResolvedRealtime
  * The numeric options, checked as the server's environment is (a host's
  * ConfigService gives strings, and a string would be added, not summed).
  */
-function assertNumbers({ database, auth, authorization, websocket, cluster }: ResolvedRealtimeOptions): void {
+function assertNumbers({ database, auth, authorization, websocket, admin, cluster }: ResolvedRealtimeOptions): void {
   type Bounded = keyof typeof OPTION_BOUNDS;
   const numbers: Array<[string, unknown, Bounded]> = [
     ['auth.clockToleranceSeconds', auth.clockToleranceSeconds, 'clockToleranceSeconds'],
@@ -222,6 +236,8 @@ function assertNumbers({ database, auth, authorization, websocket, cluster }: Re
     ...(Object.keys(websocket) as Array<keyof typeof websocket>)
       .filter((name): name is Bounded & keyof typeof websocket => name in OPTION_BOUNDS)
       .map((name): [string, unknown, Bounded] => [`websocket.${name}`, websocket[name], name]),
+    ['admin.rateLimitPerSecond', admin.rateLimitPerSecond, 'rateLimitPerSecond'],
+    ['admin.rateLimitBurst', admin.rateLimitBurst, 'rateLimitBurst'],
   ];
   if ('type' in database && database.type === 'postgres') {
     if (database.poolSize !== undefined) numbers.push(['database.poolSize', database.poolSize, 'poolSize']);

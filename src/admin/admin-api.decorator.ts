@@ -7,13 +7,18 @@ import { RequirePermission } from '../authorization/require-permission.decorator
 import { HttpErrorFilter } from '../protocol/http-error.filter.js';
 import { JsonBodyGuard } from '../protocol/json-body.guard.js';
 import { realtimeValidationPipe } from '../protocol/validation.pipe.js';
+import { AdminRequestBudgetGuard } from '../request-budgets/request-budgets.js';
 
-/** Everything an `/admin` controller needs: a bearer token holding `admin.manage`, a JSON body if any, validation, contract errors. */
+/**
+ * Everything an `/admin` controller needs: a bearer token, the caller's admin
+ * request budget (checked before the permission, which may read the
+ * database), `admin.manage`, a JSON body if any, validation, contract errors.
+ */
 export const AdminApi = (tag: string) =>
   applyDecorators(
     ApiTags(tag),
     ApiBearerAuth(),
-    UseGuards(BearerAuthGuard, HttpPermissionGuard, JsonBodyGuard),
+    UseGuards(BearerAuthGuard, AdminRequestBudgetGuard, HttpPermissionGuard, JsonBodyGuard),
     RequirePermission(Permission.ADMIN_MANAGE),
     UsePipes(realtimeValidationPipe),
     UseFilters(HttpErrorFilter),

@@ -4,6 +4,7 @@ import { AuthModule } from '../auth/auth.module.js';
 import { AuthorizationModule } from '../authorization/authorization.module.js';
 import { DeliveryModule } from '../delivery/delivery.module.js';
 import { MessagesModule } from '../messages/messages.module.js';
+import { AdminRequestBudgetGuard, AdminRequestBudgets } from '../request-budgets/request-budgets.js';
 import { RoomsModule } from '../rooms/rooms.module.js';
 import { AuditController } from './audit.controller.js';
 import { RolesController } from './roles.controller.js';
@@ -14,5 +15,6 @@ import { UsersController } from './users.controller.js';
 @Module({
   imports: [AuthModule, AuthorizationModule, RoomsModule, MessagesModule, DeliveryModule, AuditModule],
   controllers: [RolesController, UsersController, RoomsController, AuditController],
+  providers: [AdminRequestBudgets, AdminRequestBudgetGuard],
 })
 export class AdminModule {}

@@ -102,6 +102,12 @@ export class Environment {
   @IntegerSetting(OPTION_BOUNDS.permissionCacheSize)
   PERMISSION_CACHE_SIZE = 100_000;
 
+  @IntegerSetting(OPTION_BOUNDS.rateLimitPerSecond)
+  ADMIN_RATE_LIMIT_PER_SECOND = 20;
+
+  @IntegerSetting(OPTION_BOUNDS.rateLimitBurst)
+  ADMIN_RATE_LIMIT_BURST = 500;
+
   @Matches(/^\/[A-Za-z0-9._~/-]*$/, { message: 'WS_PATH must be a URL path starting with /' })
   WS_PATH = '/ws';
 

@@ -128,6 +128,9 @@ describe('resolveOptions', () => {
       'RealtimeModule: websocket.pingIntervalMs must be an integer from 100 to 600000, not 2147483648',
     );
     expect(() => resolveOptions({ auth, database: { ...postgres, statementTimeoutMs: 50 } })).toThrow(/database.statementTimeoutMs must be an integer from 100/);
+    expect(() => resolveOptions({ auth, database, admin: { rateLimitBurst: 0 } })).toThrow('RealtimeModule: admin.rateLimitBurst must be an integer from 1 to 100000, not 0');
+    expect(() => resolveOptions({ auth, database, admin: { rateLimitPerSecond: 1.5 } })).toThrow(/admin.rateLimitPerSecond/);
+    expect(resolveOptions({ auth, database, admin: { rateLimitBurst: 40 } }).admin).toEqual({ rateLimitPerSecond: 20, rateLimitBurst: 40 });
   });
 });
 
@@ -171,6 +174,10 @@ describe('loadServerSettings', () => {
       maxBufferedBytes: 1_048_576,
       shutdownTimeoutMs: 10_000,
     });
+    expect(settings.realtime.admin).toEqual({ rateLimitPerSecond: 20, rateLimitBurst: 500 });
+    const admin = loadServerSettings({ JWT_SECRET: SECRET, ADMIN_RATE_LIMIT_PER_SECOND: '5', ADMIN_RATE_LIMIT_BURST: '50' }).realtime.admin;
+    expect(admin).toEqual({ rateLimitPerSecond: 5, rateLimitBurst: 50 });
+    expect(() => parseEnvironment({ ADMIN_RATE_LIMIT_BURST: '0' })).toThrow('ADMIN_RATE_LIMIT_BURST must be an integer from 1 to 100000');
   });
 
   it('chooses SQLite at DATABASE_PATH without DATABASE_URL', () => {

@@ -115,6 +115,7 @@ export function loadServerSettings(variables: Record<string, string | undefined>
         maxBufferedBytes: env.WS_MAX_BUFFERED_BYTES,
         shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
       },
+      admin: { rateLimitPerSecond: env.ADMIN_RATE_LIMIT_PER_SECOND, rateLimitBurst: env.ADMIN_RATE_LIMIT_BURST },
       asyncApi: env.OPENAPI_DOCS,
       ...(env.REDIS_URL
         ? { cluster: { redisUrl: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX, nodeTtlMs: env.CLUSTER_NODE_TTL_MS } }

@@ -23,10 +23,10 @@ import { RealtimeError } from '../protocol/error-codes.js';
 import { HttpErrorFilter } from '../protocol/http-error.filter.js';
 import { JsonBodyGuard } from '../protocol/json-body.guard.js';
 import { realtimeValidationPipe } from '../protocol/validation.pipe.js';
+import { FallbackRequestBudgetGuard } from '../request-budgets/request-budgets.js';
 import { EventStreamQueryDto, HistoryPageDto, HistoryQueryDto, POLL_DEFAULT_TIMEOUT_SECONDS, PollQueryDto, PostMessageDto } from './dto/fallback.dto.js';
 import { EventStreamsService, resumePoint } from './event-streams.service.js';
 import { LongPollService } from './long-poll.service.js';
-import { RequestBudgetGuard } from './request-budgets.js';
 
 /**
  * The room routes for clients that cannot use WebSockets (docs/protocol.md,
@@ -39,7 +39,7 @@ import { RequestBudgetGuard } from './request-budgets.js';
 @ApiParam({ name: 'room', description: '1 to 128 characters of letters, digits, "-", "_", "." or ":"' })
 @ApiQuery({ name: 'access_token', type: String, required: false, description: 'The token, for clients that cannot set an Authorization header' })
 @TokenFromQueryOrCookie()
-@UseGuards(BearerAuthGuard, RequestBudgetGuard, RoomPermissionGuard, JsonBodyGuard)
+@UseGuards(BearerAuthGuard, FallbackRequestBudgetGuard, RoomPermissionGuard, JsonBodyGuard)
 @UsePipes(realtimeValidationPipe)
 @UseFilters(HttpErrorFilter)
 export class HttpFallbackController {

@@ -79,6 +79,12 @@ export class FrameBudget {
     return this.tokens + this.earnedSinceUpdate(now) >= this.policy.burst;
   }
 
+  /** How long from `now` until the budget has a whole token again (0 if it has one): when `take` can next accept, floods aside. */
+  msUntilToken(now: number): number {
+    const missing = 1 - (this.tokens + this.earnedSinceUpdate(now));
+    return missing > 0 ? (missing * 1000) / this.policy.perSecond : 0;
+  }
+
   private earnedSinceUpdate(now: number): number {
     // A wall clock stepped back gives nothing, and takes nothing either.
     return (Math.max(0, now - this.updatedAt) * this.policy.perSecond) / 1000;

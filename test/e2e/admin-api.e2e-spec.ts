@@ -349,3 +349,38 @@ describeEachDatabase('admin REST API', (kind) => {
     expect((await http(suite.server.httpUrl, 'GET', '/health/ready')).body).toMatchObject({ status: 'ok', info: { database: { status: 'up' } } });
   });
 });
+
+describe('admin REST API under its rate limit [sqlite]', () => {
+  const suite = suiteServer('sqlite', { BOOTSTRAP_ADMINS: 'root,ops', ADMIN_RATE_LIMIT_PER_SECOND: '1', ADMIN_RATE_LIMIT_BURST: '3' });
+  const url = () => suite.server.httpUrl;
+  const as = (bearer: string, method: string, path: string, body?: unknown) => http(url(), method, path, { token: bearer, body });
+
+  it("answers an admin's requests beyond the budget with 429 and Retry-After, after the token and before the permission, and leaves others alone", async () => {
+    const root = token('root');
+    const statuses = [];
+    for (let n = 0; n < 4; n++) statuses.push((await as(root, 'PUT', `/admin/users/grantee-${n}/roles/viewer`)).status);
+    expect(statuses).toEqual([201, 201, 201, 429]);
+    const refused = await fetch(`${url()}/admin/roles`, { headers: { Authorization: `Bearer ${root}` } });
+    expect(refused.status).toBe(429);
+    expect(await refused.json()).toEqual({ statusCode: 429, code: 'RATE_LIMITED', message: 'too many requests; slow down' });
+    // A second's worth of the rate (1/s) brings the next request back: less than a second is left.
+    expect(refused.headers.get('retry-after')).toBe('1');
+
+    // A bad token is still 401, not 429.
+    expect((await as(token('root', { expiresIn: -1 }), 'GET', '/admin/roles')).status).toBe(401);
+    // Another admin, the same admin in another tenant, and the admin's own fallback requests (a budget apart) are served.
+    expect((await as(token('ops'), 'GET', '/admin/roles')).status).toBe(200);
+    expect((await as(token('root', { tid: 'elsewhere' }), 'GET', '/admin/roles')).status).toBe(200);
+    expect((await as(root, 'POST', '/rooms/lobby/messages', { text: 'still here', clientMsgId: 'r1' })).status).toBe(201);
+
+    // The budget comes before the permission: a user without admin.manage is told 403, then 429 once over it.
+    const alice = token('alice');
+    const denied = [];
+    for (let n = 0; n < 4; n++) denied.push((await as(alice, 'GET', '/admin/roles')).status);
+    expect(denied).toEqual([403, 403, 403, 429]);
+
+    // Waiting as told is enough, and the refused grant was not made.
+    await new Promise((resolve) => setTimeout(resolve, Number(refused.headers.get('retry-after')) * 1000));
+    expect((await as(root, 'GET', '/admin/users/grantee-3/roles')).body).toMatchObject({ assignments: [], defaultRole: 'member' });
+  });
+});

@@ -623,13 +623,15 @@ describe('HTTP fallbacks under the rate limit [sqlite]', () => {
     const statuses = [];
     for (let n = 0; n < 4; n++) statuses.push((await get('hasty', '/rooms/budget/messages')).status);
     expect(statuses).toEqual([200, 200, 200, 429]);
-    const refused = await get('hasty', '/rooms/budget/messages');
-    expect(refused.body).toMatchObject({ statusCode: 429, code: 'RATE_LIMITED' });
+    const refused = await fetch(`${suite.server.httpUrl}/rooms/budget/messages`, { headers: { Authorization: `Bearer ${token('hasty')}` } });
+    expect(await refused.json()).toMatchObject({ statusCode: 429, code: 'RATE_LIMITED' });
+    // The seconds until this budget takes a request again: less than one at 1 a second.
+    expect(refused.headers.get('retry-after')).toBe('1');
     expect((await get('patient', '/rooms/budget/messages')).status).toBe(200);
 
     // A page of about 96 KB costs its size: after it, the next request finds the budget spent.
     await sender.close();
-    // Published through the admin API, which this budget does not limit.
+    // Published through the admin API, which draws from a budget of its own.
     for (let n = 0; n < 24; n++) {
       await http(suite.server.httpUrl, 'POST', '/admin/rooms/big/messages', { token: token('root'), body: { text: 'x'.repeat(4000) } });
     }
