@@ -7,7 +7,7 @@ let lastReport = 0;
 let suppressed = 0;
 
 /** Logs a database failure, summarising repeats so that an outage does not flood the log. */
-function report(logger: Logger, error: Error): void {
+export function reportStorageFailure(logger: Logger, error: Error): void {
   const now = Date.now();
   if (now - lastReport < REPORT_INTERVAL_MS) {
     suppressed++;
@@ -29,7 +29,7 @@ export async function withStorage<T>(logger: Logger, work: () => Promise<T>): Pr
     return await work();
   } catch (error) {
     if (error instanceof RealtimeError) throw error;
-    report(logger, error as Error);
+    reportStorageFailure(logger, error as Error);
     // The driver's error stays attached, for callers that tell one kind of failure from another (MessageWriter).
     throw Object.assign(RealtimeError.unavailable('storage is unavailable; nothing was done'), { cause: error });
   }

@@ -31,10 +31,17 @@ export interface BatchEntry {
 /**
  * What became of one entry: stored as a new message (its seq; the rest is the
  * entry's, sent at the batch's time), found stored earlier (a resend: the
- * original), or refused because its room is archived. Only what the caller
- * lacks comes back (it crosses back from the writer thread).
+ * original), refused because its room is archived, or refused by the database
+ * (the writer thread's batches only: see ONE_MESSAGE_FAILURE). Only what the
+ * caller lacks comes back (it crosses back from the writer thread).
  */
-export type BatchOutcome = { seq: number } | { original: MessageRow } | { archived: true };
+export type BatchOutcome = { seq: number } | { original: MessageRow } | { archived: true } | { refused: { message: string; code?: string } };
+
+/** PostgreSQL's data exceptions and integrity violations (SQLSTATE classes 22 and 23), SQLite's like. */
+const ONE_MESSAGE_FAILURE = /^(2[23][0-9A-Z]{3}|SQLITE_(CONSTRAINT|MISMATCH|TOOBIG|RANGE)\w*)$/;
+
+/** A driver's error code the data of one message may have caused, rather than the database itself: the rest of its batch is worth storing without it. */
+export const isOneMessageFailure = (code: unknown): boolean => typeof code === 'string' && ONE_MESSAGE_FAILURE.test(code);
 
 /** A row of switchboard_messages as the drivers return it (PostgreSQL returns bigint columns as strings). */
 export interface MessageRow {

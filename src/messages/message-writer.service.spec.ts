@@ -1,5 +1,11 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
+import Database from 'better-sqlite3';
+import { DataSource } from 'typeorm';
+import { ownDataSourceOptions } from '../database/data-source-options.js';
 import { withStorage } from '../database/storage-failure.js';
 import type { TransactionRunner } from '../database/transaction-runner.service.js';
 import type { RealtimeMetrics } from '../metrics/realtime-metrics.js';
@@ -98,11 +104,11 @@ class FakePostgres {
   }
 }
 
-/** A writer storing its batches in `database`, as on a PostgreSQL of the module's own unless `options` says otherwise. */
+/** A writer storing its batches in `database`, as on a PostgreSQL of the module's own unless `options` says otherwise (a SQLite file: on the writer thread). */
 function writerOn(database: FakePostgres, options: ResolvedRealtimeOptions['database'] = { type: 'postgres', url: 'postgres://unused' }): MessageWriter {
   const logger = new Logger('test');
   const transactions = {
-    isPostgres: true,
+    isPostgres: !('type' in options && options.type === 'sqlite'),
     statements: (work: (query: FakePostgres['query']) => Promise<unknown>) => withStorage(logger, () => work(database.query)),
     run: (work: (manager: unknown) => Promise<unknown>) =>
       withStorage(logger, () => work({ findOne: async (_entity: unknown, { where }: { where: Parameters<FakePostgres['find']>[0] }) => database.find(where) })),
@@ -250,5 +256,58 @@ describe('MessageWriter on PostgreSQL, batches in flight', () => {
       const database = new FakePostgres();
       expect(await inRooms(writerOn(database, host(options)), database)()).toBe(expected);
     }
+  });
+});
+
+describe("MessageWriter, a sender's messages in a room, when the database refuses one of a batch", () => {
+  /** What each send was answered: its seq, or the error's code. */
+  const answerTo = (clientMsgId: string, writer: MessageWriter) =>
+    writer.write(message(clientMsgId)).then(({ message: stored }) => stored.seq, (error: { code: string }) => error.code);
+  const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+  beforeEach(() => jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined));
+  afterEach(() => jest.restoreAllMocks());
+
+  it('are numbered in the order they were sent on the writer thread, whose other batch in flight is stored meanwhile', async () => {
+    // A SQLite file with the module's migrations (the thread runs from the build), refusing the text `bad` as a constraint would.
+    const folder = mkdtempSync(join(tmpdir(), 'switchboard-order-'));
+    const path = join(folder, 'db.sqlite');
+    const dataSource = await new DataSource(ownDataSourceOptions({ type: 'sqlite', path })).initialize();
+    await dataSource.runMigrations();
+    await dataSource.destroy();
+    const otherConnection = new Database(path);
+    otherConnection.prepare('INSERT INTO switchboard_rooms (id, tenant_id, name, created_at) VALUES (?, ?, ?, 0)').run(room.id, room.tenantId, room.name);
+    otherConnection.exec("CREATE TRIGGER refuse_bad BEFORE INSERT ON switchboard_messages WHEN NEW.text = 'bad' BEGIN SELECT RAISE(ABORT, 'refused'); END");
+    const writer = writerOn(new FakePostgres(), { type: 'sqlite', path });
+    try {
+      // The write lock held elsewhere keeps the first batch on the thread until the second is posted behind it.
+      otherConnection.exec('BEGIN IMMEDIATE');
+      const first = ['a1', 'bad'].map((id) => answerTo(id, writer));
+      await nextTurn();
+      const second = answerTo('a2', writer);
+      // Time for the second batch to reach the thread.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      otherConnection.exec('ROLLBACK');
+      expect(await Promise.all([...first, second])).toEqual([1, 'UNAVAILABLE', 2]);
+    } finally {
+      await writer.onApplicationShutdown();
+      otherConnection.close();
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
+  it('are numbered in the order they were sent on PostgreSQL, where the sends queued behind the batch wait for it', async () => {
+    const database = new FakePostgres();
+    const writer = writerOn(database);
+    database.refusedText = 'bad';
+    let open!: () => void;
+    database.gate = new Promise((resolve) => (open = resolve));
+    const first = ['a1', 'bad'].map((id) => answerTo(id, writer));
+    await nextTurn();
+    const second = answerTo('a2', writer);
+    await nextTurn();
+    open();
+    expect(await Promise.all([...first, second])).toEqual([1, 'UNAVAILABLE', 2]);
+    await writer.onApplicationShutdown();
   });
 });

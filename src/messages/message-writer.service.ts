@@ -2,14 +2,14 @@ import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnAppl
 import type { EntityManager } from 'typeorm';
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
 import { postgresPoolSize, sqliteSynchronous } from '../database/data-source-options.js';
-import { withStorage } from '../database/storage-failure.js';
+import { reportStorageFailure, withStorage } from '../database/storage-failure.js';
 import { TransactionRunner } from '../database/transaction-runner.service.js';
 import { RealtimeMetrics } from '../metrics/realtime-metrics.js';
 import { ErrorCode, RealtimeError } from '../protocol/error-codes.js';
 import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime-options.js';
 import type { RoomRecord } from '../rooms/rooms.service.js';
 import { MessageEntity } from './message.entity.js';
-import { idempotencyKey, sqliteQuery, storeBatch, storeBatchOnPostgres, timeOrderedUuid, type BatchEntry, type BatchOutcome, type MessageRow, type Query, type SqliteConnection } from './message-batch.js';
+import { idempotencyKey, isOneMessageFailure, sqliteQuery, storeBatch, storeBatchOnPostgres, timeOrderedUuid, type BatchEntry, type BatchOutcome, type MessageRow, type Query, type SqliteConnection } from './message-batch.js';
 import { SqliteWriterThread } from './sqlite-writer-thread.js';
 
 export interface NewMessage {
@@ -181,7 +181,8 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
       timer();
     } catch (error) {
       if (batch.length > 1 && causedByOneMessage(error)) {
-        // One message the database refuses must not sink the others: store them one by one.
+        // One message the database refuses must not sink the others: store them one by one, before anything queued
+        // after them for the same rooms (this is the partition's only lane; the writer thread, with two, does this itself).
         for (const pending of batch) await this.commit([pending]);
         return;
       }
@@ -285,9 +286,16 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
     return outcomes.map((outcome, index) => {
       const { room, payload } = batch[index].message;
       if ('archived' in outcome) return RealtimeError.notFound(`room ${room.name} is archived`);
+      if ('refused' in outcome) return this.refusedByDatabase(outcome.refused);
       if ('original' in outcome) return { room, message: messageFromRow(outcome.original), payload: null, duplicate: true, announced: true };
       return { room, message: messageFromEntry(entries[index], outcome, now), payload, duplicate: false, announced: false };
     });
+  }
+
+  /** A message the writer thread stored its batch without (its savepoint rolled back): certainly not stored. */
+  private refusedByDatabase({ message, code }: { message: string; code?: string }): RealtimeError {
+    reportStorageFailure(this.logger, Object.assign(new Error(message), { code }));
+    return RealtimeError.unavailable('the message could not be stored; it was not sent');
   }
 
   /** Straight on the transaction's better-sqlite3 connection, with cached prepared statements. */
@@ -296,9 +304,6 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
   }
 }
 
-/** PostgreSQL's data exceptions and integrity violations (SQLSTATE classes 22 and 23), SQLite's like. */
-const ONE_MESSAGE_FAILURE = /^(2[23][0-9A-Z]{3}|SQLITE_(CONSTRAINT|MISMATCH|TOOBIG|RANGE)\w*)$/;
-
 /** The driver's (or the writer thread's) own error, which withStorage keeps as the cause of its UNAVAILABLE. */
 function driverError(error: unknown): { code?: unknown; nothingStored?: unknown } | undefined {
   return (error instanceof RealtimeError ? error.cause : error) as { code?: unknown; nothingStored?: unknown } | undefined;
@@ -306,8 +311,7 @@ function driverError(error: unknown): { code?: unknown; nothingStored?: unknown 
 
 /** A failure the data of one message may have caused, rather than the database's own: the others are worth trying without it. */
 function causedByOneMessage(error: unknown): boolean {
-  const code = driverError(error)?.code;
-  return typeof code === 'string' && ONE_MESSAGE_FAILURE.test(code);
+  return isOneMessageFailure(driverError(error)?.code);
 }
 
 /** Refused before reaching the database (NothingStoredError): no commit to look for. */

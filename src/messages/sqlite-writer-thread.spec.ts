@@ -113,6 +113,21 @@ describe('SqliteWriterThread', () => {
     expect(reader.prepare('SELECT last_seq FROM switchboard_rooms WHERE id = 1').get()).toEqual({ last_seq: 2 });
   });
 
+  it('stores a batch one by one, in its turn, when the database refuses one of its messages, and answers that one as refused', async () => {
+    reader.exec("CREATE TRIGGER refuse_bad BEFORE INSERT ON switchboard_messages WHEN NEW.text = 'bad' BEGIN SELECT RAISE(ABORT, 'refused'); END");
+    const [first, second] = await Promise.all([
+      thread.store([entry(1, 'a'), entry(1, 'b', 'bad'), entry(1, 'c')], 1000),
+      thread.store([entry(1, 'd')], 2000),
+    ]);
+    expect(first).toEqual([{ seq: 1 }, { refused: { message: 'refused', code: 'SQLITE_CONSTRAINT_TRIGGER' } }, { seq: 2 }]);
+    expect(second).toEqual([{ seq: 3 }]);
+    expect(reader.prepare('SELECT client_msg_id, seq FROM switchboard_messages WHERE room_id = 1 ORDER BY seq').all()).toEqual([
+      { client_msg_id: 'a', seq: 1 },
+      { client_msg_id: 'c', seq: 2 },
+      { client_msg_id: 'd', seq: 3 },
+    ]);
+  });
+
   it('fails a batch while another connection holds the write lock, stores nothing of it, and works once the lock is gone', async () => {
     reader.exec('BEGIN IMMEDIATE');
     await expect(thread.store([entry(1, 'a')], 1000)).rejects.toMatchObject({ code: 'SQLITE_BUSY' });

@@ -5,7 +5,7 @@
  */
 import { receiveMessageOnPort, parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { sqliteQuery, storeBatch } from './message-batch.js';
+import { isOneMessageFailure, sqliteQuery, storeBatch, type BatchEntry, type BatchOutcome } from './message-batch.js';
 import type { WriterRequest, WriterResponse, WriterSettings } from './sqlite-writer-thread.js';
 
 const { path, synchronous, busyTimeoutMs } = workerData as WriterSettings;
@@ -25,10 +25,12 @@ const release = database.prepare('RELEASE batch');
 const rollbackToSavepoint = database.prepare('ROLLBACK TO batch');
 const port = parentPort!;
 
-const failure = (id: number, error: unknown): WriterResponse => {
+/** What crosses back of an error: its message and the driver's code. */
+const errorData = (error: unknown) => {
   const { message, code } = error as { message: string; code?: string };
-  return { id, error: { message, code } };
+  return { message, code };
 };
+const failure = (id: number, error: unknown): WriterResponse => ({ id, error: errorData(error) });
 
 /**
  * The requests in one transaction, each in a savepoint of its own: one that
@@ -41,16 +43,7 @@ async function store(requests: WriterRequest[]): Promise<WriterResponse[]> {
     begin.run();
     try {
       const responses: WriterResponse[] = [];
-      for (const { id, batch, now } of requests) {
-        savepoint.run();
-        try {
-          responses.push({ id, outcomes: await storeBatch(query, batch, now) });
-        } catch (error) {
-          rollbackToSavepoint.run();
-          responses.push(failure(id, error));
-        }
-        release.run();
-      }
+      for (const request of requests) responses.push(await storeRequest(request));
       commit.run();
       return responses;
     } finally {
@@ -58,6 +51,54 @@ async function store(requests: WriterRequest[]): Promise<WriterResponse[]> {
     }
   } catch (error) {
     return requests.map(({ id }) => failure(id, error));
+  }
+}
+
+/**
+ * One request's batch. When the database refuses one of its messages, the
+ * others are stored one by one right here, in the batch's turn: retried by
+ * the server after the answer, they would come after the batches posted
+ * meanwhile (the server's other batch in flight, often in this very
+ * transaction), and a sender's later message would get a lower seq.
+ */
+async function storeRequest({ id, batch, now }: WriterRequest): Promise<WriterResponse> {
+  try {
+    return { id, outcomes: await inSavepoint(() => storeBatch(query, batch, now)) };
+  } catch (error) {
+    if (batch.length === 1 || !isOneMessageFailure(errorData(error).code)) return failure(id, error);
+  }
+  try {
+    return { id, outcomes: await inSavepoint(() => storeEachAlone(batch, now)) };
+  } catch (error) {
+    return failure(id, error);
+  }
+}
+
+/** The entries one by one, in order, each in a savepoint; one the database refuses is answered as such. */
+async function storeEachAlone(batch: BatchEntry[], now: number): Promise<BatchOutcome[]> {
+  const outcomes: BatchOutcome[] = [];
+  for (const entry of batch) {
+    try {
+      outcomes.push(...(await inSavepoint(() => storeBatch(query, [entry], now))));
+    } catch (error) {
+      // The database's own failure fails the whole request, as it would have at first.
+      if (!isOneMessageFailure(errorData(error).code)) throw error;
+      outcomes.push({ refused: errorData(error) });
+    }
+  }
+  return outcomes;
+}
+
+/** `work` in a savepoint (they nest under one name): if it fails, only what it did is rolled back. */
+async function inSavepoint<T>(work: () => Promise<T>): Promise<T> {
+  savepoint.run();
+  try {
+    return await work();
+  } catch (error) {
+    rollbackToSavepoint.run();
+    throw error;
+  } finally {
+    release.run();
   }
 }
 
