@@ -20,6 +20,11 @@ class SlowRoomTable {
     return new Promise((resolve) => this.pending.push(() => resolve({ ...this.row })));
   }
 
+  /** Answers every read in progress, the newest first, as pooled connections may. */
+  answerNewestFirst(): void {
+    while (this.pending.length > 0) this.pending.pop()!();
+  }
+
   /** Answers the oldest read in progress (waiting for it to be asked if need be). */
   async answer(): Promise<void> {
     while (this.pending.length === 0) await new Promise((resolve) => setImmediate(resolve));
@@ -64,6 +69,16 @@ describe('RoomsService room cache', () => {
     expect(await finding).toMatchObject({ id: 7, archived: false });
     expect(rooms.open('acme', 'ops')).toMatchObject({ id: 7, archived: false });
     expect(table.reads).toBe(2);
+  });
+
+  it('opens an uncached room once for the sends that wait for it, which go on in the order they came', async () => {
+    const resumed: string[] = [];
+    const sends = ['first', 'second'].map((send) => Promise.resolve(rooms.open('acme', 'ops')).then(() => resumed.push(send)));
+    await new Promise((resolve) => setImmediate(resolve));
+    table.answerNewestFirst();
+    await Promise.all(sends);
+    expect(resumed).toEqual(['first', 'second']);
+    expect(table.reads).toBe(1);
   });
 
   it('caches a row read with no change announced meanwhile: one read for many lookups', async () => {

@@ -45,6 +45,8 @@ const LOOKUP_ATTEMPTS = 3;
 export class RoomsService {
   private readonly logger = new Logger('RealtimeRooms');
   private readonly cache = new Map<string, RoomRecord>();
+  /** Rooms being opened (read, or created first), by key. */
+  private readonly opening = new Map<string, Promise<RoomRecord>>();
   /** Counts the cache's invalidations: a row read across one may be stale and is read again. */
   private invalidations = 0;
 
@@ -80,8 +82,17 @@ export class RoomsService {
 
   /** Like `findActive`, but a missing room is created (first join or send); at once, without a promise, when the room is cached. */
   open(tenantId: string, name: string): RoomRecord | Promise<RoomRecord> {
-    const cached = this.cache.get(roomKey(tenantId, name));
-    return cached ? active(cached) : this.openUncached(tenantId, name);
+    const key = roomKey(tenantId, name);
+    const cached = this.cache.get(key);
+    if (cached) return active(cached);
+    // Sends that find the room uncached wait for one read and go on in the order they came: each with
+    // its own reads (pooled connections) could overtake an earlier send of the same sender.
+    let opening = this.opening.get(key);
+    if (!opening) {
+      opening = this.openUncached(tenantId, name).finally(() => this.opening.delete(key));
+      this.opening.set(key, opening);
+    }
+    return opening;
   }
 
   private async openUncached(tenantId: string, name: string): Promise<RoomRecord> {
