@@ -251,6 +251,53 @@ describe('PresenceCatchUp', () => {
     catchUp.stop();
   });
 
+  it('drops a repeated join heard before any list answered, as after a Redis restart when the first list failed', async () => {
+    const { broker, directory, members, catchUp, push, backInTouch } = setup();
+    // The room gets its first member here while the node's connection to Redis is down (it is reconnecting).
+    catchUp.follow(LOBBY, 'lobby');
+    await directory.fail();
+    push('presence.join', 'stayer');
+    // Redis restarts before a list answers: back in touch, the stayer's node puts them back and announces them again.
+    await jest.advanceTimersByTimeAsync(LIST_RETRY_MS);
+    await directory.fail();
+    broker.backInTouch();
+    push('presence.join', 'stayer');
+    push('presence.leave', 'leaver');
+    push('presence.leave', 'leaver');
+    expect(members.received).toEqual(['presence.join stayer', 'presence.leave leaver']);
+    await jest.advanceTimersByTimeAsync(SETTLE_MS);
+    await directory.answer(user('stayer'));
+    push('presence.join', 'stayer');
+    expect(members.received).toEqual(['presence.join stayer', 'presence.leave leaver']);
+
+    // A first list that was sent before the node was back in touch tells nothing, and neither does a repeat after it.
+    catchUp.follow(roomKey('acme', 'side'), 'side');
+    push('presence.join', 'stayer', roomKey('acme', 'side'));
+    await backInTouch();
+    await directory.answer(user('stayer'));
+    push('presence.join', 'stayer', roomKey('acme', 'side'));
+    expect(members.received.slice(2)).toEqual(['presence.join stayer in side']);
+    catchUp.stop();
+  });
+
+  it('tells the members what changed of the users the pushes told them about when the first list answers after an outage', async () => {
+    const { directory, members, catchUp, push, backInTouch } = setup(['me']);
+    catchUp.follow(LOBBY, 'lobby');
+    await directory.fail();
+    push('presence.join', 'stayer');
+    push('presence.join', 'me');
+    push('presence.leave', 'bob');
+    // The stayer's node is not back in the directory yet, and bob came back unheard.
+    await backInTouch();
+    await directory.answer(user('bob'), user('carol'));
+    expect(members.received).toEqual(['presence.join stayer', 'presence.join me', 'presence.leave bob', 'presence.leave stayer', 'presence.join bob']);
+    // The stayer's node back: their join is news again; nothing about carol, whom the members were not told about.
+    push('presence.join', 'stayer');
+    push('presence.join', 'carol');
+    expect(members.received.slice(5)).toEqual(['presence.join stayer']);
+    catchUp.stop();
+  });
+
   it('forgets a room whose last member here left, and everything once stopped', async () => {
     const { directory, members, catchUp, push, backInTouch } = setup();
     catchUp.follow(LOBBY, 'lobby');

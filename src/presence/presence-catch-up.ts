@@ -13,6 +13,13 @@ interface FollowedRoom {
   name: string;
   /** The users its members were told are in the room (id -> name); null until a list answered. */
   told: Map<string, string> | null;
+  /**
+   * Until a list answered, what the pushes let through told the members of each user they were about
+   * (id -> name if there, null if gone): a repeat tells them nothing new, and the first list tells them
+   * what changed for these users. The list that was to start `told` may fail or be discarded, and
+   * pushes keep coming meanwhile (a Redis restart's re-announcements among them).
+   */
+  heardBeforeList: Map<string, string | null>;
   /** Presence pushes received since the running list was sent, in order; null while no list runs. */
   pushesDuringList: RoomEvent[] | null;
   /** Asked for while a list ran: listed again once it answers. */
@@ -66,7 +73,7 @@ export class PresenceCatchUp {
   /** The room got its first member on this node: what they are told starts from the directory's list. */
   follow(roomKey: string, roomName: string): void {
     if (this.stopped) return;
-    const room: FollowedRoom = { name: roomName, told: null, pushesDuringList: null, listAgain: false };
+    const room: FollowedRoom = { name: roomName, told: null, heardBeforeList: new Map(), pushesDuringList: null, listAgain: false };
     this.rooms.set(roomKey, room);
     void this.list(roomKey, room);
   }
@@ -91,8 +98,14 @@ export class PresenceCatchUp {
     const room = this.rooms.get(event.roomKey);
     if (!room) return true;
     room.pushesDuringList?.push(event);
-    // Until its first list answers, what the members were told is not known: every push goes through.
-    return room.told === null || apply(room.told, event);
+    if (room.told) return apply(room.told, event);
+    // Until a list answers, what the members were told is known only of the users the pushes were about.
+    const { user } = event.data as RoomUserPush;
+    const there = event.event === ServerEvent.PRESENCE_JOIN;
+    const heard = room.heardBeforeList.get(user.id);
+    if (heard !== undefined && (heard !== null) === there) return false;
+    room.heardBeforeList.set(user.id, there ? user.name : null);
+    return true;
   }
 
   /**
@@ -152,9 +165,10 @@ export class PresenceCatchUp {
   private tellWhatChanged(roomKey: string, room: FollowedRoom, listed: UserView[], pushes: RoomEvent[]): void {
     const present = new Map(listed.map((user) => [user.id, user.name]));
     for (const push of pushes) apply(present, push);
-    const { told } = room;
+    // The first list: of a user no push was about, the members know what they listed themselves.
+    const told = room.told ?? toldBeforeList(present, room.heardBeforeList);
     room.told = present;
-    if (told === null) return;
+    room.heardBeforeList.clear();
     for (const [id, name] of told) {
       if (present.has(id)) continue;
       // A user with a socket here is in the room, whatever the list says: the directory
@@ -188,6 +202,16 @@ export class PresenceCatchUp {
     }, LIST_RETRY_MS);
     this.retryTimer.unref();
   }
+}
+
+/** What the members were told before the first list: what the pushes said, and the list for the users they were not about. */
+function toldBeforeList(present: Map<string, string>, heard: Map<string, string | null>): Map<string, string> {
+  const told = new Map(present);
+  for (const [id, name] of heard) {
+    if (name === null) told.delete(id);
+    else told.set(id, name);
+  }
+  return told;
 }
 
 /** Applies a presence push to a room's users; whether it changed who is there. */

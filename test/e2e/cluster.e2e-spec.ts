@@ -18,6 +18,16 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** The presence pushes of a room a client received, in order, as `event userId`. */
 const presenceHeard = (client: TestClient, room: string) =>
   client.frames.filter((f) => f.id === undefined && f.event.startsWith('presence.') && f.data.room === room).map((f) => `${f.event} ${f.data.user.id}`);
+/** The pushes of presenceHeard that tell nothing new: a join of a user whose last push was a join, a leave after a leave. */
+const repeated = (heard: string[]) => {
+  const last = new Map<string, string>();
+  return heard.filter((push) => {
+    const [event, id] = push.split(' ');
+    const repeat = last.get(id) === event;
+    last.set(id, event);
+    return repeat;
+  });
+};
 
 interface Node {
   port: number;
@@ -275,7 +285,7 @@ describeNeeding('a cluster of three nodes on PostgreSQL and Redis', clusterMissi
     expect((await watcher.ok('presence.list', { room: 'frozen' })).users).toEqual([{ id: 'frozen-watcher', name: 'frozen-watcher' }]);
   });
 
-  it('announces, once Redis is back, who left while it was down, never a join to its own user, and leaves everyone with the right presence', async () => {
+  it('announces, once Redis is back, who left while it was down, and repeats no join, to its own user or to anyone who had it', async () => {
     const watcher = await connect(nodes[0], 'pr-watcher');
     const stayer = await connect(nodes[1], 'pr-stayer');
     const leaver = await connect(nodes[2], 'pr-leaver');
@@ -294,12 +304,47 @@ describeNeeding('a cluster of three nodes on PostgreSQL and Redis', clusterMissi
     expect((await watcher.ok('presence.list', { room: 'pr' })).users.map((u: { id: string }) => u.id).sort()).toEqual(['pr-stayer', 'pr-watcher']);
     await stayer.settle(500);
     expect(stayer.pushes('presence.join', 'pr').filter((push) => push.data.user.id === 'pr-stayer')).toEqual([]);
-    // The nodes announce their users again to a Redis that forgot them; the catch-up drops what the members were told
-    // already, but a node slower to come back than its wait may have a user announced again: what the watcher heard
-    // last of each user is the truth.
+    // The nodes announce their users again to a Redis that forgot them: news to none of the members, who hear nothing
+    // twice (a node slower to come back than the catch-up's wait may have a user leave, then join again), and last
+    // of each user what is true.
     const heard = presenceHeard(watcher, 'pr');
+    expect(repeated(heard)).toEqual([]);
     const lastOf = (id: string) => heard.filter((push) => push.endsWith(` ${id}`)).at(-1);
     expect([lastOf('pr-stayer'), lastOf('pr-leaver')]).toEqual(['presence.join pr-stayer', 'presence.leave pr-leaver']);
+  });
+
+  it('repeats no join after a Redis restart to the members of a node that was reconnecting when the room got its first member there', async () => {
+    const { node: cutOff, proxy, stop } = await startNodeBehindProxy();
+    try {
+      proxy.cut();
+      await waitUntil(async () => !(await ready(cutOff)), 10_000);
+      // The room's presence cannot be listed there yet: its members hear the pushes unscreened until a list answers.
+      const watcher = await connect(cutOff, 'pf-watcher');
+      await watcher.ok('room.join', { room: 'pf' });
+      proxy.resume();
+      await waitUntil(() => ready(cutOff), 10_000);
+      const stayer = await connect(nodes[1], 'pf-stayer');
+      await stayer.ok('room.join', { room: 'pf' });
+      await waitUntil(() => presenceHeard(watcher, 'pf').length === 1, 5000);
+      // Restarted before the node's catch-up lists the room: the stayer's node announces them again.
+      pauseRedis(redis);
+      try {
+        await sleep(300);
+      } finally {
+        resumeRedis(redis);
+      }
+      await waitUntil(async () => {
+        const reply = await watcher.request('presence.list', { room: 'pf' });
+        return reply.event === 'presence.list' && reply.data.users.length === 2;
+      }, 10_000);
+      // The catch-up's list, the reaper's next beat, a late push: whatever else could come has come by then.
+      await watcher.settle(NODE_TTL_MS * 2);
+      const heard = presenceHeard(watcher, 'pf');
+      expect(repeated(heard)).toEqual([]);
+      expect(heard.at(-1)).toBe('presence.join pf-stayer');
+    } finally {
+      await stop();
+    }
   });
 
   it('tells the members of a node cut off from Redis, once it is back, who left and who arrived on other nodes meanwhile, once each', async () => {
