@@ -10,7 +10,7 @@
  * Writes a markdown report to bench/results/ (and bench/results/latest.md).
  * See bench/README.md for what each figure means.
  */
-import { fork } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
 import { closeSync, fdatasyncSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { cpus, hostname, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -73,6 +73,9 @@ const SERVERS = {
     script: 'dist/src/main.js',
     path: '/ws',
     env: { DATABASE_SQLITE_SYNCHRONOUS: 'normal' },
+    // Its commits leave dirty pages that the kernel writes back 30 s later (vm.dirty_expire_centisecs), into
+    // whichever server's window falls then: a synced commit waited behind them (bench/README.md).
+    ownPass: true,
   },
 };
 if (args.compare) {
@@ -203,20 +206,48 @@ async function fixedLoadInTurns(entries, deliveries) {
 }
 
 /**
+ * The order of the turns: no Switchboard server (each commits to its own
+ * SQLite file on the same disk) right before or after another, baselines
+ * between them. A server measured right after another SQLite server's two
+ * windows back to back took a p99 tail at 50,000/s that the same build in
+ * another slot never had, whichever server sat there (bench/README.md): the
+ * disk still busy with the other's writes. Forward then backward, the ends
+ * only follow themselves.
+ */
+function turnOrder(keys) {
+  const subjects = keys.filter(isSwitchboard);
+  const baselines = keys.filter((key) => !isSwitchboard(key));
+  if (subjects.length === 0) return keys;
+  if (baselines.length < subjects.length - 1) {
+    log(`  (${subjects.length} Switchboard servers and ${baselines.length} baselines: some Switchboard windows follow each other)`);
+    return [...subjects, ...baselines];
+  }
+  // The baselines in subjects - 1 groups, as even as possible, one group between each two subjects.
+  const gaps = Math.max(subjects.length - 1, 1);
+  return subjects.flatMap((subject, index) => {
+    if (subjects.length > 1 && index === subjects.length - 1) return [subject];
+    const from = Math.round((index * baselines.length) / gaps);
+    const to = Math.round(((index + 1) * baselines.length) / gaps);
+    return [subject, ...baselines.slice(from, to)];
+  });
+}
+
+/**
  * Fan-out: every server started at once on the server core, each with its
  * fleet; the fixed loads taken in turns (fixedLoadInTurns), then each
  * server ramped until it no longer keeps pace (or the generator runs out)
  * while the others idle.
  */
-async function fanOut(keys) {
+async function fanOut(keys, { ramped = keys } = {}) {
   const entries = [];
   const result = Object.fromEntries(keys.map((key) => [key, { fixed: {}, ramp: null }]));
   try {
-    for (const key of keys) {
+    // Started and warmed up last to first: the first window in turns then follows the first server's own warm-up.
+    for (const key of turnOrder(keys).reverse()) {
       const server = await startServer(key);
-      entries.push({ key, server });
+      entries.unshift({ key, server });
       const fleet = await openFleet({ urls: [server.url], protocol: server.protocol, token, sockets: Number(args.sockets), rooms: 10, publishers: 10 });
-      entries.at(-1).fleet = fleet;
+      entries[0].fleet = fleet;
       // A warm-up at the first measured load: the JIT and the database settle. (After 2 s at half that load, V8 was
       // still optimising a function a second for Switchboard in the first window, on compiler threads the figures count.)
       await fleet.measure({ rate: LOADS[0] / (fleet.sockets / 10), durationMs: 5000, warmupMs: 500, settleMs: 500 });
@@ -229,7 +260,7 @@ async function fanOut(keys) {
       }
     }
     if (scenarios.has('ramp')) {
-      for (const { key, server, fleet } of entries) {
+      for (const { key, server, fleet } of entries.filter(({ key }) => ramped.includes(key))) {
         log(`  ramp on ${SERVERS[key].label}`);
         const perMessage = fleet.sockets / 10;
         let best = null;
@@ -255,6 +286,11 @@ async function fanOut(keys) {
     }
   }
   return result;
+}
+
+/** Writes back what a server left unsynced now, between measurements, rather than 30 s later in another's. */
+function settleDisk() {
+  execFileSync('sync');
 }
 
 /** Acked sends per second with many senders in small rooms, on SQLite (synchronous FULL and NORMAL) and on PostgreSQL. */
@@ -390,8 +426,15 @@ try {
   for (let run = 0; run < RUNS; run++) {
     const outcome = { fanOut: {}, durable: {}, idle: {}, maxIdle: {} };
     if (scenarios.has('fanout') || scenarios.has('ramp')) {
-      log(`run ${run + 1}/${RUNS}: fan-out on ${serverKeys.map((key) => SERVERS[key].label).join(', ')}`);
-      outcome.fanOut = await fanOut(serverKeys);
+      const together = serverKeys.filter((key) => !SERVERS[key].ownPass);
+      log(`run ${run + 1}/${RUNS}: fan-out on ${together.map((key) => SERVERS[key].label).join(', ')}`);
+      outcome.fanOut = await fanOut(together);
+      for (const key of serverKeys.filter((key) => SERVERS[key].ownPass)) {
+        log(`run ${run + 1}/${RUNS}: fan-out on ${SERVERS[key].label}, in a pass of its own with plain ws`);
+        const pass = await fanOut([key, ...(BASELINES.includes('plain') ? ['plain'] : [])], { ramped: [key] });
+        outcome.fanOut[key] = { ...pass[key], plainInItsPass: pass.plain };
+        settleDisk();
+      }
     }
     for (const key of serverKeys) {
       // Memory and connecting do not depend on how commits are synced: the variant is left out.
@@ -408,6 +451,7 @@ try {
       for (const database of DURABLE_DATABASES) {
         log(`run ${run + 1}/${RUNS}: durable publish on ${database}`);
         outcome.durable[database] = await durable(database, postgres?.url);
+        if (database === 'sqlite-normal') settleDisk();
       }
     }
     runs.push(outcome);
@@ -424,6 +468,9 @@ try {
 }
 
 // ---- the report ----
+/** A server measured in a pass of its own is compared with plain ws of that pass. */
+const baseValue = (figure, subject, base, values) =>
+  SERVERS[subject].ownPass && base === 'plain' ? pick(subject, (run) => figure.get({ ...run, fanOut: { plain: run.fanOut[subject]?.plainInItsPass } }, 'plain')) : values[base];
 const f = (n, digits = 1) => (Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : 'n/a');
 const ratio = (value, base) => (Number.isFinite(value) && Number.isFinite(base) && base !== 0 ? `${(value / base).toFixed(2)}x` : 'n/a');
 const pick = (key, get) => median(runs.map((run) => get(run, key)));
@@ -433,6 +480,13 @@ lines.push(`# Benchmark ${new Date().toISOString().slice(0, 16).replace('T', ' '
 lines.push(`Machine: ${machine} (${hostname()}).`, '');
 lines.push(`Command: \`npm run bench -- ${process.argv.slice(2).join(' ')}\` (${RUNS} run${RUNS > 1 ? 's' : ''}; medians shown; servers on core ${args['server-core']}, load generator on the other, PostgreSQL on any).`, '');
 lines.push(`Switchboard runs with its defaults (SQLite history, each commit synced to disk before the ack, on a writer thread; RBAC from the database), rate limits raised for the publishers. "Switchboard, synchronous=NORMAL" is the same with \`DATABASE_SQLITE_SYNCHRONOUS=normal\` (commits reach the operating system, not the disk: an ack survives a crash of the server, not of the machine).`, '');
+
+function ownPassNote() {
+  const own = serverKeys.filter((key) => SERVERS[key].ownPass);
+  if (own.length === 0) return '';
+  const labels = own.map((key) => SERVERS[key].label).join(', ');
+  return ` ${labels}: the same, in a pass of its own in turns with plain ws, its ratios to that pass's plain ws (its unsynced commits are written back by the kernel 30 s later, in another server's windows); the disk synced after it.`;
+}
 
 const figures = [];
 if (scenarios.has('fanout')) {
@@ -468,7 +522,7 @@ if (scenarios.has('sockets')) {
 if (figures.length > 0) {
   lines.push('## Fan-out and sockets', '');
   lines.push(
-    `Fan-out: ${args.sockets} sockets in 10 rooms of ${Number(args.sockets) / 10}, 10 publishers, 64-byte bodies; all servers up at once, each load measured for ${SECONDS} s per server in ${WINDOWS} windows of ${f(SECONDS / WINDOWS)} s (each after ${f(Number(args['window-warmup']))} s at that load), taken in turns with the other servers; latencies pooled over the windows.`,
+    `Fan-out: ${args.sockets} sockets in 10 rooms of ${Number(args.sockets) / 10}, 10 publishers, 64-byte bodies; all servers up at once, each load measured for ${SECONDS} s per server in ${WINDOWS} windows of ${f(SECONDS / WINDOWS)} s (each after ${f(Number(args['window-warmup']))} s at that load), taken in turns with the other servers (${turnOrder(serverKeys.filter((key) => !SERVERS[key].ownPass)).map((key) => SERVERS[key].label).join(', ')}, then backward: no Switchboard server right after another); latencies pooled over the windows.${ownPassNote()}`,
     '',
   );
   const header = ['figure', ...serverKeys.map((key) => SERVERS[key].label)];
@@ -480,7 +534,7 @@ if (figures.length > 0) {
   for (const figure of figures) {
     const values = Object.fromEntries(serverKeys.map((key) => [key, pick(key, figure.get)]));
     const cells = serverKeys.map((key) => `${figure.mark?.(key) ?? ''}${f(values[key], figure.digits ?? 1)}`);
-    cells.push(...ratios.map(([subject, base]) => (figure.noRatio ? 'n/a' : ratio(values[subject], values[base]))));
+    cells.push(...ratios.map(([subject, base]) => (figure.noRatio ? 'n/a' : ratio(values[subject], baseValue(figure, subject, base, values)))));
     lines.push(`| ${figure.name} | ${cells.join(' | ')} |`);
   }
   lines.push('');
