@@ -3,8 +3,10 @@ import { Body, Controller, Delete, Get, Param, Patch, Post, Query, Res } from '@
 import { ApiOperation } from '@nestjs/swagger';
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
 import { CurrentUser } from '../auth/current-user.decorator.js';
+import { GracefulShutdown } from '../gateway/graceful-shutdown.service.js';
 import { PublishMessageDto } from '../messages/dto/message.dto.js';
 import { MessagesService } from '../messages/messages.service.js';
+import { RealtimeError } from '../protocol/error-codes.js';
 import { RoomsService } from '../rooms/rooms.service.js';
 import { AdminApi } from './admin-api.decorator.js';
 import { CreateRoomDto, ListRoomsQueryDto, UpdateRoomDto } from './dto/admin.dto.js';
@@ -16,6 +18,7 @@ export class RoomsController {
   constructor(
     private readonly rooms: RoomsService,
     private readonly messages: MessagesService,
+    private readonly shutdown: GracefulShutdown,
   ) {}
 
   @Get()
@@ -59,6 +62,8 @@ export class RoomsController {
     @Body() body: PublishMessageDto,
     @Res({ passthrough: true }) response: { status(code: number): void },
   ) {
+    // As a send on the fallback route: nothing stored on a node that is stopping, so the script resends elsewhere.
+    if (this.shutdown.draining) throw RealtimeError.unavailable('the server is restarting; send to another node');
     const ack = await this.messages.publishAsAdmin(user, room, body, body.clientMsgId ?? randomUUID());
     response.status(ack.duplicate ? 200 : 201);
     return ack;

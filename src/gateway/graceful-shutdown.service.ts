@@ -5,7 +5,7 @@ import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime-opti
 
 /**
  * The socket side of a shutdown (SIGTERM, `app.close()`): take no new
- * sockets, streams, polls or HTTP sends, answer the frames already being
+ * sockets, streams, polls or HTTP sends (the admin API's publishes too), answer the frames already being
  * handled, refuse new ones with UNAVAILABLE, then close every socket with
  * 1012 so that clients reconnect elsewhere and resume with `since`. The message writer
  * finishes storing what it accepted before the database closes.

@@ -133,6 +133,8 @@ describe('a graceful shutdown', () => {
       const post = await http(server.httpUrl, 'POST', '/rooms/window/messages', { token: token('erin'), body: { text: 'too late', clientMsgId: 'h1' } });
       expect(post).toEqual({ status: 503, body: { statusCode: 503, code: 'UNAVAILABLE', message: 'the server is restarting; send to another node' } });
       expect(Object.keys(post.body).sort()).toEqual(Object.keys(poll.body).sort());
+      const publish = await http(server.httpUrl, 'POST', '/admin/rooms/window/messages', { token: token('root'), body: { text: 'too late', clientMsgId: 'a1' } });
+      expect(publish).toEqual(post);
       const refused = await alice.request('message.send', { room: 'window', text: 'too late', clientMsgId: 'w1' });
       expect(refused).toMatchObject({ event: 'error', id: refused.id, data: { code: 'UNAVAILABLE', event: 'message.send' } });
     } finally {
