@@ -481,6 +481,11 @@ lines.push(`Machine: ${machine} (${hostname()}).`, '');
 lines.push(`Command: \`npm run bench -- ${process.argv.slice(2).join(' ')}\` (${RUNS} run${RUNS > 1 ? 's' : ''}; medians shown; servers on core ${args['server-core']}, load generator on the other, PostgreSQL on any).`, '');
 lines.push(`Switchboard runs with its defaults (SQLite history, each commit synced to disk before the ack, on a writer thread; RBAC from the database), rate limits raised for the publishers. "Switchboard, synchronous=NORMAL" is the same with \`DATABASE_SQLITE_SYNCHRONOUS=normal\` (commits reach the operating system, not the disk: an ack survives a crash of the server, not of the machine).`, '');
 
+function describeTurns(order) {
+  const adjacent = order.some((key, index) => index > 0 && isSwitchboard(key) && isSwitchboard(order[index - 1]));
+  return `${order.map((key) => SERVERS[key].label).join(', ')}, then backward${adjacent ? '' : ': no Switchboard server right after another'}`;
+}
+
 function ownPassNote() {
   const own = serverKeys.filter((key) => SERVERS[key].ownPass);
   if (own.length === 0) return '';
@@ -522,7 +527,7 @@ if (scenarios.has('sockets')) {
 if (figures.length > 0) {
   lines.push('## Fan-out and sockets', '');
   lines.push(
-    `Fan-out: ${args.sockets} sockets in 10 rooms of ${Number(args.sockets) / 10}, 10 publishers, 64-byte bodies; all servers up at once, each load measured for ${SECONDS} s per server in ${WINDOWS} windows of ${f(SECONDS / WINDOWS)} s (each after ${f(Number(args['window-warmup']))} s at that load), taken in turns with the other servers (${turnOrder(serverKeys.filter((key) => !SERVERS[key].ownPass)).map((key) => SERVERS[key].label).join(', ')}, then backward: no Switchboard server right after another); latencies pooled over the windows.${ownPassNote()}`,
+    `Fan-out: ${args.sockets} sockets in 10 rooms of ${Number(args.sockets) / 10}, 10 publishers, 64-byte bodies; all servers up at once, each load measured for ${SECONDS} s per server in ${WINDOWS} windows of ${f(SECONDS / WINDOWS)} s (each after ${f(Number(args['window-warmup']))} s at that load), taken in turns with the other servers (${describeTurns(turnOrder(serverKeys.filter((key) => !SERVERS[key].ownPass)))}); latencies pooled over the windows.${ownPassNote()}`,
     '',
   );
   const header = ['figure', ...serverKeys.map((key) => SERVERS[key].label)];

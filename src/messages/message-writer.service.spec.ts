@@ -165,6 +165,14 @@ describe('MessageWriter, when a commit fails on the way', () => {
     expect(database.statements).toBe(4);
   });
 
+  it('does not look for a message the database refused alone in its batch: its statement stored nothing', async () => {
+    jest.useFakeTimers({ doNotFake: ['setImmediate'] });
+    database.refusedText = 'bad';
+    await expect(writer.write(message('bad'))).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    await jest.advanceTimersByTimeAsync(70_000);
+    expect(database.lookups).toBe(0);
+  });
+
   it('makes the original news when the sender resends a send whose commit happened, and stops looking for it', async () => {
     jest.useFakeTimers({ doNotFake: ['setImmediate'] });
     database.answersToLose = 1;

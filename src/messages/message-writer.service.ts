@@ -189,7 +189,8 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
       // The database's own failure (a lock, a timeout, a lost connection, a stopped thread): tried one by
       // one, each would wait as long again. Every send of the batch is answered now.
       const refusal = error instanceof RealtimeError ? error : RealtimeError.unavailable('the message could not be stored; it was not sent');
-      const inDoubt = refusal.code === ErrorCode.UNAVAILABLE && !nothingStored(error);
+      // A message the database refused (alone in its batch) was rolled back: nothing to look for either.
+      const inDoubt = refusal.code === ErrorCode.UNAVAILABLE && !nothingStored(error) && !causedByOneMessage(error);
       for (const pending of batch) {
         if (inDoubt) this.lookForStored(pending.message, pending.id);
         pending.reject(refusal);

@@ -128,6 +128,19 @@ describe('SqliteWriterThread', () => {
     ]);
   });
 
+  it('fails every batch of a transaction SQLite rolled back by itself, and stores none of them', async () => {
+    // RAISE(ROLLBACK) ends the whole transaction, as a full disk or an I/O error does: no savepoint is left.
+    reader.exec("CREATE TRIGGER lose_all BEFORE INSERT ON switchboard_messages WHEN NEW.text = 'lost' BEGIN SELECT RAISE(ROLLBACK, 'rolled back'); END");
+    const settled = await Promise.allSettled([
+      thread.store([entry(1, 'a')], 1000),
+      thread.store([entry(1, 'b', 'lost'), entry(1, 'c')], 1000),
+      thread.store([entry(2, 'd')], 1000),
+    ]);
+    expect(settled).toEqual(Array(3).fill({ status: 'rejected', reason: expect.objectContaining({ message: 'rolled back', code: 'SQLITE_CONSTRAINT_TRIGGER' }) }));
+    expect(reader.prepare('SELECT count(*) AS count FROM switchboard_messages').get()).toEqual({ count: 0 });
+    expect(reader.prepare('SELECT max(last_seq) AS last FROM switchboard_rooms').get()).toEqual({ last: 0 });
+  });
+
   it('fails a batch while another connection holds the write lock, stores nothing of it, and works once the lock is gone', async () => {
     reader.exec('BEGIN IMMEDIATE');
     await expect(thread.store([entry(1, 'a')], 1000)).rejects.toMatchObject({ code: 'SQLITE_BUSY' });

@@ -65,11 +65,13 @@ async function storeRequest({ id, batch, now }: WriterRequest): Promise<WriterRe
   try {
     return { id, outcomes: await inSavepoint(() => storeBatch(query, batch, now)) };
   } catch (error) {
+    if (!database.inTransaction) throw error;
     if (batch.length === 1 || !isOneMessageFailure(errorData(error).code)) return failure(id, error);
   }
   try {
     return { id, outcomes: await inSavepoint(() => storeEachAlone(batch, now)) };
   } catch (error) {
+    if (!database.inTransaction) throw error;
     return failure(id, error);
   }
 }
@@ -89,16 +91,25 @@ async function storeEachAlone(batch: BatchEntry[], now: number): Promise<BatchOu
   return outcomes;
 }
 
-/** `work` in a savepoint (they nest under one name): if it fails, only what it did is rolled back. */
+/**
+ * `work` in a savepoint (they nest under one name): if it fails, only what it
+ * did is rolled back. Unless SQLite rolled back the whole transaction by
+ * itself (a full disk, an I/O error): then no savepoint is left, and the
+ * error fails every request of the transaction (see store), as nothing of
+ * it was stored.
+ */
 async function inSavepoint<T>(work: () => Promise<T>): Promise<T> {
   savepoint.run();
   try {
-    return await work();
-  } catch (error) {
-    rollbackToSavepoint.run();
-    throw error;
-  } finally {
+    const result = await work();
     release.run();
+    return result;
+  } catch (error) {
+    if (database.inTransaction) {
+      rollbackToSavepoint.run();
+      release.run();
+    }
+    throw error;
   }
 }
 
