@@ -168,7 +168,7 @@ describe('MessageWriter, when a commit fails on the way', () => {
   it('does not look for a message the database refused alone in its batch: its statement stored nothing', async () => {
     jest.useFakeTimers({ doNotFake: ['setImmediate'] });
     database.refusedText = 'bad';
-    await expect(writer.write(message('bad'))).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    await expect(writer.write(message('bad'))).rejects.toMatchObject({ code: 'UNAVAILABLE', message: 'the database refused the message; it was not stored' });
     await jest.advanceTimersByTimeAsync(70_000);
     expect(database.lookups).toBe(0);
   });

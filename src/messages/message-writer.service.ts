@@ -180,7 +180,9 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
       results = await this.store(batch);
       timer();
     } catch (error) {
-      if (batch.length > 1 && causedByOneMessage(error)) {
+      if (causedByOneMessage(error)) {
+        // Alone in its batch, it was rolled back: answered as the writer thread's refusals are, not looked for.
+        if (batch.length === 1) return batch[0].reject(messageRefused());
         // One message the database refuses must not sink the others: store them one by one, before anything queued
         // after them for the same rooms (this is the partition's only lane; the writer thread, with two, does this itself).
         for (const pending of batch) await this.commit([pending]);
@@ -189,8 +191,7 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
       // The database's own failure (a lock, a timeout, a lost connection, a stopped thread): tried one by
       // one, each would wait as long again. Every send of the batch is answered now.
       const refusal = error instanceof RealtimeError ? error : RealtimeError.unavailable('the message could not be stored; it was not sent');
-      // A message the database refused (alone in its batch) was rolled back: nothing to look for either.
-      const inDoubt = refusal.code === ErrorCode.UNAVAILABLE && !nothingStored(error) && !causedByOneMessage(error);
+      const inDoubt = refusal.code === ErrorCode.UNAVAILABLE && !nothingStored(error);
       for (const pending of batch) {
         if (inDoubt) this.lookForStored(pending.message, pending.id);
         pending.reject(refusal);
@@ -296,7 +297,7 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
   /** A message the writer thread stored its batch without (its savepoint rolled back): certainly not stored. */
   private refusedByDatabase({ message, code }: { message: string; code?: string }): RealtimeError {
     reportStorageFailure(this.logger, Object.assign(new Error(message), { code }));
-    return RealtimeError.unavailable('the message could not be stored; it was not sent');
+    return messageRefused();
   }
 
   /** Straight on the transaction's better-sqlite3 connection, with cached prepared statements. */
@@ -304,6 +305,9 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
     return sqliteQuery((manager.connection.driver as unknown as { databaseConnection: SqliteConnection }).databaseConnection);
   }
 }
+
+/** A message the database refused for its data (a constraint, a data exception): rolled back, nothing stored. */
+const messageRefused = () => RealtimeError.unavailable('the database refused the message; it was not stored');
 
 /** The driver's (or the writer thread's) own error, which withStorage keeps as the cause of its UNAVAILABLE. */
 function driverError(error: unknown): { code?: unknown; nothingStored?: unknown } | undefined {
