@@ -16,7 +16,7 @@ import { cpus, hostname, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LatencySamples, openFleet, percentiles, runDurable } from './lib/load.mjs';
-import { mainThreadCpuMs, processStats } from './lib/proc.mjs';
+import { mainThreadCpuMs, processStats, threadCpuUs } from './lib/proc.mjs';
 import { freePort, root, startPostgres, startProcess } from './lib/servers.mjs';
 import { hs256Token } from './lib/tokens.mjs';
 
@@ -125,6 +125,7 @@ async function startServer(key, { database = 'sqlite', postgresUrl } = {}) {
     ...started,
     ...server,
     url: `ws://127.0.0.1:${port}${server.path}`,
+    metricsUrl: isSwitchboard(key) ? `http://127.0.0.1:${port}/metrics` : null,
     stop: async () => {
       await started.stop();
       if (directory) rmSync(directory, { recursive: true, force: true });
@@ -133,6 +134,13 @@ async function startServer(key, { database = 'sqlite', postgresUrl } = {}) {
 }
 
 const cpuMs = (server) => processStats(server.pid).cpuMs;
+
+/** The database commits a Switchboard server has made so far (the count of its group-commit histogram); null for the others. */
+async function commitsSoFar(server) {
+  if (!server.metricsUrl) return null;
+  const text = await fetch(server.metricsUrl).then((response) => response.text());
+  return Number(/^switchboard_db_batch_size_count (\d+)$/m.exec(text)?.[1]);
+}
 
 /** Runs one offered load on an open fleet and adds the server's CPU per delivery. */
 async function measureLoad(fleet, server, rate, durationMs) {
@@ -155,7 +163,7 @@ const keepsPace = (r) => r.lost === 0 && r.refused === 0 && r.latencyMs.p50 <= 5
  * two of 5 s rather than many short ones (bench/README.md).
  */
 async function fixedLoadInTurns(entries, deliveries) {
-  const pooled = new Map(entries.map(({ key }) => [key, { windows: [], latencies: new LatencySamples(), cpuMs: 0, eventLoopMs: 0 }]));
+  const pooled = new Map(entries.map(({ key }) => [key, { windows: [], latencies: new LatencySamples(), cpuMs: 0, eventLoopMs: 0, commits: isSwitchboard(key) ? 0 : NaN }]));
   for (let round = 0; round < WINDOWS; round++) {
     for (const { key, server, fleet } of round % 2 === 0 ? entries : [...entries].reverse()) {
       const window = {};
@@ -167,7 +175,8 @@ async function fixedLoadInTurns(entries, deliveries) {
         // The last deliveries of the window arrive (or count as lost) before the next server's window.
         settleMs: 1000,
         keepLatencies: true,
-        onWindow: (edge) => (window[edge] = { total: cpuMs(server), eventLoop: mainThreadCpuMs(server.pid) }),
+        // The scrape at the window's opening is counted in the window's CPU: about a millisecond of it.
+        onWindow: (edge) => (window[edge] = { total: cpuMs(server), eventLoop: mainThreadCpuMs(server.pid), commits: commitsSoFar(server) }),
       });
       const { latencies, ...figures } = result;
       const pool = pooled.get(key);
@@ -175,10 +184,11 @@ async function fixedLoadInTurns(entries, deliveries) {
       pool.latencies.add(latencies);
       pool.cpuMs += window.close.total - window.open.total;
       pool.eventLoopMs += window.close.eventLoop - window.open.eventLoop;
+      pool.commits += (await window.close.commits) - (await window.open.commits);
     }
   }
   return Object.fromEntries(
-    [...pooled].map(([key, { windows, latencies, cpuMs: serverCpuMs, eventLoopMs }]) => {
+    [...pooled].map(([key, { windows, latencies, cpuMs: serverCpuMs, eventLoopMs, commits }]) => {
       const sum = (pick) => windows.reduce((total, w) => total + pick(w), 0);
       const measuredDeliveries = sum((w) => w.measuredDeliveries);
       const measuredMs = sum((w) => w.measuredMs);
@@ -197,6 +207,8 @@ async function fixedLoadInTurns(entries, deliveries) {
           cpuUsPerDelivery: (serverCpuMs * 1000) / measuredDeliveries,
           /** What the threads besides the event loop took: V8's collector and compiler, Switchboard's SQLite writer. */
           otherThreadsUsPerDelivery: ((serverCpuMs - eventLoopMs) * 1000) / measuredDeliveries,
+          /** Switchboard's database transactions (on SQLite with synchronous=FULL, each one sync to disk); NaN for the others. */
+          commitsPerSecond: (commits / measuredMs) * 1000,
           serverBusy: serverCpuMs / measuredMs,
           generatorBusy: Math.max(...windows.map((w) => w.generatorBusy)),
         },
@@ -391,11 +403,14 @@ async function syncLatency(folder, seconds = 5) {
   const fd = openSync(file, 'w');
   const block = Buffer.alloc(4096, 1);
   const latencies = [];
+  let cpuUs = 0;
   try {
     for (const end = Date.now() + seconds * 1000; Date.now() < end; ) {
       const started = performance.now();
+      const cpuBefore = threadCpuUs();
       writeSync(fd, block);
       fdatasyncSync(fd);
+      cpuUs += threadCpuUs() - cpuBefore;
       latencies.push(performance.now() - started);
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
@@ -405,7 +420,7 @@ async function syncLatency(folder, seconds = 5) {
   }
   latencies.sort((a, b) => a - b);
   const at = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];
-  return { syncs: latencies.length, p50: at(0.5), p99: at(0.99), max: latencies.at(-1) };
+  return { syncs: latencies.length, p50: at(0.5), p99: at(0.99), max: latencies.at(-1), cpuUsPerSync: cpuUs / latencies.length };
 }
 
 const median = (values) => {
@@ -493,6 +508,9 @@ function ownPassNote() {
   return ` ${labels}: the same, in a pass of its own in turns with plain ws, its ratios to that pass's plain ws (its unsynced commits are written back by the kernel 30 s later, in another server's windows); the disk synced after it.`;
 }
 
+/** What the syncs alone cost per delivery: the commits a second, each taking the CPU of one sync in the disk scenario. */
+const syncsUsPerDelivery = (run, load) => (run.disk && load ? (load.commitsPerSecond * run.disk.cpuUsPerSync) / load.deliveriesPerSecond : NaN);
+
 const figures = [];
 if (scenarios.has('fanout')) {
   for (const deliveries of LOADS) {
@@ -504,6 +522,15 @@ if (scenarios.has('fanout')) {
       digits: 2,
       get: (run, key) => run.fanOut[key]?.fixed[deliveries]?.otherThreadsUsPerDelivery,
     });
+    if (SUBJECTS.length > 0) {
+      figures.push({
+        name: `of which the syncs to disk, estimated (us)`,
+        noRatio: true,
+        digits: 2,
+        get: (run, key) => (SERVERS[key].env?.DATABASE_SQLITE_SYNCHRONOUS ? NaN : syncsUsPerDelivery(run, run.fanOut[key]?.fixed[deliveries])),
+      });
+      figures.push({ name: `database commits per second at ${d} deliveries/s`, noRatio: true, digits: 0, get: (run, key) => run.fanOut[key]?.fixed[deliveries]?.commitsPerSecond });
+    }
     figures.push({ name: `p50 latency at ${d} deliveries/s (ms)`, digits: 2, get: (run, key) => run.fanOut[key]?.fixed[deliveries]?.latencyMs.p50 });
     figures.push({ name: `p99 latency at ${d} deliveries/s (ms)`, digits: 2, get: (run, key) => run.fanOut[key]?.fixed[deliveries]?.latencyMs.p99 });
     figures.push({ name: `lost of ${d}/s for ${SECONDS} s`, digits: 0, get: (run, key) => run.fanOut[key]?.fixed[deliveries]?.lost });
@@ -568,10 +595,14 @@ if (runs[0]?.disk) {
   lines.push(
     'A synced commit waits for the disk at least this long: a 4 KB append and `fdatasync` 200 times a second for 5 s, in the folder the SQLite files go to, with no other load.',
     'With `synchronous=FULL` (the default) every message is delivered after such a sync, so the disk sets a floor under the latency figures above.',
+    "The CPU of one append and sync is the thread's own (the scheduler's count): on a virtual machine it includes the exits to the hypervisor that the disk's notifications cost. Times the commits a second, it is the syncs' estimated share of the server's CPU per delivery above.",
     '',
   );
-  lines.push('| syncs | p50 ms | p99 ms | max ms |', '|---|---|---|---|');
-  lines.push(`| ${f(get((d) => d.syncs), 0)} | ${f(get((d) => d.p50), 2)} | ${f(get((d) => d.p99), 2)} | ${f(get((d) => d.max), 1)} |`, '');
+  lines.push('| syncs | p50 ms | p99 ms | max ms | CPU per append and sync |', '|---|---|---|---|---|');
+  lines.push(
+    `| ${f(get((d) => d.syncs), 0)} | ${f(get((d) => d.p50), 2)} | ${f(get((d) => d.p99), 2)} | ${f(get((d) => d.max), 1)} | ${f(get((d) => d.cpuUsPerSync))} us |`,
+    '',
+  );
 }
 if (runs[0] && Object.keys(runs[0].maxIdle).length > 0) {
   lines.push('## The most sockets one process holds', '');

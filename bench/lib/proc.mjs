@@ -17,3 +17,8 @@ export function mainThreadCpuMs(pid) {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
+
+/** CPU time (µs) of the calling thread so far, from the scheduler's own count (nanoseconds, not ticks). */
+export function threadCpuUs() {
+  return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1000;
+}

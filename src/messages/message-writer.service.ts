@@ -98,12 +98,15 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
     const database = options.database;
     this.thread =
       'type' in database && database.type === 'sqlite' && database.writerThread !== false
-        ? new SqliteWriterThread({
-            path: database.path,
-            synchronous: sqliteSynchronous(database),
-            busyTimeoutMs: SQLITE_BUSY_TIMEOUT_MS,
-            restartDelayMs: WRITER_THREAD_RESTART_DELAY_MS,
-          })
+        ? new SqliteWriterThread(
+            {
+              path: database.path,
+              synchronous: sqliteSynchronous(database),
+              busyTimeoutMs: SQLITE_BUSY_TIMEOUT_MS,
+              restartDelayMs: WRITER_THREAD_RESTART_DELAY_MS,
+            },
+            (messages) => metrics.batchSize.observe(messages),
+          )
         : null;
     // Batches in flight at once. The writer thread commits one while the next is gathered and
     // handed over. PostgreSQL commits several on pooled connections, each waiting for the disk,
@@ -174,11 +177,12 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
 
   private async commit(batch: PendingWrite[]): Promise<void> {
     let results: Array<StoredMessage | RealtimeError>;
-    this.metrics.batchSize.observe(batch.length);
     const timer = this.metrics.batchSeconds.startTimer();
     try {
       results = await this.store(batch);
       timer();
+      // The writer thread counts its own transactions, which may take in several batches.
+      if (!this.thread) this.metrics.batchSize.observe(batch.length);
     } catch (error) {
       if (causedByOneMessage(error)) {
         // Alone in its batch, it was rolled back: answered as the writer thread's refusals are, not looked for.

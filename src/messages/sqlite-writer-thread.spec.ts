@@ -14,6 +14,8 @@ describe('SqliteWriterThread', () => {
   let folder: string;
   let path: string;
   let thread: SqliteWriterThread;
+  /** The messages of each transaction the thread committed. */
+  let commits: number[];
   let reader: Database.Database;
 
   const entry = (roomId: number, clientMsgId: string, text = 'hi'): BatchEntry => ({
@@ -42,7 +44,8 @@ describe('SqliteWriterThread', () => {
     insertRoom.run('room-1', null);
     insertRoom.run('room-2', null);
     insertRoom.run('room-3', 1);
-    thread = new SqliteWriterThread({ path, synchronous: 'FULL', busyTimeoutMs: 200, restartDelayMs: 300 });
+    commits = [];
+    thread = new SqliteWriterThread({ path, synchronous: 'FULL', busyTimeoutMs: 200, restartDelayMs: 300 }, (messages) => commits.push(messages));
   });
 
   afterEach(async () => {
@@ -111,6 +114,8 @@ describe('SqliteWriterThread', () => {
       { client_msg_id: 'd', seq: 2, sent_at: 2000 },
     ]);
     expect(reader.prepare('SELECT last_seq FROM switchboard_rooms WHERE id = 1').get()).toEqual({ last_seq: 2 });
+    // One transaction (the thread was starting while all three were posted), of the two batches committed.
+    expect(commits).toEqual([3]);
   });
 
   it('stores a batch one by one, in its turn, when the database refuses one of its messages, and answers that one as refused', async () => {
@@ -139,6 +144,7 @@ describe('SqliteWriterThread', () => {
     expect(settled).toEqual(Array(3).fill({ status: 'rejected', reason: expect.objectContaining({ message: 'rolled back', code: 'SQLITE_CONSTRAINT_TRIGGER' }) }));
     expect(reader.prepare('SELECT count(*) AS count FROM switchboard_messages').get()).toEqual({ count: 0 });
     expect(reader.prepare('SELECT max(last_seq) AS last FROM switchboard_rooms').get()).toEqual({ last: 0 });
+    expect(commits).toEqual([]);
   });
 
   it('fails a batch while another connection holds the write lock, stores nothing of it, and works once the lock is gone', async () => {

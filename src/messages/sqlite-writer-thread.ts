@@ -26,6 +26,8 @@ export class NothingStoredError extends Error {
 
 interface PendingBatch {
   id: number;
+  /** Its messages, counted into its transaction's size once committed. */
+  size: number;
   resolve(outcomes: BatchOutcome[]): void;
   reject(error: Error): void;
 }
@@ -44,7 +46,11 @@ export class SqliteWriterThread {
   private nextId = 1;
   private restartAt = 0;
 
-  constructor(private readonly settings: WriterSettings) {}
+  /** `onCommitted`: told the number of messages of each transaction the thread commits (it may take several batches into one). */
+  constructor(
+    private readonly settings: WriterSettings,
+    private readonly onCommitted: (messages: number) => void = () => undefined,
+  ) {}
 
   store(batch: BatchEntry[], now: number): Promise<BatchOutcome[]> {
     if (!this.worker && Date.now() < this.restartAt) return Promise.reject(new NothingStoredError('the SQLite writer thread is restarting'));
@@ -53,7 +59,7 @@ export class SqliteWriterThread {
     // While it has batches, the thread keeps the process alive (a script with nothing else would exit before their answers).
     if (this.pending.length === 0) worker.ref();
     return new Promise((resolve, reject) => {
-      this.pending.push({ id, resolve, reject });
+      this.pending.push({ id, size: batch.length, resolve, reject });
       worker.postMessage({ id, batch, now } satisfies WriterRequest);
     });
   }
@@ -77,12 +83,16 @@ export class SqliteWriterThread {
     const worker = new Worker(workerFile(), { workerData: this.settings });
     // The answers to the batches of one transaction, in the order they were posted.
     worker.on('message', (responses: WriterResponse[]) => {
+      let committed = 0;
       for (const response of responses) {
         if (this.pending[0]?.id !== response.id) continue;
         const batch = this.pending.shift()!;
-        if ('outcomes' in response) batch.resolve(response.outcomes);
-        else batch.reject(Object.assign(new Error(response.error.message), { code: response.error.code }));
+        if ('outcomes' in response) {
+          committed += batch.size;
+          batch.resolve(response.outcomes);
+        } else batch.reject(Object.assign(new Error(response.error.message), { code: response.error.code }));
       }
+      if (committed > 0) this.onCommitted(committed);
       if (this.pending.length === 0) worker.unref();
     });
     const stopped = (reason: string) => {

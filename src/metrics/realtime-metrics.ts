@@ -50,7 +50,7 @@ export class RealtimeMetrics {
 
   readonly batchSize = new Histogram({
     name: 'switchboard_db_batch_size',
-    help: 'Messages stored per database transaction (group commit)',
+    help: 'Messages per committed database transaction (group commit): its count is the commits, each synced to disk on SQLite with synchronous=FULL',
     buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
     registers: [this.registry],
   });
