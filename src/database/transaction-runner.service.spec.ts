@@ -54,4 +54,15 @@ describe('TransactionRunner on SQLite', () => {
     expect(answers).toEqual(['a UNAVAILABLE', 'b UNAVAILABLE', 'c UNAVAILABLE', 'd UNAVAILABLE']);
     await Promise.all(queued);
   });
+
+  it('leaves to the caller the failures it reports itself (a message the database refused), not logged as the database\'s', async () => {
+    jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });
+    // Past the storage-failure throttle's last line (process-wide), so that a line would show.
+    jest.setSystemTime(Date.now() + 3_600_000);
+    const error = jest.spyOn(Logger.prototype, 'error');
+    const refused = Object.assign(new Error('CHECK constraint failed: text'), { code: 'SQLITE_CONSTRAINT_CHECK' });
+    const answer = transactions.run(() => Promise.reject(refused), { reportedByCaller: (failure) => failure === refused });
+    await expect(answer).rejects.toMatchObject({ code: 'UNAVAILABLE', cause: refused });
+    expect(error).not.toHaveBeenCalled();
+  });
 });

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime-options.js';
 import { REALTIME_CONNECTION } from './data-source-options.js';
-import { withStorage } from './storage-failure.js';
+import { withStorage, type StorageOptions } from './storage-failure.js';
 
 /** How long a SQLite transaction keeps retrying while another connection holds the write lock. */
 const BUSY_RETRY_MS = 5000;
@@ -49,10 +49,10 @@ export class TransactionRunner {
    * `query` throws the driver's errors, for the work to recognise; what
    * escapes the work becomes UNAVAILABLE.
    */
-  statements<T>(work: (query: (sql: string, params: unknown[]) => Promise<any>) => Promise<T>): Promise<T> {
+  statements<T>(work: (query: (sql: string, params: unknown[]) => Promise<any>) => Promise<T>, options?: StorageOptions): Promise<T> {
     if (!this.isPostgres) throw new Error('TransactionRunner.statements is for PostgreSQL');
     const query = this.statementNames ? this.preparedQuery : (sql: string, params: unknown[]) => this.dataSource.query(sql, params);
-    return withStorage(this.logger, () => work(query));
+    return withStorage(this.logger, () => work(query), options);
   }
 
   /** Straight on the pool: TypeORM's `query` cannot name a statement, and node-postgres prepares a named one once per connection. */
@@ -64,11 +64,11 @@ export class TransactionRunner {
     return (await pool.query({ name, text: sql, values: params })).rows;
   };
 
-  run<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    if (!this.serialised) return withStorage(this.logger, () => this.transaction(work));
+  run<T>(work: (manager: EntityManager) => Promise<T>, options?: StorageOptions): Promise<T> {
+    if (!this.serialised) return withStorage(this.logger, () => this.transaction(work), options);
     // From the request, not from its turn: transactions queued behind one waiting for the lock share its wait.
     const deadline = Date.now() + BUSY_RETRY_MS;
-    const result = this.tail.then(() => withStorage(this.logger, () => this.retryWhileBusy(work, deadline)));
+    const result = this.tail.then(() => withStorage(this.logger, () => this.retryWhileBusy(work, deadline), options));
     this.tail = result.catch(() => undefined);
     return result;
   }

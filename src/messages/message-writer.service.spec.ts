@@ -6,7 +6,7 @@ import { Logger } from '@nestjs/common';
 import Database from 'better-sqlite3';
 import { DataSource } from 'typeorm';
 import { ownDataSourceOptions } from '../database/data-source-options.js';
-import { withStorage } from '../database/storage-failure.js';
+import { withStorage, type StorageOptions } from '../database/storage-failure.js';
 import type { TransactionRunner } from '../database/transaction-runner.service.js';
 import type { RealtimeMetrics } from '../metrics/realtime-metrics.js';
 import type { ResolvedRealtimeOptions } from '../realtime-options.js';
@@ -109,9 +109,9 @@ function writerOn(database: FakePostgres, options: ResolvedRealtimeOptions['data
   const logger = new Logger('test');
   const transactions = {
     isPostgres: !('type' in options && options.type === 'sqlite'),
-    statements: (work: (query: FakePostgres['query']) => Promise<unknown>) => withStorage(logger, () => work(database.query)),
-    run: (work: (manager: unknown) => Promise<unknown>) =>
-      withStorage(logger, () => work({ findOne: async (_entity: unknown, { where }: { where: Parameters<FakePostgres['find']>[0] }) => database.find(where) })),
+    statements: (work: (query: FakePostgres['query']) => Promise<unknown>, options?: StorageOptions) => withStorage(logger, () => work(database.query), options),
+    run: (work: (manager: unknown) => Promise<unknown>, options?: StorageOptions) =>
+      withStorage(logger, () => work({ findOne: async (_entity: unknown, { where }: { where: Parameters<FakePostgres['find']>[0] }) => database.find(where) }), options),
   } as unknown as TransactionRunner;
   const metrics = { batchSize: { observe: () => undefined }, batchSeconds: { startTimer: () => () => undefined } } as unknown as RealtimeMetrics;
   return new MessageWriter(transactions, { database: options, websocket: { shutdownTimeoutMs: 1000 } } as ResolvedRealtimeOptions, metrics);
@@ -119,6 +119,28 @@ function writerOn(database: FakePostgres, options: ResolvedRealtimeOptions['data
 
 const room: RoomRecord = { id: 7, tenantId: 'acme', name: 'ops', key: roomKey('acme', 'ops'), archived: false };
 const message = (clientMsgId: string): NewMessage => ({ room, sender: { id: 'ann', name: 'Ann' }, clientMsgId, text: clientMsgId, payload: null });
+
+/**
+ * A writer on the writer thread (it runs from the build), on a SQLite file with the module's migrations whose room `room`
+ * refuses the texts that start with `bad` as a constraint would. `otherConnection`: another connection to the file.
+ */
+async function onWriterThreadRefusingBad(): Promise<{ writer: MessageWriter; otherConnection: Database.Database; remove(): Promise<void> }> {
+  const folder = mkdtempSync(join(tmpdir(), 'switchboard-refusing-'));
+  const path = join(folder, 'db.sqlite');
+  const dataSource = await new DataSource(ownDataSourceOptions({ type: 'sqlite', path })).initialize();
+  await dataSource.runMigrations();
+  await dataSource.destroy();
+  const otherConnection = new Database(path);
+  otherConnection.prepare('INSERT INTO switchboard_rooms (id, tenant_id, name, created_at) VALUES (?, ?, ?, 0)').run(room.id, room.tenantId, room.name);
+  otherConnection.exec("CREATE TRIGGER refuse_bad BEFORE INSERT ON switchboard_messages WHEN NEW.text LIKE 'bad%' BEGIN SELECT RAISE(ABORT, 'refused'); END");
+  const writer = writerOn(new FakePostgres(), { type: 'sqlite', path });
+  const remove = async () => {
+    await writer.onApplicationShutdown();
+    otherConnection.close();
+    rmSync(folder, { recursive: true, force: true });
+  };
+  return { writer, otherConnection, remove };
+}
 
 describe('MessageWriter, when a commit fails on the way', () => {
   let database: FakePostgres;
@@ -128,6 +150,7 @@ describe('MessageWriter, when a commit fails on the way', () => {
 
   beforeEach(() => {
     jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     database = new FakePostgres();
     writer = writerOn(database);
     announced = [];
@@ -273,20 +296,14 @@ describe("MessageWriter, a sender's messages in a room, when the database refuse
     writer.write(message(clientMsgId)).then(({ message: stored }) => stored.seq, (error: { code: string }) => error.code);
   const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
-  beforeEach(() => jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined));
+  beforeEach(() => {
+    jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+  });
   afterEach(() => jest.restoreAllMocks());
 
   it('are numbered in the order they were sent on the writer thread, whose other batch in flight is stored meanwhile', async () => {
-    // A SQLite file with the module's migrations (the thread runs from the build), refusing the text `bad` as a constraint would.
-    const folder = mkdtempSync(join(tmpdir(), 'switchboard-order-'));
-    const path = join(folder, 'db.sqlite');
-    const dataSource = await new DataSource(ownDataSourceOptions({ type: 'sqlite', path })).initialize();
-    await dataSource.runMigrations();
-    await dataSource.destroy();
-    const otherConnection = new Database(path);
-    otherConnection.prepare('INSERT INTO switchboard_rooms (id, tenant_id, name, created_at) VALUES (?, ?, ?, 0)').run(room.id, room.tenantId, room.name);
-    otherConnection.exec("CREATE TRIGGER refuse_bad BEFORE INSERT ON switchboard_messages WHEN NEW.text = 'bad' BEGIN SELECT RAISE(ABORT, 'refused'); END");
-    const writer = writerOn(new FakePostgres(), { type: 'sqlite', path });
+    const { writer, otherConnection, remove } = await onWriterThreadRefusingBad();
     try {
       // The write lock held elsewhere keeps the first batch on the thread until the second is posted behind it.
       otherConnection.exec('BEGIN IMMEDIATE');
@@ -298,9 +315,7 @@ describe("MessageWriter, a sender's messages in a room, when the database refuse
       otherConnection.exec('ROLLBACK');
       expect(await Promise.all([...first, second])).toEqual([1, 'UNAVAILABLE', 2]);
     } finally {
-      await writer.onApplicationShutdown();
-      otherConnection.close();
-      rmSync(folder, { recursive: true, force: true });
+      await remove();
     }
   });
 
@@ -317,5 +332,86 @@ describe("MessageWriter, a sender's messages in a room, when the database refuse
     open();
     expect(await Promise.all([...first, second])).toEqual([1, 'UNAVAILABLE', 2]);
     await writer.onApplicationShutdown();
+  });
+});
+
+describe('MessageWriter, logging a message the database refuses', () => {
+  /** What was logged, as `level: line`, by the writer and by withStorage. */
+  let logged: string[];
+  /** Fake time, past every log line of the tests before: the throttles are process-wide. */
+  let fakeNow = Date.now() + 3_600_000;
+  const refusedNul = 'warn: message refused by the database: invalid byte sequence for encoding "UTF8": 0x00 (22021)';
+  /** A test's first line of each kind: it may count the repeats the tests before left out ("(3 more ... since the last report)"). */
+  const first = (line: string) => expect.stringContaining(line);
+
+  beforeEach(() => {
+    logged = [];
+    jest.spyOn(Logger.prototype, 'error').mockImplementation((line: unknown) => void logged.push(`error: ${String(line)}`));
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation((line: unknown) => void logged.push(`warn: ${String(line)}`));
+    jest.useFakeTimers({ doNotFake: ['setImmediate'] });
+    jest.setSystemTime((fakeNow += 60_000));
+  });
+
+  afterEach(() => {
+    jest.useRealTimers();
+    jest.restoreAllMocks();
+  });
+
+  it('logs a message refused alone as a refusal, and an outage right after it as a storage failure, not held back', async () => {
+    const database = new FakePostgres();
+    const writer = writerOn(database);
+    database.refusedText = 'bad';
+    await expect(writer.write(message('bad'))).rejects.toMatchObject({ code: 'UNAVAILABLE', message: 'the database refused the message; it was not stored' });
+    database.failures = 1;
+    await expect(writer.write(message('a'))).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    expect(logged).toEqual([first(refusedNul), first('error: storage failed: Connection terminated unexpectedly')]);
+    await writer.onApplicationShutdown();
+  });
+
+  it('logs the one refused message of a batch stored one by one, and not the failure of the batch as an outage', async () => {
+    const database = new FakePostgres();
+    const writer = writerOn(database);
+    database.refusedText = 'bad';
+    const answers = await Promise.all(['good', 'bad', 'fine'].map((id) => writer.write(message(id)).then(() => 'stored', (error: { code: string }) => error.code)));
+    expect(answers).toEqual(['stored', 'UNAVAILABLE', 'stored']);
+    expect(logged).toEqual([first(refusedNul)]);
+    await writer.onApplicationShutdown();
+  });
+
+  it('summarises refusals on their own throttle, which an outage in between neither resets nor hides', async () => {
+    const database = new FakePostgres();
+    const writer = writerOn(database);
+    database.refusedText = 'bad';
+    const refuse = (clientMsgId: string) => expect(writer.write({ ...message(clientMsgId), text: 'bad' })).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    await refuse('r1');
+    database.failures = 1;
+    await expect(writer.write(message('a'))).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    await refuse('r2');
+    await refuse('r3');
+    await jest.advanceTimersByTimeAsync(5000);
+    await refuse('r4');
+    expect(logged).toEqual([
+      first(refusedNul),
+      first('error: storage failed: Connection terminated unexpectedly'),
+      `${refusedNul} (2 more refusals since the last report)`,
+    ]);
+    await writer.onApplicationShutdown();
+  });
+
+  it('logs the refusals of the writer thread, alone in a batch or among others, as refusals', async () => {
+    // The thread answers in real time: only the clock is moved, past every log line before, then past the first refusal's.
+    jest.useRealTimers();
+    const clock = jest.spyOn(Date, 'now').mockReturnValue(fakeNow);
+    const { writer, remove } = await onWriterThreadRefusingBad();
+    try {
+      await expect(writer.write(message('bad-alone'))).rejects.toMatchObject({ message: 'the database refused the message; it was not stored' });
+      clock.mockReturnValue((fakeNow += 60_000));
+      const amongOthers = ['a1', 'bad-among-others', 'a2'].map((id) => writer.write(message(id)).then(() => 'stored', (error: Error) => error.message));
+      expect(await Promise.all(amongOthers)).toEqual(['stored', 'the database refused the message; it was not stored', 'stored']);
+      const refused = 'warn: message refused by the database: refused (SQLITE_CONSTRAINT_TRIGGER)';
+      expect(logged).toEqual([first(refused), refused]);
+    } finally {
+      await remove();
+    }
   });
 });

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnAppl
 import type { EntityManager } from 'typeorm';
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
 import { postgresPoolSize, sqliteSynchronous } from '../database/data-source-options.js';
-import { reportStorageFailure, withStorage } from '../database/storage-failure.js';
+import { messageRefusals, withStorage, type Failure, type StorageOptions } from '../database/storage-failure.js';
 import { TransactionRunner } from '../database/transaction-runner.service.js';
 import { RealtimeMetrics } from '../metrics/realtime-metrics.js';
 import { ErrorCode, RealtimeError } from '../protocol/error-codes.js';
@@ -185,8 +185,8 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
       if (!this.thread) this.metrics.batchSize.observe(batch.length);
     } catch (error) {
       if (causedByOneMessage(error)) {
-        // Alone in its batch, it was rolled back: answered as the writer thread's refusals are, not looked for.
-        if (batch.length === 1) return batch[0].reject(messageRefused());
+        // Alone in its batch, it was rolled back: answered and logged as the writer thread's refusals are, not looked for.
+        if (batch.length === 1) return batch[0].reject(this.refusedByDatabase(driverError(error)!));
         // One message the database refuses must not sink the others: store them one by one, before anything queued
         // after them for the same rooms (this is the partition's only lane; the writer thread, with two, does this itself).
         for (const pending of batch) await this.commit([pending]);
@@ -285,10 +285,10 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
     const now = Date.now();
     const thread = this.thread;
     const outcomes: BatchOutcome[] = thread
-      ? await withStorage(this.logger, () => thread.store(entries, now))
+      ? await withStorage(this.logger, () => thread.store(entries, now), LEAVE_REFUSALS_TO_COMMIT)
       : this.transactions.isPostgres
-        ? await this.transactions.statements((query) => storeBatchOnPostgres(query, entries, now))
-        : await this.transactions.run((manager) => storeBatch(this.sqliteQueryOn(manager), entries, now));
+        ? await this.transactions.statements((query) => storeBatchOnPostgres(query, entries, now), LEAVE_REFUSALS_TO_COMMIT)
+        : await this.transactions.run((manager) => storeBatch(this.sqliteQueryOn(manager), entries, now), LEAVE_REFUSALS_TO_COMMIT);
     return outcomes.map((outcome, index) => {
       const { room, payload } = batch[index].message;
       if ('archived' in outcome) return RealtimeError.notFound(`room ${room.name} is archived`);
@@ -298,9 +298,12 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
     });
   }
 
-  /** A message the writer thread stored its batch without (its savepoint rolled back): certainly not stored. */
-  private refusedByDatabase({ message, code }: { message: string; code?: string }): RealtimeError {
-    reportStorageFailure(this.logger, Object.assign(new Error(message), { code }));
+  /**
+   * A message the database refused for its data, rolled back (alone, or in its savepoint on the writer thread): certainly
+   * not stored. Logged as a refusal: the database is fine, and an outage's first log line must not wait behind these.
+   */
+  private refusedByDatabase(refusal: Failure): RealtimeError {
+    messageRefusals.report(this.logger, refusal);
     return messageRefused();
   }
 
@@ -314,14 +317,20 @@ export class MessageWriter implements BeforeApplicationShutdown, OnApplicationSh
 const messageRefused = () => RealtimeError.unavailable('the database refused the message; it was not stored');
 
 /** The driver's (or the writer thread's) own error, which withStorage keeps as the cause of its UNAVAILABLE. */
-function driverError(error: unknown): { code?: unknown; nothingStored?: unknown } | undefined {
-  return (error instanceof RealtimeError ? error.cause : error) as { code?: unknown; nothingStored?: unknown } | undefined;
+function driverError(error: unknown): (Failure & { nothingStored?: unknown }) | undefined {
+  return (error instanceof RealtimeError ? error.cause : error) as (Failure & { nothingStored?: unknown }) | undefined;
 }
 
 /** A failure the data of one message may have caused, rather than the database's own: the others are worth trying without it. */
 function causedByOneMessage(error: unknown): boolean {
   return isOneMessageFailure(driverError(error)?.code);
 }
+
+/**
+ * A failure one message may have caused is not logged by withStorage as the database's: commit() stores the batch's messages
+ * one by one and logs the one the database refuses alone as a refusal (refusedByDatabase).
+ */
+const LEAVE_REFUSALS_TO_COMMIT: StorageOptions = { reportedByCaller: causedByOneMessage };
 
 /** Refused before reaching the database (NothingStoredError): no commit to look for. */
 function nothingStored(error: unknown): boolean {
