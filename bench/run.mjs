@@ -138,8 +138,9 @@ const cpuMs = (server) => processStats(server.pid).cpuMs;
 /** The database commits a Switchboard server has made so far (the count of its group-commit histogram); null for the others. */
 async function commitsSoFar(server) {
   if (!server.metricsUrl) return null;
-  const text = await fetch(server.metricsUrl).then((response) => response.text());
-  return Number(/^switchboard_db_batch_size_count (\d+)$/m.exec(text)?.[1]);
+  // A failed scrape leaves the figure out (NaN), not the run.
+  const text = await fetch(server.metricsUrl).then((response) => response.text(), () => '');
+  return Number(/^switchboard_db_batch_size_count (\d+)$/m.exec(text)?.[1] ?? NaN);
 }
 
 /** Runs one offered load on an open fleet and adds the server's CPU per delivery. */
