@@ -5,7 +5,7 @@ import { LocalBroker } from '../broker/local-broker.js';
 import type { RoomEventScreen } from '../delivery/delivery.service.js';
 import type { RoomUserPush, UserView } from '../protocol/wire.js';
 import { roomKey } from '../rooms/room-key.js';
-import { LIST_RETRY_MS, PresenceCatchUp } from './presence-catch-up.js';
+import { LIST_RETRY_MS, LISTS_IN_FLIGHT, PresenceCatchUp } from './presence-catch-up.js';
 import { PresenceDirectory } from './presence-directory.js';
 
 const LOBBY = roomKey('acme', 'lobby');
@@ -317,5 +317,42 @@ describe('PresenceCatchUp', () => {
     expect(directory.lists).toEqual([]);
     catchUp.follow(LOBBY, 'lobby');
     expect(directory.lists).toEqual([]);
+  });
+
+  describe(`with more rooms than ${LISTS_IN_FLIGHT} lists at once`, () => {
+    const rooms = Array.from({ length: LISTS_IN_FLIGHT + 4 }, (_, i) => roomKey('acme', `room-${i}`));
+    const listedRooms = (directory: ListsByHand) => directory.lists.map((list) => rooms.indexOf(list.roomKey));
+    const upTo = (count: number, from = 0) => Array.from({ length: count - from }, (_, i) => from + i);
+
+    it('sends the others as lists answer, first asked first, each room once', async () => {
+      const { directory, catchUp } = setup();
+      for (const key of rooms) catchUp.follow(key, key);
+      // Asked again while waiting: still one list.
+      catchUp.follow(rooms.at(-1)!, 'again');
+      expect(listedRooms(directory)).toEqual(upTo(LISTS_IN_FLIGHT));
+      await directory.answer();
+      await directory.fail();
+      expect(listedRooms(directory)).toEqual([...upTo(LISTS_IN_FLIGHT, 2), LISTS_IN_FLIGHT, LISTS_IN_FLIGHT + 1]);
+      while (directory.lists.length > 0) await directory.answer();
+      // The failed one again, after the retry's wait.
+      await jest.advanceTimersByTimeAsync(LIST_RETRY_MS);
+      expect(listedRooms(directory)).toEqual([1]);
+      catchUp.stop();
+    });
+
+    it('lists every room the same way once the node is back in touch, skipping one whose last member left while it waited', async () => {
+      const { directory, members, catchUp, backInTouch } = setup();
+      for (const key of rooms) catchUp.follow(key, key);
+      while (directory.lists.length > 0) await directory.answer();
+      await backInTouch();
+      expect(listedRooms(directory)).toEqual(upTo(LISTS_IN_FLIGHT));
+      catchUp.unfollow(rooms.at(-1)!);
+      for (let answered = 0; answered < LISTS_IN_FLIGHT; answered++) await directory.answer(user('ann'));
+      expect(listedRooms(directory)).toEqual(upTo(LISTS_IN_FLIGHT + 3, LISTS_IN_FLIGHT));
+      while (directory.lists.length > 0) await directory.answer(user('ann'));
+      // Ann joined while the node was out of touch: the members of each room still followed are told, once.
+      expect(members.deliveredHere.length).toBe(rooms.length - 1);
+      catchUp.stop();
+    });
   });
 });

@@ -7,6 +7,12 @@ import type { PresenceDirectory } from './presence-directory.js';
 
 /** How long a room whose presence could not be listed (Redis still away) waits before it is listed again. */
 export const LIST_RETRY_MS = 1000;
+/**
+ * Rooms listed at once. After an outage a node lists every room it follows,
+ * thousands of them: all at once, Redis would get them in one burst, and
+ * their answers would arrive together and hold the event loop.
+ */
+export const LISTS_IN_FLIGHT = 16;
 
 /** A room with members on this node. */
 interface FollowedRoom {
@@ -45,6 +51,10 @@ export class PresenceCatchUp {
   private readonly rooms = new Map<string, FollowedRoom>();
   /** Rooms whose list failed, waiting for the retry timer. */
   private readonly listRetries = new Set<string>();
+  /** Lists sent and not answered yet (at most LISTS_IN_FLIGHT). */
+  private listing = 0;
+  /** Rooms waiting for a list to answer before theirs is sent, in the order they were asked for. */
+  private readonly waitingToList = new Set<string>();
   private retryTimer: NodeJS.Timeout | undefined;
   /** Armed when the node is back in touch: the lists of every followed room, once the directory settled. */
   private catchUpTimer: NodeJS.Timeout | undefined;
@@ -75,13 +85,14 @@ export class PresenceCatchUp {
     if (this.stopped) return;
     const room: FollowedRoom = { name: roomName, told: null, heardBeforeList: new Map(), pushesDuringList: null, listAgain: false };
     this.rooms.set(roomKey, room);
-    void this.list(roomKey, room);
+    this.list(roomKey, room);
   }
 
   /** The room's last member on this node left. */
   unfollow(roomKey: string): void {
     this.rooms.delete(roomKey);
     this.listRetries.delete(roomKey);
+    this.waitingToList.delete(roomKey);
   }
 
   stop(): void {
@@ -90,6 +101,7 @@ export class PresenceCatchUp {
     clearTimeout(this.catchUpTimer);
     this.rooms.clear();
     this.listRetries.clear();
+    this.waitingToList.clear();
   }
 
   /** Each room event from the broker: whether this node's members get it. */
@@ -122,16 +134,20 @@ export class PresenceCatchUp {
     clearTimeout(this.catchUpTimer);
     this.catchUpTimer = setTimeout(() => {
       this.catchUpTimer = undefined;
-      for (const [roomKey, room] of this.rooms) void this.list(roomKey, room);
+      for (const [roomKey, room] of this.rooms) this.list(roomKey, room);
     }, this.settleMs);
     this.catchUpTimer.unref();
   }
 
-  private async list(roomKey: string, room: FollowedRoom): Promise<void> {
-    if (room.pushesDuringList) {
-      room.listAgain = true;
-      return;
-    }
+  /** Lists the room now, or once fewer than LISTS_IN_FLIGHT lists are out; again after the one running. */
+  private list(roomKey: string, room: FollowedRoom): void {
+    if (room.pushesDuringList) room.listAgain = true;
+    else if (this.listing >= LISTS_IN_FLIGHT) this.waitingToList.add(roomKey);
+    else void this.send(roomKey, room);
+  }
+
+  private async send(roomKey: string, room: FollowedRoom): Promise<void> {
+    this.listing++;
     room.pushesDuringList = [];
     const backInTouch = this.backInTouch;
     let listed: UserView[];
@@ -143,6 +159,9 @@ export class PresenceCatchUp {
       room.listAgain = false;
       if (this.rooms.get(roomKey) === room) this.listLater(roomKey, error as Error);
       return;
+    } finally {
+      this.listing--;
+      this.sendWaiting();
     }
     const pushes = room.pushesDuringList;
     room.pushesDuringList = null;
@@ -153,7 +172,17 @@ export class PresenceCatchUp {
     if (backInTouch === this.backInTouch) this.tellWhatChanged(roomKey, room, listed, pushes);
     if (room.listAgain) {
       room.listAgain = false;
-      void this.list(roomKey, room);
+      this.list(roomKey, room);
+    }
+  }
+
+  /** Sends the lists of the rooms waiting for a place, first asked first. */
+  private sendWaiting(): void {
+    for (const roomKey of this.waitingToList) {
+      if (this.listing >= LISTS_IN_FLIGHT) return;
+      this.waitingToList.delete(roomKey);
+      const room = this.rooms.get(roomKey);
+      if (room) this.list(roomKey, room);
     }
   }
 
@@ -197,7 +226,7 @@ export class PresenceCatchUp {
       this.listRetries.clear();
       for (const key of retried) {
         const room = this.rooms.get(key);
-        if (room) void this.list(key, room);
+        if (room) this.list(key, room);
       }
     }, LIST_RETRY_MS);
     this.retryTimer.unref();
