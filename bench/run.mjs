@@ -139,7 +139,9 @@ const cpuMs = (server) => processStats(server.pid).cpuMs;
 async function commitsSoFar(server) {
   if (!server.metricsUrl) return null;
   // A failed scrape leaves the figure out (NaN), not the run.
-  const text = await fetch(server.metricsUrl).then((response) => response.text(), () => '');
+  const text = await fetch(server.metricsUrl)
+    .then((response) => response.text())
+    .catch(() => '');
   return Number(/^switchboard_db_batch_size_count (\d+)$/m.exec(text)?.[1] ?? NaN);
 }
 
@@ -176,7 +178,7 @@ async function fixedLoadInTurns(entries, deliveries) {
         // The last deliveries of the window arrive (or count as lost) before the next server's window.
         settleMs: 1000,
         keepLatencies: true,
-        // The scrape at the window's opening is counted in the window's CPU: about a millisecond of it.
+        // The scrape at the window's opening is counted in the window's CPU: about 1.5 ms of it.
         onWindow: (edge) => (window[edge] = { total: cpuMs(server), eventLoop: mainThreadCpuMs(server.pid), commits: commitsSoFar(server) }),
       });
       const { latencies, ...figures } = result;

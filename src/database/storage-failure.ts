@@ -4,7 +4,7 @@ import { RealtimeError } from '../protocol/error-codes.js';
 /** At most one log line per this interval for each kind of failure. */
 const REPORT_INTERVAL_MS = 5000;
 
-/** What is logged of a failure: the driver's message and code, never the statement's parameters (they may hold secrets). */
+/** What is logged of a failure: the driver's message and code; the statement's parameters are not added (they may hold secrets). */
 export interface Failure {
   message: string;
   code?: unknown;

@@ -105,7 +105,12 @@ class FakePostgres {
 }
 
 /** A writer storing its batches in `database`, as on a PostgreSQL of the module's own unless `options` says otherwise (a SQLite file: on the writer thread). */
-function writerOn(database: FakePostgres, options: ResolvedRealtimeOptions['database'] = { type: 'postgres', url: 'postgres://unused' }): MessageWriter {
+function writerOn(
+  database: FakePostgres,
+  options: ResolvedRealtimeOptions['database'] = { type: 'postgres', url: 'postgres://unused' },
+  /** Where the messages of each committed transaction are counted (switchboard_db_batch_size). */
+  committed: number[] = [],
+): MessageWriter {
   const logger = new Logger('test');
   const transactions = {
     isPostgres: !('type' in options && options.type === 'sqlite'),
@@ -113,7 +118,7 @@ function writerOn(database: FakePostgres, options: ResolvedRealtimeOptions['data
     run: (work: (manager: unknown) => Promise<unknown>, options?: StorageOptions) =>
       withStorage(logger, () => work({ findOne: async (_entity: unknown, { where }: { where: Parameters<FakePostgres['find']>[0] }) => database.find(where) }), options),
   } as unknown as TransactionRunner;
-  const metrics = { batchSize: { observe: () => undefined }, batchSeconds: { startTimer: () => () => undefined } } as unknown as RealtimeMetrics;
+  const metrics = { batchSize: { observe: (messages: number) => committed.push(messages) }, batchSeconds: { startTimer: () => () => undefined } } as unknown as RealtimeMetrics;
   return new MessageWriter(transactions, { database: options, websocket: { shutdownTimeoutMs: 1000 } } as ResolvedRealtimeOptions, metrics);
 }
 
@@ -124,7 +129,7 @@ const message = (clientMsgId: string): NewMessage => ({ room, sender: { id: 'ann
  * A writer on the writer thread (it runs from the build), on a SQLite file with the module's migrations whose room `room`
  * refuses the texts that start with `bad` as a constraint would. `otherConnection`: another connection to the file.
  */
-async function onWriterThreadRefusingBad(): Promise<{ writer: MessageWriter; otherConnection: Database.Database; remove(): Promise<void> }> {
+async function onWriterThreadRefusingBad(committed?: number[]): Promise<{ writer: MessageWriter; otherConnection: Database.Database; remove(): Promise<void> }> {
   const folder = mkdtempSync(join(tmpdir(), 'switchboard-refusing-'));
   const path = join(folder, 'db.sqlite');
   const dataSource = await new DataSource(ownDataSourceOptions({ type: 'sqlite', path })).initialize();
@@ -133,7 +138,7 @@ async function onWriterThreadRefusingBad(): Promise<{ writer: MessageWriter; oth
   const otherConnection = new Database(path);
   otherConnection.prepare('INSERT INTO switchboard_rooms (id, tenant_id, name, created_at) VALUES (?, ?, ?, 0)').run(room.id, room.tenantId, room.name);
   otherConnection.exec("CREATE TRIGGER refuse_bad BEFORE INSERT ON switchboard_messages WHEN NEW.text LIKE 'bad%' BEGIN SELECT RAISE(ABORT, 'refused'); END");
-  const writer = writerOn(new FakePostgres(), { type: 'sqlite', path });
+  const writer = writerOn(new FakePostgres(), { type: 'sqlite', path }, committed);
   const remove = async () => {
     await writer.onApplicationShutdown();
     otherConnection.close();
@@ -370,11 +375,26 @@ describe('MessageWriter, logging a message the database refuses', () => {
 
   it('logs the one refused message of a batch stored one by one, and not the failure of the batch as an outage', async () => {
     const database = new FakePostgres();
-    const writer = writerOn(database);
+    const committed: number[] = [];
+    const writer = writerOn(database, undefined, committed);
     database.refusedText = 'bad';
     const answers = await Promise.all(['good', 'bad', 'fine'].map((id) => writer.write(message(id)).then(() => 'stored', (error: { code: string }) => error.code)));
     expect(answers).toEqual(['stored', 'UNAVAILABLE', 'stored']);
     expect(logged).toEqual([first(refusedNul)]);
+    // The batch, then each of its messages alone; two of those commits.
+    expect(database.statements).toBe(4);
+    expect(committed).toEqual([1, 1]);
+    await writer.onApplicationShutdown();
+  });
+
+  it('counts the messages of each committed batch once', async () => {
+    const database = new FakePostgres();
+    const committed: number[] = [];
+    const writer = writerOn(database, undefined, committed);
+    await Promise.all(['a', 'b', 'c'].map((id) => writer.write(message(id))));
+    database.failures = 1;
+    await expect(writer.write(message('d'))).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    expect(committed).toEqual([3]);
     await writer.onApplicationShutdown();
   });
 
@@ -402,7 +422,8 @@ describe('MessageWriter, logging a message the database refuses', () => {
     // The thread answers in real time: only the clock is moved, past every log line before, then past the first refusal's.
     jest.useRealTimers();
     const clock = jest.spyOn(Date, 'now').mockReturnValue(fakeNow);
-    const { writer, remove } = await onWriterThreadRefusingBad();
+    const committed: number[] = [];
+    const { writer, remove } = await onWriterThreadRefusingBad(committed);
     try {
       await expect(writer.write(message('bad-alone'))).rejects.toMatchObject({ message: 'the database refused the message; it was not stored' });
       clock.mockReturnValue((fakeNow += 60_000));
@@ -410,6 +431,8 @@ describe('MessageWriter, logging a message the database refuses', () => {
       expect(await Promise.all(amongOthers)).toEqual(['stored', 'the database refused the message; it was not stored', 'stored']);
       const refused = 'warn: message refused by the database: refused (SQLITE_CONSTRAINT_TRIGGER)';
       expect(logged).toEqual([first(refused), refused]);
+      // The thread counts its own transactions, without the refused messages; the writer adds nothing.
+      expect(committed).toEqual([2]);
     } finally {
       await remove();
     }

@@ -26,8 +26,6 @@ export class NothingStoredError extends Error {
 
 interface PendingBatch {
   id: number;
-  /** Its messages, counted into its transaction's size once committed. */
-  size: number;
   resolve(outcomes: BatchOutcome[]): void;
   reject(error: Error): void;
 }
@@ -46,7 +44,7 @@ export class SqliteWriterThread {
   private nextId = 1;
   private restartAt = 0;
 
-  /** `onCommitted`: told the number of messages of each transaction the thread commits (it may take several batches into one). */
+  /** `onCommitted`: told the number of messages of each transaction the thread commits (it may take several batches into one), refused ones left out. */
   constructor(
     private readonly settings: WriterSettings,
     private readonly onCommitted: (messages: number) => void = () => undefined,
@@ -59,7 +57,7 @@ export class SqliteWriterThread {
     // While it has batches, the thread keeps the process alive (a script with nothing else would exit before their answers).
     if (this.pending.length === 0) worker.ref();
     return new Promise((resolve, reject) => {
-      this.pending.push({ id, size: batch.length, resolve, reject });
+      this.pending.push({ id, resolve, reject });
       worker.postMessage({ id, batch, now } satisfies WriterRequest);
     });
   }
@@ -88,7 +86,8 @@ export class SqliteWriterThread {
         if (this.pending[0]?.id !== response.id) continue;
         const batch = this.pending.shift()!;
         if ('outcomes' in response) {
-          committed += batch.size;
+          // A message the database refused was rolled back: as on PostgreSQL, it is not part of the commit.
+          for (const outcome of response.outcomes) if (!('refused' in outcome)) committed++;
           batch.resolve(response.outcomes);
         } else batch.reject(Object.assign(new Error(response.error.message), { code: response.error.code }));
       }

@@ -22,8 +22,11 @@ class BackInTouchBroker extends LocalBroker {
 /** A directory whose lists the test answers, one by one. */
 class ListsByHand extends PresenceDirectory {
   readonly lists: Array<{ roomKey: string; answer: (users: UserView[]) => void; fail: (error: Error) => void }> = [];
+  /** Every list asked for, in order, answered or not. */
+  readonly asked: string[] = [];
 
   list(roomKey: string): Promise<UserView[]> {
+    this.asked.push(roomKey);
     return new Promise((answer, fail) => this.lists.push({ roomKey, answer, fail }));
   }
 
@@ -334,9 +337,26 @@ describe('PresenceCatchUp', () => {
       await directory.fail();
       expect(listedRooms(directory)).toEqual([...upTo(LISTS_IN_FLIGHT, 2), LISTS_IN_FLIGHT, LISTS_IN_FLIGHT + 1]);
       while (directory.lists.length > 0) await directory.answer();
+      expect(directory.asked).toEqual(rooms);
       // The failed one again, after the retry's wait.
       await jest.advanceTimersByTimeAsync(LIST_RETRY_MS);
       expect(listedRooms(directory)).toEqual([1]);
+      catchUp.stop();
+    });
+
+    it('leaves the rooms still waiting to the next catch-up when the node is back in touch again, listing none before the directory settled', async () => {
+      const { broker, directory, members, catchUp, backInTouch } = setup();
+      for (const key of rooms) catchUp.follow(key, key);
+      while (directory.lists.length > 0) await directory.answer(user('ann'));
+      await backInTouch();
+      // Out of touch again while four rooms wait: the lists out answer, from a directory that lost ann for now.
+      broker.backInTouch();
+      while (directory.lists.length > 0) await directory.answer();
+      expect(directory.lists).toEqual([]);
+      await jest.advanceTimersByTimeAsync(SETTLE_MS);
+      while (directory.lists.length > 0) await directory.answer(user('ann'));
+      expect(directory.asked.slice(rooms.length)).toEqual([...upTo(LISTS_IN_FLIGHT), ...upTo(rooms.length)].map((i) => rooms[i]));
+      expect(members.received).toEqual([]);
       catchUp.stop();
     });
 

@@ -131,6 +131,8 @@ export class PresenceCatchUp {
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     this.listRetries.clear();
+    // Listed by the catch-up, once the directory settled: sent as places free up, they would read it before.
+    this.waitingToList.clear();
     clearTimeout(this.catchUpTimer);
     this.catchUpTimer = setTimeout(() => {
       this.catchUpTimer = undefined;
