@@ -1,6 +1,7 @@
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import Database from 'better-sqlite3';
 import { RealtimeEvents, type MessageEventPayload } from '../../src/events/realtime-events.js';
+import { READINESS_ANSWER_FRESH_FOR_MS } from '../../src/health/shared-probe.js';
 import { freshDatabase, type TestDatabase } from '../support/databases.js';
 import { http } from '../support/http.js';
 import { describeNeeding, postgresMissing } from '../support/requirements.js';
@@ -62,6 +63,8 @@ describeNeeding('a storage outage [postgres]', postgresMissing(), () => {
     expect((await bob.nextPush('message', 'ops')).data).toMatchObject({ seq: 2, text: 'after' });
     await bob.settle();
     expect(bob.pushes('message', 'ops').map((f) => f.data.text)).toEqual(['before', 'after']);
+    // The outage's "down" is reused for the freshness window after its ping; the next ping finds the database back.
+    await new Promise((resolve) => setTimeout(resolve, READINESS_ANSWER_FRESH_FOR_MS));
     expect((await http(server.httpUrl, 'GET', '/health/ready')).status).toBe(200);
     expect((await alice.ok('history.fetch', { room: 'ops' })).messages.map((m: { text: string }) => m.text)).toEqual(['before', 'after']);
     await Promise.all([alice.close(), bob.close()]);
