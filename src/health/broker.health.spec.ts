@@ -2,14 +2,16 @@ import { jest } from '@jest/globals';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import type { Broker } from '../broker/broker.js';
 import { BrokerHealthIndicator } from './broker.health.js';
-import { READINESS_ANSWER_FRESH_FOR_MS } from './shared-probe.js';
+import { READINESS_ANSWER_FRESH_FOR_MS, READINESS_PING_LOST_AFTER_MS } from './shared-probe.js';
+
+const TIMEOUT_MS = 2000;
 
 /** The indicator on a fake broker whose `inTouch` pings the test answers one by one, on Jest's clock. */
 function setup() {
   const pings: Array<(inTouch: boolean) => void> = [];
   const broker = { inTouch: () => new Promise<boolean>((resolve) => pings.push(resolve)) } as unknown as Broker;
   const indicator = new BrokerHealthIndicator(new HealthIndicatorService(), broker);
-  return { pings, check: () => indicator.check('broker') };
+  return { pings, check: () => indicator.check('broker', TIMEOUT_MS) };
 }
 
 const UP = { broker: { status: 'up' } };
@@ -56,6 +58,27 @@ describe('BrokerHealthIndicator', () => {
     expect(pings).toHaveLength(2);
     pings[1](true);
     expect(await recovered).toEqual(UP);
+  });
+
+  it('answers "down" within its own timeout while a ping hangs, and pings again once that ping is taken for lost', async () => {
+    const { pings, check } = setup();
+    let answered = false;
+    const first = check().then((result) => ((answered = true), result));
+    await jest.advanceTimersByTimeAsync(TIMEOUT_MS - 1);
+    expect(answered).toBe(false);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(await first).toEqual(DOWN);
+    await jest.advanceTimersByTimeAsync(READINESS_PING_LOST_AFTER_MS - TIMEOUT_MS - 1);
+    void check();
+    expect(pings).toHaveLength(1);
+    await jest.advanceTimersByTimeAsync(1);
+    const afterLoss = check();
+    expect(pings).toHaveLength(2);
+    pings[1](true);
+    expect(await afterLoss).toEqual(UP);
+    // The lost ping's late answer changes nothing.
+    pings[0](false);
+    expect(await check()).toEqual(UP);
   });
 
   it('reports a failed ping as "down", also to checks within the window, never as the earlier "up"', async () => {

@@ -2,7 +2,7 @@ import { jest } from '@jest/globals';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import type { DataSource } from 'typeorm';
 import { DatabaseHealthIndicator } from './database.health.js';
-import { READINESS_ANSWER_FRESH_FOR_MS } from './shared-probe.js';
+import { READINESS_ANSWER_FRESH_FOR_MS, READINESS_PING_LOST_AFTER_MS } from './shared-probe.js';
 
 const TIMEOUT_MS = 2000;
 
@@ -47,32 +47,44 @@ describe('DatabaseHealthIndicator', () => {
     expect((await second).database.status).toBe('up');
   });
 
-  it('answers each check "down" within its own timeout while the query hangs, starting no second query until it answers', async () => {
+  it('answers each check "down" within its own timeout while the query hangs, and queries again once it is taken for lost', async () => {
     const { queries, check } = setup();
     const down = { database: { status: 'down', message: `no answer within ${TIMEOUT_MS} ms` } };
-    const first = check();
+    const settled: string[] = [];
+    const first = check().then((result) => (settled.push('first'), result));
     await jest.advanceTimersByTimeAsync(TIMEOUT_MS - 1);
-    const second = check();
+    const second = check().then((result) => (settled.push('second'), result));
+    expect(settled).toEqual([]);
     await jest.advanceTimersByTimeAsync(1);
     expect(await first).toEqual(down);
-    await jest.advanceTimersByTimeAsync(TIMEOUT_MS - 1);
+    await jest.advanceTimersByTimeAsync(TIMEOUT_MS - 2);
+    expect(settled).toEqual(['first']);
+    await jest.advanceTimersByTimeAsync(1);
     expect(await second).toEqual(down);
-    // Long after: still the one hanging query.
-    await jest.advanceTimersByTimeAsync(20_000);
-    const third = check();
-    await jest.advanceTimersByTimeAsync(TIMEOUT_MS);
-    expect(await third).toEqual(down);
+    // Until the query is taken for lost, still the one hanging query.
+    await jest.advanceTimersByTimeAsync(READINESS_PING_LOST_AFTER_MS - 2 * TIMEOUT_MS);
+    void check();
     expect(queries).toHaveLength(1);
-
-    // Its late answer is no "up": the database did not answer within the timeout.
-    queries[0].resolve();
-    expect(await check()).toEqual(down);
-    expect(queries).toHaveLength(1);
-    await jest.advanceTimersByTimeAsync(READINESS_ANSWER_FRESH_FOR_MS);
+    await jest.advanceTimersByTimeAsync(1);
     const recovered = check();
     expect(queries).toHaveLength(2);
     queries[1].resolve();
     expect(await recovered).toEqual({ database: { status: 'up', responseTime: 0 } });
+    // The lost query's late answer is no "up" and changes nothing.
+    queries[0].resolve();
+    expect(await check()).toEqual({ database: { status: 'up', responseTime: 0 } });
+    expect(queries).toHaveLength(2);
+  });
+
+  it('answers "down" for a query that answered later than the timeout, to the checks within the window after it', async () => {
+    const { queries, check } = setup();
+    const slow = check();
+    await jest.advanceTimersByTimeAsync(TIMEOUT_MS + 1);
+    queries[0].resolve();
+    const down = { database: { status: 'down', message: `no answer within ${TIMEOUT_MS} ms` } };
+    expect(await slow).toEqual(down);
+    expect(await check()).toEqual(down);
+    expect(queries).toHaveLength(1);
   });
 
   it('reports a failing query as "down" with its message, also to checks within the window, never as the earlier "up"', async () => {

@@ -4,6 +4,9 @@ import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
 import { BrokerHealthIndicator } from './broker.health.js';
 import { DatabaseHealthIndicator } from './database.health.js';
 
+/** How long a readiness request waits for each dependency's answer. */
+const READINESS_WAIT_MS = 2000;
+
 @Controller('health')
 @ApiTags('health')
 export class HealthController {
@@ -24,6 +27,6 @@ export class HealthController {
   @Get('ready')
   @HealthCheck()
   ready() {
-    return this.health.check([() => this.database.check('database', 2000), () => this.broker.check('broker')]);
+    return this.health.check([() => this.database.check('database', READINESS_WAIT_MS), () => this.broker.check('broker', READINESS_WAIT_MS)]);
   }
 }

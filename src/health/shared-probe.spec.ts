@@ -1,6 +1,8 @@
+import { jest } from '@jest/globals';
 import { SharedProbe } from './shared-probe.js';
 
 const FRESH_MS = 1000;
+const LOST_AFTER_MS = 5000;
 
 /** A probe whose runs the test answers one by one, on a clock the test moves. */
 function setup() {
@@ -9,6 +11,7 @@ function setup() {
   const probe = new SharedProbe(
     () => new Promise<string>((resolve, reject) => runs.push({ resolve, reject })),
     FRESH_MS,
+    LOST_AFTER_MS,
     () => clock,
   );
   const advance = (ms: number) => (clock += ms);
@@ -41,19 +44,53 @@ describe('SharedProbe', () => {
     expect(await second).toEqual({ ok: true, value: 'second', durationMs: 0 });
   });
 
-  it('starts no second run while one hangs, however long, and runs again once the window after its answer has passed', async () => {
+  it('starts no second run while one is out, until it is taken for lost, and runs again once the window after its answer has passed', async () => {
     const { probe, runs, advance } = setup();
     const waiting = [probe.run()];
-    for (let n = 0; n < 60; n++) {
+    for (let n = 0; n < 9; n++) {
       advance(500);
       waiting.push(probe.run());
     }
     expect(runs).toHaveLength(1);
     runs[0].resolve('late');
-    for (const outcome of await Promise.all(waiting)) expect(outcome).toMatchObject({ value: 'late', durationMs: 30_000 });
+    for (const outcome of await Promise.all(waiting)) expect(outcome).toMatchObject({ value: 'late', durationMs: 4500 });
     advance(FRESH_MS);
     void probe.run();
     expect(runs).toHaveLength(2);
+  });
+
+  it('starts another run once the one out is taken for lost; the lost one answering late changes nothing', async () => {
+    const { probe, runs, advance } = setup();
+    const lost = probe.run();
+    advance(LOST_AFTER_MS - 1);
+    void probe.run();
+    expect(runs).toHaveLength(1);
+    advance(1);
+    const next = probe.run();
+    expect(runs).toHaveLength(2);
+    runs[0].resolve('lost');
+    expect(await lost).toMatchObject({ value: 'lost' });
+    // The new run is still out: the late answer opened no window after which a third would start.
+    advance(FRESH_MS);
+    expect(probe.run()).toBe(next);
+    expect(runs).toHaveLength(2);
+    runs[1].resolve('new');
+    expect(await next).toMatchObject({ value: 'new', durationMs: FRESH_MS });
+    expect(await probe.run()).toMatchObject({ value: 'new' });
+  });
+
+  it('gives a caller its own bound on the wait', async () => {
+    jest.useFakeTimers();
+    try {
+      const { probe, runs } = setup();
+      const within = probe.runWithin(100);
+      await jest.advanceTimersByTimeAsync(100);
+      expect(await within).toBeUndefined();
+      runs[0].resolve('late');
+      expect(await probe.runWithin(100)).toMatchObject({ value: 'late' });
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('resolves a failure as an outcome, never a rejection, and does not let an earlier success stand in for it', async () => {
@@ -75,11 +112,15 @@ describe('SharedProbe', () => {
   });
 
   it('turns a probe that throws at once, or rejects with a non-error, into a failed outcome', async () => {
-    const throwing = new SharedProbe<never>(() => {
-      throw new Error('no connection');
-    }, FRESH_MS);
+    const throwing = new SharedProbe<never>(
+      () => {
+        throw new Error('no connection');
+      },
+      FRESH_MS,
+      LOST_AFTER_MS,
+    );
     expect(await throwing.run()).toMatchObject({ ok: false, error: new Error('no connection') });
-    const rejecting = new SharedProbe<never>(() => Promise.reject('refused'), FRESH_MS);
+    const rejecting = new SharedProbe<never>(() => Promise.reject('refused'), FRESH_MS, LOST_AFTER_MS);
     expect(await rejecting.run()).toMatchObject({ ok: false, error: new Error('refused') });
   });
 });
