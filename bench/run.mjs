@@ -333,12 +333,15 @@ async function durable(database, postgresUrl) {
  * Source addresses for the load processes, a fresh one each time: the
  * previous storm's connections linger in TIME_WAIT for a minute and hold
  * their address's ports, which made the next storm from the same address
- * four times slower, whichever server it measured.
+ * two to five times slower, whichever server it measured. The second
+ * octet is drawn per invocation, so that a run started within a minute of
+ * another does not reuse its addresses either.
  */
+const sourceNetwork = `127.${1 + Math.floor(Math.random() * 254)}.0`;
 let nextSourceAddress = 2;
-const freshSourceAddress = () => `127.0.0.${(nextSourceAddress++ % 250) + 2}`;
+const freshSourceAddress = () => `${sourceNetwork}.${(nextSourceAddress++ % 250) + 2}`;
 
-/** Forks load processes, each on its own 127.0.0.x source address, holding at most `perProcess` sockets. */
+/** Forks load processes, each on its own loopback source address (127.n.0.x), holding at most `perProcess` sockets. */
 async function holdSockets(server, total, perProcess = 9_000) {
   const workers = [];
   for (let offset = 0; offset < total; offset += perProcess) {
@@ -355,13 +358,16 @@ async function holdSockets(server, total, perProcess = 9_000) {
       w.worker.send(command);
     });
   const started = performance.now();
+  const cpuBefore = cpuMs(server);
   const opened = await Promise.all(
     workers.map((w) => ask(w, { type: 'open', url: server.url, protocol: server.protocol, secret: SECRET, count: w.count, offset: w.offset, localAddress: w.localAddress }, 'opened')),
   );
   const connectMs = performance.now() - started;
+  const connectCpuMs = cpuMs(server) - cpuBefore;
   await Promise.all(workers.map((w) => ask(w, { type: 'join', rooms: 100 }, 'joined')));
   return {
     connectMs,
+    connectCpuMs,
     opened: opened.reduce((sum, o) => sum + o.opened, 0),
     failures: opened.reduce((sum, o) => sum + o.failures, 0),
     firstError: opened.find((o) => o.firstError)?.firstError,
@@ -391,6 +397,7 @@ async function idleSockets(key, count) {
       failures: held.failures,
       firstError: held.firstError,
       connectMs: held.connectMs,
+      connectCpuUsPerSocket: (held.connectCpuMs * 1000) / held.opened,
       bytesPerSocket: (after - before) / held.opened,
       settledBytesPerSocket: (settled - before) / held.opened,
       rss: after,
@@ -551,6 +558,7 @@ if (scenarios.has('ramp')) {
 if (scenarios.has('sockets')) {
   figures.push({ name: `connect storm: ${args.idle} sockets opened (s)`, digits: 2, get: (run, key) => run.idle[key]?.connectMs / 1000 });
   figures.push({ name: `sockets authenticated per second`, digits: 0, get: (run, key) => run.idle[key]?.opened / (run.idle[key]?.connectMs / 1000) });
+  figures.push({ name: `server CPU per socket opened in the storm (us)`, get: (run, key) => run.idle[key]?.connectCpuUsPerSocket });
   figures.push({ name: `idle memory per joined socket, 2 s after the storm (KB)`, get: (run, key) => run.idle[key]?.bytesPerSocket / 1024 });
   figures.push({ name: `idle memory per joined socket, 12 s after the storm (KB)`, get: (run, key) => run.idle[key]?.settledBytesPerSocket / 1024 });
 }

@@ -2,7 +2,7 @@
  * A load process for the idle-socket and connect-storm scenarios: one
  * process holds at most as many sockets as its file limit allows and one
  * source address has ~28,000 ephemeral ports, so the benchmark forks several,
- * each on its own 127.0.0.x address. Driven over IPC by bench/run.mjs.
+ * each on its own loopback address (127.n.0.x). Driven over IPC by bench/run.mjs.
  */
 import { joinAll, openIdle } from './load.mjs';
 import { hs256Token } from './tokens.mjs';
