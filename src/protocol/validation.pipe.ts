@@ -54,7 +54,9 @@ function parametersOf(queryClass: Function): ReadonlySet<string> {
  * `after[x]=1` under those very keys, which the whitelist would strip without
  * a word (a history page from the newest message rather than after 1); an
  * extended query parser makes them an array or an object, and `after=1&after=2`
- * is an array too.
+ * is an array too. A host's global ValidationPipe with `transform: true` runs
+ * first: it hands over an instance of the DTO, with a parameter the request
+ * left out as undefined and a number already converted from its one string.
  */
 function assertSingleValues(query: unknown, queryClass: Function): void {
   if (query === null || typeof query !== 'object') return;
@@ -62,10 +64,14 @@ function assertSingleValues(query: unknown, queryClass: Function): void {
   for (const [key, value] of Object.entries(query)) {
     const bracket = key.indexOf('[');
     const name = bracket > 0 ? key.slice(0, bracket) : key;
-    if (!parameters.has(name) || (bracket < 0 && typeof value === 'string')) continue;
+    if (!parameters.has(name) || (bracket < 0 && isSingleValue(value))) continue;
     const message = `${name} must be given once, as a single value`;
     throw RealtimeError.badRequest(message, [{ field: name, constraint: 'singleValue', message }]);
   }
+}
+
+function isSingleValue(value: unknown): boolean {
+  return value === undefined || typeof value === 'string' || typeof value === 'number';
 }
 
 /**

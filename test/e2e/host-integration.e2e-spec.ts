@@ -1,4 +1,4 @@
-import { Module, type INestApplication } from '@nestjs/common';
+import { Module, ValidationPipe, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { AddressInfo } from 'node:net';
 import { DataSource } from 'typeorm';
@@ -155,6 +155,45 @@ describe('a host app importing RealtimeModule.forRoot, with the module on its ow
       await acme.close();
       const roles = await http(`http://127.0.0.1:${port}`, 'GET', '/admin/roles', { token: token('root') });
       expect(roles.body.map((r: { name: string }) => r.name)).toEqual(['admin', 'member', 'moderator', 'viewer']);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('a host app with a global ValidationPipe of its own', () => {
+  it('serves the query routes as without it', async () => {
+    const { sqlitePath } = await freshDatabase('sqlite');
+    @Module({
+      imports: [
+        RealtimeModule.forRoot({
+          database: { type: 'sqlite', path: sqlitePath! },
+          auth: { secret: TEST_SECRET, issuer: TEST_ISSUER, audience: TEST_AUDIENCE },
+          authorization: { bootstrapAdmins: ['root'] },
+        }),
+      ],
+    })
+    class ValidatingHostModule {}
+    const app = await NestFactory.create(ValidatingHostModule, { logger: false });
+    app.useWebSocketAdapter(new RealtimeWsAdapter(app));
+    // What Nest's documentation recommends, and many hosts have: its transform runs before the module's pipe.
+    app.useGlobalPipes(new ValidationPipe({ transform: true, whitelist: true }));
+    await app.listen(0, '127.0.0.1');
+    try {
+      const { port } = app.getHttpServer().address() as AddressInfo;
+      const url = `http://127.0.0.1:${port}`;
+      const root = token('root');
+      expect((await http(url, 'POST', '/rooms/checked/messages', { token: root, body: { text: 'hi', clientMsgId: 'v1' } })).status).toBe(201);
+      const page = await http(url, 'GET', '/rooms/checked/messages?after=0&limit=5', { token: root });
+      expect(page).toMatchObject({ status: 200, body: { room: 'checked', hasMore: false } });
+      expect(page.body.messages.map((m: { text: string }) => m.text)).toEqual(['hi']);
+      expect((await http(url, 'GET', '/rooms/checked/poll?after=0&timeout=1', { token: root })).status).toBe(200);
+      expect((await http(url, 'GET', '/admin/rooms?limit=10', { token: root })).status).toBe(200);
+      expect((await http(url, 'GET', '/admin/audit?limit=2', { token: root })).status).toBe(200);
+      expect((await http(url, 'PUT', '/admin/users/bob/roles/viewer', { token: root, body: { scope: 'checked' } })).status).toBe(201);
+      expect((await http(url, 'DELETE', '/admin/users/bob/roles/viewer?scope=checked', { token: root })).status).toBe(200);
+      // A list is still refused, by whichever pipe sees it first.
+      expect((await http(url, 'GET', '/rooms/checked/messages?after=0&after=1', { token: root })).status).toBe(400);
     } finally {
       await app.close();
     }
