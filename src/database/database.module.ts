@@ -1,8 +1,9 @@
 import { Global, Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { getDataSourceToken } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, MigrationExecutor } from 'typeorm';
 import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime-options.js';
 import { ownDataSourceOptions, REALTIME_CONNECTION } from './data-source-options.js';
+import { realtimeMigrations } from './realtime-schema.js';
 import { TransactionRunner } from './transaction-runner.service.js';
 
 const dataSourceToken = getDataSourceToken(REALTIME_CONNECTION);
@@ -38,6 +39,22 @@ async function migrate(dataSource: DataSource): Promise<void> {
   }
 }
 
+/**
+ * On the host's DataSource the host runs the module's migrations. Without them
+ * every request would answer UNAVAILABLE ("no such table" in the log) and a
+ * schema made by `synchronize` would lack the seeded roles: the start stops
+ * instead, naming what to do.
+ */
+async function assertMigrated(dataSource: DataSource): Promise<void> {
+  const applied = new Set((await new MigrationExecutor(dataSource).getExecutedMigrations()).map((migration) => migration.name));
+  const missing = realtimeMigrations.map((migration) => new migration().name).filter((name) => !applied.has(name));
+  if (missing.length === 0) return;
+  throw new Error(
+    `RealtimeModule: the host's DataSource has not run ${missing.join(', ')}: add realtimeMigrations to its migrations ` +
+      `and run them (migrationsRun: true, or the typeorm CLI's migration:run) before the module starts`,
+  );
+}
+
 @Global()
 @Module({
   providers: [
@@ -51,17 +68,19 @@ async function migrate(dataSource: DataSource): Promise<void> {
           return dataSource;
         }
         const shared = database.dataSource;
-        if (!shared.isInitialized) await shared.initialize();
-        if (shared.options.type === 'postgres') return shared;
-        if (shared.options.type === 'better-sqlite3' && shared.options.database !== ':memory:') {
-          // TypeORM's SQLite drivers run everything on one connection per DataSource, so the
-          // host's transactions and the module's would nest into each other: the module
-          // opens a connection of its own to the same file (the host runs the migrations).
-          return open(new DataSource(ownDataSourceOptions({ type: 'sqlite', path: shared.options.database, runMigrations: false })), 'sqlite');
+        const sqliteFile = shared.options.type === 'better-sqlite3' && shared.options.database !== ':memory:';
+        if (shared.options.type !== 'postgres' && !sqliteFile) {
+          throw new Error(
+            `RealtimeModule: sharing a ${shared.options.type} DataSource is not supported; share a PostgreSQL or a better-sqlite3 file DataSource, or give the module its own database`,
+          );
         }
-        throw new Error(
-          `RealtimeModule: sharing a ${shared.options.type} DataSource is not supported; share a PostgreSQL or a better-sqlite3 file DataSource, or give the module its own database`,
-        );
+        if (!shared.isInitialized) await shared.initialize();
+        await assertMigrated(shared);
+        if (shared.options.type === 'postgres') return shared;
+        // TypeORM's SQLite drivers run everything on one connection per DataSource, so the
+        // host's transactions and the module's would nest into each other: the module
+        // opens a connection of its own to the same file (the host runs the migrations).
+        return open(new DataSource(ownDataSourceOptions({ type: 'sqlite', path: String(shared.options.database), runMigrations: false })), 'sqlite');
       },
     },
     TransactionRunner,

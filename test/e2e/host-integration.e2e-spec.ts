@@ -1,8 +1,9 @@
 import { Module, ValidationPipe, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
 import type { AddressInfo } from 'node:net';
 import { DataSource } from 'typeorm';
-import { RealtimeEvents, RealtimeModule, RealtimePublisher, RealtimeWsAdapter, realtimeMigrations } from '../../src/index.js';
+import { RealtimeEvents, RealtimeModule, RealtimePublisher, RealtimeWsAdapter, realtimeEntities, realtimeMigrations } from '../../src/index.js';
 import { CreateOrders1700000000000, HostAppModule, Order, RealtimeEventLog } from '../host-app/host-app.module.js';
 import { describeEachDatabase, freshDatabase } from '../support/databases.js';
 import { http } from '../support/http.js';
@@ -197,5 +198,26 @@ describe('a host app with a global ValidationPipe of its own', () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+describe('a host app that shares its DataSource without the module migrations', () => {
+  it('does not start, and says what to add', async () => {
+    const { sqlitePath } = await freshDatabase('sqlite');
+    @Module({
+      imports: [
+        // synchronize makes the tables, not the seeded roles: only the migrations do both.
+        TypeOrmModule.forRoot({ type: 'better-sqlite3', database: sqlitePath!, entities: [Order, ...realtimeEntities], synchronize: true }),
+        RealtimeModule.forRootAsync({
+          inject: [DataSource],
+          useFactory: (dataSource: DataSource) => ({ database: { dataSource }, auth: { secret: TEST_SECRET } }),
+        }),
+      ],
+    })
+    class UnmigratedHostModule {}
+    const starting = NestFactory.create(UnmigratedHostModule, { logger: false, abortOnError: false });
+    await expect(starting).rejects.toThrow(
+      `RealtimeModule: the host's DataSource has not run ${realtimeMigrations.map((migration) => migration.name).join(', ')}: add realtimeMigrations to its migrations`,
+    );
   });
 });
