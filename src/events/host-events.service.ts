@@ -1,5 +1,6 @@
 import { Injectable, Logger, Optional } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
+import type { RealtimeEventPayloads } from './realtime-events.js';
 
 /** Emits `RealtimeEvents` when the host uses @nestjs/event-emitter; a no-op otherwise. */
 @Injectable()
@@ -8,7 +9,8 @@ export class HostEvents {
 
   constructor(@Optional() private readonly emitter?: EventEmitter2) {}
 
-  emit(event: string, payload: object): void {
+  /** Typed by the payloads host code is told it receives, so that the two cannot drift apart. */
+  emit<E extends keyof RealtimeEventPayloads>(event: E, payload: RealtimeEventPayloads[E]): void {
     if (!this.emitter) return;
     try {
       this.emitter.emit(event, payload);

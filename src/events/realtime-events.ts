@@ -19,6 +19,16 @@ export interface MessageEventPayload {
   message: MessageView;
 }
 
+export interface MessageEditedEventPayload {
+  tenantId: string;
+  room: string;
+  seq: number;
+  text: string;
+  /** ISO 8601, as in the `message.updated` push. */
+  editedAt: string;
+  editedBy: string;
+}
+
 export interface MessageDeletedEventPayload {
   tenantId: string;
   room: string;
@@ -48,4 +58,15 @@ export interface AssignmentChangedEventPayload {
   scope: string | null;
   change: 'granted' | 'revoked';
   actorId: string;
+}
+
+/** What each of `RealtimeEvents` carries: `@OnEvent(RealtimeEvents.X) on(payload: RealtimeEventPayloads[typeof RealtimeEvents.X])`. */
+export interface RealtimeEventPayloads {
+  [RealtimeEvents.MESSAGE_CREATED]: MessageEventPayload;
+  [RealtimeEvents.MESSAGE_EDITED]: MessageEditedEventPayload;
+  [RealtimeEvents.MESSAGE_DELETED]: MessageDeletedEventPayload;
+  [RealtimeEvents.SOCKET_OPENED]: SocketEventPayload;
+  [RealtimeEvents.SOCKET_CLOSED]: SocketEventPayload;
+  [RealtimeEvents.ROLE_CHANGED]: RoleChangedEventPayload;
+  [RealtimeEvents.ASSIGNMENT_CHANGED]: AssignmentChangedEventPayload;
 }

@@ -9,8 +9,14 @@ import {
   UserResolver,
   realtimeEntities,
   realtimeMigrations,
+  type AssignmentChangedEventPayload,
   type AuthenticatedUser,
+  type MessageDeletedEventPayload,
+  type MessageEditedEventPayload,
   type MessageEventPayload,
+  type RealtimeEventPayloads,
+  type RoleChangedEventPayload,
+  type SocketEventPayload,
   type TokenClaims,
 } from '../../src/index.js';
 import type { TestDatabase } from '../support/databases.js';
@@ -86,32 +92,32 @@ export class RealtimeEventLog {
   readonly others: Array<[string, unknown]> = [];
 
   @OnEvent(RealtimeEvents.SOCKET_OPENED)
-  onSocket(payload: { userId: string }) {
+  onSocket(payload: RealtimeEventPayloads[typeof RealtimeEvents.SOCKET_OPENED]) {
     this.sockets.push(payload.userId);
   }
 
   @OnEvent(RealtimeEvents.MESSAGE_EDITED)
-  onEdited(payload: unknown) {
+  onEdited(payload: MessageEditedEventPayload) {
     this.others.push([RealtimeEvents.MESSAGE_EDITED, payload]);
   }
 
   @OnEvent(RealtimeEvents.MESSAGE_DELETED)
-  onDeleted(payload: unknown) {
+  onDeleted(payload: MessageDeletedEventPayload) {
     this.others.push([RealtimeEvents.MESSAGE_DELETED, payload]);
   }
 
   @OnEvent(RealtimeEvents.SOCKET_CLOSED)
-  onSocketClosed(payload: unknown) {
+  onSocketClosed(payload: SocketEventPayload) {
     this.others.push([RealtimeEvents.SOCKET_CLOSED, payload]);
   }
 
   @OnEvent(RealtimeEvents.ROLE_CHANGED)
-  onRoleChanged(payload: unknown) {
+  onRoleChanged(payload: RoleChangedEventPayload) {
     this.others.push([RealtimeEvents.ROLE_CHANGED, payload]);
   }
 
   @OnEvent(RealtimeEvents.ASSIGNMENT_CHANGED)
-  onAssignmentChanged(payload: unknown) {
+  onAssignmentChanged(payload: AssignmentChangedEventPayload) {
     this.others.push([RealtimeEvents.ASSIGNMENT_CHANGED, payload]);
   }
 }
