@@ -1,6 +1,15 @@
 /** The public API of the module, for host apps. */
 export { RealtimeModule, type RealtimeModuleAsyncOptions, type RealtimeModuleExtras } from './realtime.module.js';
-export type { RealtimeModuleOptions, DatabaseOptions, AuthOptions, AuthorizationOptions, WebSocketOptions, AdminOptions, JwtAlgorithm } from './realtime-options.js';
+export type {
+  RealtimeModuleOptions,
+  DatabaseOptions,
+  AuthOptions,
+  AuthorizationOptions,
+  WebSocketOptions,
+  AdminOptions,
+  ClusterOptions,
+  JwtAlgorithm,
+} from './realtime-options.js';
 export { RealtimeWsAdapter } from './gateway/realtime-ws.adapter.js';
 export { HttpErrorFilter } from './protocol/http-error.filter.js';
 export { RealtimePublisher, type PublishOptions } from './messages/realtime-publisher.service.js';

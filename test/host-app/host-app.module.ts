@@ -11,6 +11,7 @@ import {
   realtimeMigrations,
   type AssignmentChangedEventPayload,
   type AuthenticatedUser,
+  type ClusterOptions,
   type MessageDeletedEventPayload,
   type MessageEditedEventPayload,
   type MessageEventPayload,
@@ -134,7 +135,8 @@ export class OrdersController {
 
 @Module({})
 export class HostAppModule {
-  static register(database: TestDatabase): DynamicModule {
+  /** With `cluster`, one node of several sharing PostgreSQL and Redis. */
+  static register(database: TestDatabase, cluster?: ClusterOptions): DynamicModule {
     const connection =
       database.kind === 'sqlite'
         ? ({ type: 'better-sqlite3', database: database.sqlitePath! } as const)
@@ -157,6 +159,7 @@ export class HostAppModule {
             database: { dataSource },
             auth: { secret: TEST_SECRET, issuer: TEST_ISSUER, audience: TEST_AUDIENCE },
             authorization: { bootstrapAdmins: ['root'] },
+            cluster,
           }),
           userResolver: DirectoryUserResolver,
         }),
