@@ -33,6 +33,8 @@ const REPLY_UNITS_PER_FRAME = 16_384;
  * answered with BAD_REQUEST and the request id is echoed in every reply.
  *
  * A host sets it up once: `app.useWebSocketAdapter(new RealtimeWsAdapter(app))`.
+ * The host's own gateways, each with a `path` of its own, are served as the
+ * stock WsAdapter serves them: none of the above applies to them.
  */
 export class RealtimeWsAdapter extends WsAdapter {
   private readonly frameLogger = new Logger('RealtimeGateway');
@@ -46,6 +48,8 @@ export class RealtimeWsAdapter extends WsAdapter {
 
   override create(port: number, options: Record<string, unknown> = {}): WebSocketServer {
     const handshake = this.app.get(HandshakeService, { strict: false });
+    // The module's gateway names no path (it is the module's option); a host's gateway names its own.
+    if (options.path !== undefined) return this.createHostServer(port, options, handshake.options.websocket.path);
     this.shutdown = this.app.get(GracefulShutdown, { strict: false });
     this.metrics = this.app.get(RealtimeMetrics, { strict: false });
     const { websocket } = handshake.options;
@@ -79,6 +83,15 @@ export class RealtimeWsAdapter extends WsAdapter {
     const server = this.bindErrorHandler(new WebSocketServer({ ...serverOptions, noServer: true, WebSocket: RealtimeWebSocket }));
     this.addWsServerToRegistry(server, port, websocket.path);
     return server;
+  }
+
+  private createHostServer(port: number, options: Record<string, unknown>, realtimePath: string): WebSocketServer {
+    const path = String(options.path);
+    const normalized = (value: string) => `/${value.replace(/^\/+|\/+$/g, '')}`;
+    if (port === 0 && normalized(path) === normalized(realtimePath)) {
+      throw new Error(`RealtimeWsAdapter: the gateway path ${path} is the realtime module's (websocket.path); give the gateway another one`);
+    }
+    return super.create(port, options) as WebSocketServer;
   }
 
   /**
@@ -115,8 +128,9 @@ export class RealtimeWsAdapter extends WsAdapter {
   override bindMessageHandlers(
     socket: WebSocket,
     handlers: MessageMappingProperties[],
-    _transform: (data: unknown) => Observable<unknown>,
+    transform: (data: unknown) => Observable<unknown>,
   ): void {
+    if (!isProtocol(handlers)) return super.bindMessageHandlers(socket, handlers, transform);
     const byEvent = this.handlerTable(handlers);
     const connection = connectionOf(socket);
     const budget = new FrameBudget(this.framePolicy, Date.now());
@@ -141,12 +155,8 @@ export class RealtimeWsAdapter extends WsAdapter {
   }
 
   private handlerTable(handlers: MessageMappingProperties[]): Map<string, FrameHandler> {
-    const events = new Set(handlers.map((handler) => handler.message as string));
-    // Only the realtime gateway's table is shared: another gateway's handlers may want their socket.
-    const isProtocol = events.size === CLIENT_EVENTS.size && [...CLIENT_EVENTS].every((event) => events.has(event));
-    const byEvent = isProtocol ? this.protocolHandlers : new Map<string, FrameHandler>();
-    for (const handler of handlers) byEvent.set(handler.message as string, handler.callback as FrameHandler);
-    return byEvent;
+    for (const handler of handlers) this.protocolHandlers.set(handler.message as string, handler.callback as FrameHandler);
+    return this.protocolHandlers;
   }
 
   /** Answers a frame that is not processed, with its id and event when it has them (so clients can match it). */
@@ -189,4 +199,10 @@ export class RealtimeWsAdapter extends WsAdapter {
     // Work after the reply (a replay) runs on its own: it is no longer this frame's business.
     context.replied().catch((error: Error) => this.frameLogger.error(`after replying to ${frame.event}: ${error.message}`, error.stack));
   }
+}
+
+/** The realtime gateway's handlers, as against those of a host's gateway. */
+function isProtocol(handlers: MessageMappingProperties[]): boolean {
+  const events = new Set(handlers.map((handler) => handler.message as string));
+  return events.size === CLIENT_EVENTS.size && [...CLIENT_EVENTS].every((event) => events.has(event));
 }

@@ -2,6 +2,7 @@ import { Module, ValidationPipe, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { AddressInfo } from 'node:net';
+import { WebSocket } from 'ws';
 import { DataSource } from 'typeorm';
 import { RealtimeEvents, RealtimeModule, RealtimePublisher, RealtimeWsAdapter, realtimeEntities, realtimeMigrations } from '../../src/index.js';
 import { CreateOrders1700000000000, HostAppModule, Order, RealtimeEventLog } from '../host-app/host-app.module.js';
@@ -107,6 +108,20 @@ describeEachDatabase('a host app embedding the module on its own DataSource', (k
       [2, 'next'],
     ]);
     expect(await dataSource.getRepository(Order).countBy({ item: 'never' })).toBe(0);
+  });
+
+  it('serves a gateway of the host on its own path, beside the module', async () => {
+    const echo = new WebSocket(wsUrl.replace(/\/ws$/, '/host-echo'));
+    await new Promise((resolve, reject) => echo.once('open', resolve).once('error', reject));
+    const reply = new Promise<string>((resolve) => echo.once('message', (data) => resolve(String(data))));
+    echo.send(JSON.stringify({ event: 'echo', data: { n: 1 } }));
+    expect(JSON.parse(await reply)).toEqual({ event: 'echoed', data: { n: 1 } });
+    echo.close();
+    // The module's path still authenticates and speaks the protocol.
+    expect((await rejectedUpgrade(wsUrl, {})).status).toBe(401);
+    const dave = await TestClient.connect(wsUrl, { token: token('dave') });
+    expect(await dave.ok('room.join', { room: 'echoes' })).toEqual({ room: 'echoes', lastSeq: 0 });
+    await dave.close();
   });
 
   it('uses the host user resolver for sockets and REST', async () => {

@@ -1,6 +1,7 @@
 import { Body, Controller, Injectable, Module, Post, type DynamicModule } from '@nestjs/common';
 import { EventEmitterModule, OnEvent } from '@nestjs/event-emitter';
 import { InjectRepository, TypeOrmModule } from '@nestjs/typeorm';
+import { MessageBody, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import { Column, DataSource, Entity, PrimaryGeneratedColumn, Table, type MigrationInterface, type QueryRunner, type Repository } from 'typeorm';
 import {
   RealtimeEvents,
@@ -123,6 +124,15 @@ export class RealtimeEventLog {
   }
 }
 
+/** A gateway of the host's own, on a path of its own, speaking its own protocol beside the module's. */
+@WebSocketGateway({ path: '/host-echo' })
+export class HostEchoGateway {
+  @SubscribeMessage('echo')
+  echo(@MessageBody() data: unknown) {
+    return { event: 'echoed', data };
+  }
+}
+
 @Controller('orders')
 export class OrdersController {
   constructor(private readonly orders: OrdersService) {}
@@ -164,7 +174,7 @@ export class HostAppModule {
           userResolver: DirectoryUserResolver,
         }),
       ],
-      providers: [OrdersService, RealtimeEventLog],
+      providers: [OrdersService, RealtimeEventLog, HostEchoGateway],
       controllers: [OrdersController],
     };
   }
