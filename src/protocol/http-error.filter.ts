@@ -26,7 +26,7 @@ export class HttpErrorFilter implements ExceptionFilter {
       // Nest's own `error` is the status text (a health check's is an object: kept).
       const { error: statusText, ...fields } = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
       if (typeof statusText !== 'string' && statusText !== undefined) fields.error = statusText;
-      const message = unparsableBodyMessage(exception) ?? withoutQuery(typeof fields.message === 'string' ? fields.message : exception.message);
+      const message = unparsableBodyMessage(exception) ?? withoutQuery(messageOf(fields.message) ?? exception.message);
       const code = CODE_BY_STATUS.get(status) ?? (status >= 500 ? ErrorCode.INTERNAL : ErrorCode.BAD_REQUEST);
       response.status(status).json({ ...fields, statusCode: status, code, message });
       return;
@@ -37,6 +37,13 @@ export class HttpErrorFilter implements ExceptionFilter {
     const statusCode = HTTP_STATUS_BY_ERROR_CODE[error.code];
     response.status(statusCode).json({ statusCode, code: error.code, message: error.message, details: error.details });
   }
+}
+
+/** A body's message: a sentence, or the list of sentences of Nest's ValidationPipe (a host's own routes) joined into one. */
+function messageOf(message: unknown): string | undefined {
+  if (typeof message === 'string') return message;
+  if (Array.isArray(message) && message.length > 0 && message.every((item) => typeof item === 'string')) return message.join('; ');
+  return undefined;
 }
 
 /** The body parser's error, said plainly: it calls `null` or `"x"` invalid JSON, as it takes only objects and arrays. */
