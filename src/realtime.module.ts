@@ -16,12 +16,16 @@ import { PresenceModule } from './presence/presence.module.js';
 import { REALTIME_OPTIONS, resolveOptions, type RealtimeModuleOptions } from './realtime-options.js';
 import { RoomsModule } from './rooms/rooms.module.js';
 
-export interface RealtimeModuleExtras {
-  /** Replaces how a verified token becomes a user (see `UserResolver`). */
+export interface RealtimeModuleExtras extends Pick<ModuleMetadata, 'imports'> {
+  /**
+   * Replaces how a verified token becomes a user (see `UserResolver`). It is
+   * created inside the module: the modules that provide what it injects go
+   * in `imports` (with `forRootAsync`, the factory's `inject` comes from them too).
+   */
   userResolver?: Type<UserResolver>;
 }
 
-export interface RealtimeModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'>, RealtimeModuleExtras {
+export interface RealtimeModuleAsyncOptions extends RealtimeModuleExtras {
   useFactory: (...args: any[]) => RealtimeModuleOptions | Promise<RealtimeModuleOptions>;
   inject?: any[];
 }
@@ -41,7 +45,8 @@ class RealtimeCoreModule {}
 @Module({})
 export class RealtimeModule {
   static forRoot(options: RealtimeModuleOptions & RealtimeModuleExtras): DynamicModule {
-    return this.assemble({ provide: REALTIME_OPTIONS, useValue: resolveOptions(options) }, [], options);
+    const { imports, userResolver, ...settings } = options;
+    return this.assemble({ provide: REALTIME_OPTIONS, useValue: resolveOptions(settings) }, imports ?? [], { userResolver });
   }
 
   static forRootAsync(options: RealtimeModuleAsyncOptions): DynamicModule {

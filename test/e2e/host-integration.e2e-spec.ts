@@ -1,10 +1,20 @@
-import { Module, ValidationPipe, type INestApplication } from '@nestjs/common';
+import { Injectable, Module, ValidationPipe, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { AddressInfo } from 'node:net';
 import { WebSocket } from 'ws';
 import { DataSource } from 'typeorm';
-import { RealtimeEvents, RealtimeModule, RealtimePublisher, RealtimeWsAdapter, realtimeEntities, realtimeMigrations } from '../../src/index.js';
+import {
+  RealtimeEvents,
+  RealtimeModule,
+  RealtimePublisher,
+  RealtimeWsAdapter,
+  UserResolver,
+  realtimeEntities,
+  realtimeMigrations,
+  type AuthenticatedUser,
+  type TokenClaims,
+} from '../../src/index.js';
 import { CreateOrders1700000000000, HostAppModule, Order, RealtimeEventLog } from '../host-app/host-app.module.js';
 import { describeEachDatabase, freshDatabase } from '../support/databases.js';
 import { http } from '../support/http.js';
@@ -171,6 +181,56 @@ describe('a host app importing RealtimeModule.forRoot, with the module on its ow
       await acme.close();
       const roles = await http(`http://127.0.0.1:${port}`, 'GET', '/admin/roles', { token: token('root') });
       expect(roles.body.map((r: { name: string }) => r.name)).toEqual(['admin', 'member', 'moderator', 'viewer']);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('a host app importing RealtimeModule.forRoot with a user resolver that injects a service of its own', () => {
+  it('creates the resolver with the modules it names', async () => {
+    @Injectable()
+    class StaffDirectory {
+      nameOf(id: string): string | undefined {
+        return id === 'erin' ? 'Erin (staff)' : undefined;
+      }
+    }
+    @Module({ providers: [StaffDirectory], exports: [StaffDirectory] })
+    class StaffModule {}
+    @Injectable()
+    class StaffUserResolver extends UserResolver {
+      constructor(private readonly staff: StaffDirectory) {
+        super();
+      }
+      resolve(claims: TokenClaims): AuthenticatedUser | null {
+        const name = this.staff.nameOf(claims.sub);
+        return name ? { id: claims.sub, name, tenantId: claims.tid ?? '', expiresAt: claims.exp } : null;
+      }
+    }
+    const { sqlitePath } = await freshDatabase('sqlite');
+    @Module({
+      imports: [
+        RealtimeModule.forRoot({
+          database: { type: 'sqlite', path: sqlitePath! },
+          auth: { secret: TEST_SECRET, issuer: TEST_ISSUER, audience: TEST_AUDIENCE },
+          imports: [StaffModule],
+          userResolver: StaffUserResolver,
+        }),
+      ],
+    })
+    class StaffHostModule {}
+    const app = await NestFactory.create(StaffHostModule, { logger: false, abortOnError: false });
+    app.useWebSocketAdapter(new RealtimeWsAdapter(app));
+    await app.listen(0, '127.0.0.1');
+    try {
+      const { port } = app.getHttpServer().address() as AddressInfo;
+      const url = `ws://127.0.0.1:${port}/ws`;
+      expect((await rejectedUpgrade(url, { token: token('mallory') })).status).toBe(401);
+      const erin = await TestClient.connect(url, { token: token('erin') });
+      await erin.ok('room.join', { room: 'staff' });
+      await erin.ok('message.send', { room: 'staff', text: 'hi', clientMsgId: 'e1' });
+      expect((await erin.nextPush('message', 'staff')).data.sender).toEqual({ id: 'erin', name: 'Erin (staff)' });
+      await erin.close();
     } finally {
       await app.close();
     }
