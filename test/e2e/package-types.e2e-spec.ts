@@ -50,3 +50,17 @@ describe('the declarations a host compiles against', () => {
     expect({ name, typed: hasOwnTypes(name) || shipped.has(typesPackage) }).toEqual({ name, typed: true });
   });
 });
+
+describe('the documents of the package', () => {
+  it("hold what the README and the docs link to, but for the repository's benchmark", async () => {
+    const { execFile } = await import('node:child_process');
+    const listing = await new Promise<string>((resolve, reject) =>
+      execFile('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], (error, stdout) => (error ? reject(error) : resolve(stdout))),
+    );
+    const packed = new Set((JSON.parse(listing) as Array<{ files: Array<{ path: string }> }>)[0].files.map((file) => file.path));
+    const linked = ['README.md', ...readdirSync('docs').map((name) => `docs/${name}`)].flatMap((document) =>
+      [...readFileSync(document, 'utf8').matchAll(/\]\(([^)#:]+)/g)].map(([, target]) => join(document, '..', target)),
+    );
+    expect(linked.filter((target) => !target.startsWith('bench/') && !packed.has(target))).toEqual([]);
+  });
+});
