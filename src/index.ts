@@ -23,3 +23,6 @@ export { Permission, PERMISSION_CATALOGUE } from './authorization/permissions.js
 export * from './protocol/index.js';
 export { RealtimeMetrics } from './metrics/realtime-metrics.js';
 export { MetricsEndpointModule } from './metrics/metrics-endpoint.module.js';
+export { HealthModule, RealtimeHealthIndicatorsModule } from './health/health.module.js';
+export { DatabaseHealthIndicator } from './health/database.health.js';
+export { BrokerHealthIndicator } from './health/broker.health.js';

@@ -4,10 +4,21 @@ import { BrokerHealthIndicator } from './broker.health.js';
 import { DatabaseHealthIndicator } from './database.health.js';
 import { HealthController } from './health.controller.js';
 
-/** `/health/live` and `/health/ready` for load balancers and orchestrators. */
+/**
+ * The module's readiness checks, for a host's own health routes:
+ * `database.check('realtime-database', 2000)`, `broker.check('realtime-broker', 2000)`
+ * (the broker is always up on a single node).
+ */
 @Module({
   imports: [TerminusModule.forRoot({ logger: false })],
-  controllers: [HealthController],
   providers: [DatabaseHealthIndicator, BrokerHealthIndicator],
+  exports: [DatabaseHealthIndicator, BrokerHealthIndicator],
+})
+export class RealtimeHealthIndicatorsModule {}
+
+/** `/health/live` and `/health/ready` for load balancers and orchestrators. */
+@Module({
+  imports: [TerminusModule.forRoot({ logger: false }), RealtimeHealthIndicatorsModule],
+  controllers: [HealthController],
 })
 export class HealthModule {}

@@ -1,11 +1,16 @@
-import { Injectable, Module, ValidationPipe, type INestApplication } from '@nestjs/common';
+import { Controller, Get, Injectable, Module, ValidationPipe, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { AddressInfo } from 'node:net';
 import { WebSocket } from 'ws';
 import { DataSource } from 'typeorm';
 import {
+  BrokerHealthIndicator,
+  DatabaseHealthIndicator,
+  HealthModule,
   RealtimeEvents,
+  RealtimeHealthIndicatorsModule,
   RealtimeModule,
   RealtimePublisher,
   RealtimeWsAdapter,
@@ -231,6 +236,49 @@ describe('a host app importing RealtimeModule.forRoot with a user resolver that 
       await erin.ok('message.send', { room: 'staff', text: 'hi', clientMsgId: 'e1' });
       expect((await erin.nextPush('message', 'staff')).data.sender).toEqual({ id: 'erin', name: 'Erin (staff)' });
       await erin.close();
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('a host app with health routes', () => {
+  it("serves the module's, or checks the module's storage and broker in its own", async () => {
+    @Controller('status')
+    class StatusController {
+      constructor(
+        private readonly health: HealthCheckService,
+        private readonly database: DatabaseHealthIndicator,
+        private readonly broker: BrokerHealthIndicator,
+      ) {}
+      @Get()
+      @HealthCheck()
+      status() {
+        return this.health.check([() => this.database.check('realtime-database', 2000), () => this.broker.check('realtime-broker', 2000)]);
+      }
+    }
+    const { sqlitePath } = await freshDatabase('sqlite');
+    @Module({
+      imports: [
+        RealtimeModule.forRoot({ database: { type: 'sqlite', path: sqlitePath! }, auth: { secret: TEST_SECRET } }),
+        TerminusModule.forRoot({ logger: false }),
+        RealtimeHealthIndicatorsModule,
+        HealthModule,
+      ],
+      controllers: [StatusController],
+    })
+    class HealthyHostModule {}
+    const app = await NestFactory.create(HealthyHostModule, { logger: false, abortOnError: false });
+    app.useWebSocketAdapter(new RealtimeWsAdapter(app));
+    await app.listen(0, '127.0.0.1');
+    try {
+      const { port } = app.getHttpServer().address() as AddressInfo;
+      const url = `http://127.0.0.1:${port}`;
+      expect(await http(url, 'GET', '/health/ready')).toMatchObject({ status: 200, body: { status: 'ok', info: { database: { status: 'up' }, broker: { status: 'up' } } } });
+      expect(await http(url, 'GET', '/status')).toMatchObject({
+        status: 200,
+        body: { status: 'ok', info: { 'realtime-database': { status: 'up' }, 'realtime-broker': { status: 'up' } } },
+      });
     } finally {
       await app.close();
     }
