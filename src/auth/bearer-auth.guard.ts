@@ -4,7 +4,7 @@ import { RealtimeError } from '../protocol/error-codes.js';
 import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime-options.js';
 import type { AuthenticatedUser } from './authenticated-user.js';
 import { Authenticator } from './authenticator.service.js';
-import { crossSiteCookieRefusal, findToken, type TokenSources } from './token-extraction.js';
+import { crossSiteCookieRefusal, findToken, missingTokenReason, type TokenSources } from './token-extraction.js';
 
 export interface AuthenticatedRequest {
   headers: Record<string, string | string[] | undefined>;
@@ -49,10 +49,12 @@ export class BearerAuthGuard implements CanActivate {
     const sources: TokenSources = likeSocket
       ? { query: true, cookieName: request.method === 'GET' ? this.options.auth.cookieName : undefined }
       : { query: false };
-    const found = findToken({ headers: request.headers, url: request.originalUrl ?? request.url }, sources);
+    const carrier = { headers: request.headers, url: request.originalUrl ?? request.url };
+    const found = findToken(carrier, sources);
+    if (!found) throw RealtimeError.unauthorized(missingTokenReason(carrier, sources));
     const refusal = crossSiteCookieRefusal(found, request, this.allowedOrigins);
     if (refusal) throw RealtimeError.forbidden(refusal);
-    request.user = await this.authenticator.authenticate(found?.token);
+    request.user = await this.authenticator.authenticate(found.token);
     return true;
   }
 }

@@ -20,6 +20,22 @@ export interface FoundToken {
  * An `access_token` given twice in the query is UNAUTHORIZED, whatever the
  * header says.
  */
+/**
+ * Why `findToken` found nothing, where the request suggests a slip: an
+ * Authorization header without its scheme, or an access_token where the
+ * route takes none. (Said without the token.)
+ */
+export function missingTokenReason(request: Pick<IncomingMessage, 'headers' | 'url'>, sources: TokenSources): string {
+  const header = request.headers.authorization;
+  if (typeof header === 'string' && header.trim() !== '') return 'the Authorization header must be "Bearer <token>"';
+  const url = request.url ?? '';
+  const queryStart = url.indexOf('?');
+  if (!sources.query && queryStart >= 0 && new URLSearchParams(url.slice(queryStart + 1)).has('access_token')) {
+    return 'this route takes its token in the Authorization header only, not in the access_token query parameter';
+  }
+  return 'an access token is required';
+}
+
 export function findToken(request: Pick<IncomingMessage, 'headers' | 'url'>, sources: TokenSources): FoundToken | undefined {
   const url = request.url ?? '';
   const queryStart = url.indexOf('?');

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
 import { Authenticator } from '../auth/authenticator.service.js';
-import { crossSiteCookieRefusal, findToken } from '../auth/token-extraction.js';
+import { crossSiteCookieRefusal, findToken, missingTokenReason } from '../auth/token-extraction.js';
 import { ConnectionRegistry } from '../delivery/connection-registry.service.js';
 import { RealtimeMetrics } from '../metrics/realtime-metrics.js';
 import { ErrorCode, RealtimeError } from '../protocol/error-codes.js';
@@ -48,6 +48,7 @@ export class HandshakeService {
       if (refusal) return this.refuse(403, refusal);
       const token = found?.token;
       if (!token && this.options.auth.firstFrameAuth) return { accepted: true };
+      if (!token) return this.refuse(401, missingTokenReason(request, { query: true }));
       const user = await this.authenticator.authenticate(token);
       // The shutdown began while the token was checked (a host's UserResolver may take a while).
       if (this.shutdown.draining) return this.refuse(503, 'the server is restarting; connect to another node');

@@ -16,8 +16,16 @@ describeEachDatabase('admin REST API', (kind) => {
     expect(missing.body).toEqual({ statusCode: 401, code: 'UNAUTHORIZED', message: 'an access token is required' });
     expect((await call('GET', '/admin/roles', undefined, token('root', { expiresIn: -1 }))).status).toBe(401);
     expect((await call('GET', '/admin/roles', undefined, token('alice'))).body).toMatchObject({ statusCode: 403, code: 'FORBIDDEN' });
-    // Admin tokens stay out of URLs (and access logs).
-    expect((await http(suite.server.httpUrl, 'GET', `/admin/roles?access_token=${root}`)).status).toBe(401);
+    // Admin tokens stay out of URLs (and access logs); the answer says where the token goes.
+    expect((await http(suite.server.httpUrl, 'GET', `/admin/roles?access_token=${root}`)).body).toEqual({
+      statusCode: 401,
+      code: 'UNAUTHORIZED',
+      message: 'this route takes its token in the Authorization header only, not in the access_token query parameter',
+    });
+    // A token without its scheme is a common slip: said as such, not as a missing token.
+    const schemeless = await fetch(`${suite.server.httpUrl}/admin/roles`, { headers: { Authorization: root } });
+    expect(schemeless.status).toBe(401);
+    expect(await schemeless.json()).toEqual({ statusCode: 401, code: 'UNAUTHORIZED', message: 'the Authorization header must be "Bearer <token>"' });
   });
 
   it('lists the permission catalogue', async () => {

@@ -33,6 +33,14 @@ describeEachDatabase('handshake and token lifecycle', (kind) => {
     expect(body).not.toContain(candidate ?? '(none)');
   });
 
+  it('says so when the Authorization header lacks its Bearer scheme', async () => {
+    const valid = token('alice');
+    const { status, body } = await rejectedUpgrade(server.wsUrl, { headers: { Authorization: valid } });
+    expect(status).toBe(401);
+    expect(body).toMatch('the Authorization header must be "Bearer <token>"');
+    expect(body).not.toContain(valid);
+  });
+
   it('refuses a token without exp', async () => {
     const { JwtService } = await import('@nestjs/jwt');
     const { TEST_SECRET, TEST_ISSUER, TEST_AUDIENCE } = await import('../support/tokens.js');
