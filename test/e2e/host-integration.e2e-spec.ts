@@ -301,7 +301,7 @@ describe('a host app with a global ValidationPipe of its own', () => {
     const app = await NestFactory.create(ValidatingHostModule, { logger: false });
     app.useWebSocketAdapter(new RealtimeWsAdapter(app));
     // What Nest's documentation recommends, and many hosts have: its transform runs before the module's pipe.
-    app.useGlobalPipes(new ValidationPipe({ transform: true, whitelist: true }));
+    app.useGlobalPipes(new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true }));
     await app.listen(0, '127.0.0.1');
     try {
       const { port } = app.getHttpServer().address() as AddressInfo;
@@ -312,6 +312,9 @@ describe('a host app with a global ValidationPipe of its own', () => {
       expect(page).toMatchObject({ status: 200, body: { room: 'checked', hasMore: false } });
       expect(page.body.messages.map((m: { text: string }) => m.text)).toEqual(['hi']);
       expect((await http(url, 'GET', '/rooms/checked/poll?after=0&timeout=1', { token: root })).status).toBe(200);
+      // The routes that take the token in the query, for clients that cannot set a header (EventSource).
+      expect((await http(url, 'GET', `/rooms/checked/messages?limit=5&access_token=${root}`)).status).toBe(200);
+      expect((await http(url, 'GET', `/rooms/checked/poll?after=0&timeout=1&access_token=${root}`)).status).toBe(200);
       expect((await http(url, 'GET', '/admin/rooms?limit=10', { token: root })).status).toBe(200);
       expect((await http(url, 'GET', '/admin/audit?limit=2', { token: root })).status).toBe(200);
       expect((await http(url, 'PUT', '/admin/users/bob/roles/viewer', { token: root, body: { scope: 'checked' } })).status).toBe(201);

@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Allow } from 'class-validator';
 import { MessageContentDto } from '../../messages/dto/message.dto.js';
 import { CLIENT_MSG_ID_MAX_LENGTH, HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT } from '../../protocol/limits.js';
 import { IsText, Optional, QueryInteger } from '../../protocol/validators.js';
@@ -8,8 +9,19 @@ export const POLL_MIN_TIMEOUT_SECONDS = 1;
 export const POLL_MAX_TIMEOUT_SECONDS = 60;
 export const POLL_DEFAULT_TIMEOUT_SECONDS = 25;
 
+/**
+ * The query of a route that also takes its token there (`access_token`, read
+ * and checked by BearerAuthGuard from the raw query, and documented on the
+ * controller). Declared so that a host's global ValidationPipe with
+ * `forbidNonWhitelisted` lets it through rather than answering 400.
+ */
+export class TokenQueryDto {
+  @Allow()
+  access_token?: unknown;
+}
+
 /** `GET /rooms/:room/messages`: the query of `history.fetch`. */
-export class HistoryQueryDto {
+export class HistoryQueryDto extends TokenQueryDto {
   @ApiPropertyOptional({ type: 'integer', description: 'The page just below this seq (older messages)', minimum: 1 })
   @Optional()
   @QueryInteger(1, MAX_SEQ)
@@ -34,7 +46,7 @@ export class PostMessageDto extends MessageContentDto {
 }
 
 /** `GET /rooms/:room/events`. */
-export class EventStreamQueryDto {
+export class EventStreamQueryDto extends TokenQueryDto {
   @ApiPropertyOptional({
     type: 'integer',
     description: 'Replay every stored message after this seq first; a Last-Event-ID header takes precedence',
@@ -46,7 +58,7 @@ export class EventStreamQueryDto {
 }
 
 /** `GET /rooms/:room/poll`. */
-export class PollQueryDto {
+export class PollQueryDto extends TokenQueryDto {
   @ApiProperty({ type: 'integer', description: 'The highest seq you have; 0 for a room you have nothing of', minimum: 0 })
   @QueryInteger(0, MAX_SEQ)
   after!: number;
