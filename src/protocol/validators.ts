@@ -46,7 +46,14 @@ export function IsText(min: number, max: number, options?: ValidationOptions): P
       target: target.constructor,
       propertyName: propertyKey as string,
       constraints: [min, max],
-      options: { message: `$property must be a string of ${min} to ${max} characters without NUL`, ...options },
+      options: {
+        // A lone surrogate passes for a character in most editors: say what is wrong with the string.
+        message: ({ property, value }) =>
+          typeof value === 'string' && LONE_SURROGATE.test(value)
+            ? `${property} must be well-formed Unicode: it has a lone surrogate (half of a UTF-16 pair)`
+            : `${property} must be a string of ${min} to ${max} characters without NUL`,
+        ...options,
+      },
       validator: {
         validate(value: unknown) {
           if (typeof value !== 'string' || value.includes('\u0000') || LONE_SURROGATE.test(value)) return false;
