@@ -40,6 +40,12 @@ describe('parseFrame', () => {
       expect(accepted(parse({ id, event: 'ping' })).id).toBe(id);
     });
 
+    it('counts an id in code points, as the contract counts every length', () => {
+      const id = '😀'.repeat(128);
+      expect(accepted(parse({ id, event: 'ping' })).id).toBe(id);
+      expect(refused(parse({ id: '😀'.repeat(129), event: 'ping' })).details).toEqual([expect.objectContaining({ field: 'id' })]);
+    });
+
     it('accepts an event name of 64 characters', () => {
       const event = 'e'.repeat(64);
       expect(accepted(parse({ event })).event).toBe(event);

@@ -22,6 +22,15 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
+/** At most REQUEST_ID_MAX_LENGTH code points, as the contract counts lengths (an emoji is one, not two). */
+function isRequestIdLength(id: string): boolean {
+  if (id.length <= REQUEST_ID_MAX_LENGTH) return true;
+  if (id.length > 2 * REQUEST_ID_MAX_LENGTH) return false;
+  let count = 0;
+  for (const _ of id) count++;
+  return count <= REQUEST_ID_MAX_LENGTH;
+}
+
 /** One client frame to a request, or to the reason it is not one (answered BAD_REQUEST). */
 export function parseFrame(raw: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): ParsedFrame | RefusedFrame {
   if (isBinary) return { id: undefined, event: undefined, message: 'binary frames are not supported: send a JSON object as text' };
@@ -38,7 +47,7 @@ export function parseFrame(raw: Buffer | ArrayBuffer | Buffer[], isBinary: boole
   if (!isPlainObject(value)) return { id: undefined, event: undefined, message: 'the frame must be a JSON object' };
 
   const { id, event, data } = value;
-  if (id !== undefined && (typeof id !== 'string' || id.length > REQUEST_ID_MAX_LENGTH)) {
+  if (id !== undefined && (typeof id !== 'string' || !isRequestIdLength(id))) {
     return {
       id: undefined,
       event: typeof event === 'string' ? event.slice(0, MAX_EVENT_NAME) : undefined,
