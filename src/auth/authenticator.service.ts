@@ -74,7 +74,9 @@ export class Authenticator {
       const reason = (error as Error).message.split('. expected')[0];
       throw RealtimeError.unauthorized(`the token is invalid: ${reason}`);
     }
+    // jsonwebtoken takes any number, and JSON's 1e400 is Infinity: a token that never expires, and a refresh answered `exp: null`.
     if (typeof claims.exp !== 'number') throw RealtimeError.unauthorized('the token has no exp claim');
+    if (!Number.isFinite(claims.exp)) throw RealtimeError.unauthorized('the token has no usable exp claim');
     if (typeof claims.sub !== 'string' || claims.sub.length === 0 || claims.sub.length > MAX_CLAIM_LENGTH) {
       throw RealtimeError.unauthorized('the token has no usable sub claim');
     }

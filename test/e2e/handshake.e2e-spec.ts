@@ -48,6 +48,20 @@ describeEachDatabase('handshake and token lifecycle', (kind) => {
     expect((await rejectedUpgrade(server.wsUrl, { token: noExp })).status).toBe(401);
   });
 
+  it('refuses a token whose exp is not a finite number (1e400 reads as Infinity), and on auth.refresh too', async () => {
+    const { createHmac } = await import('node:crypto');
+    const { TEST_SECRET, TEST_ISSUER, TEST_AUDIENCE } = await import('../support/tokens.js');
+    // Built by hand: JSON.stringify cannot write a number JSON.parse reads as Infinity.
+    const encode = (json: string) => Buffer.from(json).toString('base64url');
+    const unsigned = `${encode('{"alg":"HS256","typ":"JWT"}')}.${encode(`{"sub":"alice","iss":"${TEST_ISSUER}","aud":"${TEST_AUDIENCE}","exp":1e400}`)}`;
+    const forever = `${unsigned}.${createHmac('sha256', TEST_SECRET).update(unsigned).digest('base64url')}`;
+    const refused = await rejectedUpgrade(server.wsUrl, { token: forever });
+    expect([refused.status, refused.body]).toEqual([401, expect.stringMatching(/exp/)]);
+    const alice = await TestClient.connect(server.wsUrl, { token: token('alice') });
+    expect((await alice.error('auth.refresh', { token: forever })).code).toBe('UNAUTHORIZED');
+    await alice.close();
+  });
+
   it('refuses an access_token given twice in the query, even twice the same valid token, and beside a valid header', async () => {
     const valid = token('alice');
     const twice = `${server.wsUrl}?access_token=${valid}&access_token=${valid}`;
