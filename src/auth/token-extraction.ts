@@ -96,21 +96,30 @@ function isCrossSite(request: Pick<IncomingMessage, 'headers'>, allowedOrigins: 
   return request.headers['sec-fetch-site'] === 'cross-site';
 }
 
+/** A JWT (its header always starts `{"`, eyJ in base64url), wherever a client put it. */
+const JWT_SHAPED = /eyJ[\w-]*\.[\w-]*\.[\w-]*/g;
+
 /**
  * The URL for logs: the value of every query parameter whose decoded name is
  * `access_token` (however it was encoded), or starts with it (`access_token[]`,
- * a client's mistake that still carries a token), is replaced.
+ * a client's mistake that still carries a token), is replaced; and so is
+ * anything shaped like a JWT elsewhere, which a client's other mistakes put
+ * there (`?token=`, `?access_token%3D<jwt>`, a path): refused, it is still a
+ * live credential.
  */
 export function redactTokenFromUrl(url: string): string {
   const queryStart = url.indexOf('?');
-  if (queryStart < 0) return url;
+  const path = queryStart < 0 ? url : url.slice(0, queryStart);
+  const loggedPath = path.replace(JWT_SHAPED, '[redacted]');
+  if (queryStart < 0) return loggedPath;
   const params = new URLSearchParams(url.slice(queryStart + 1));
-  let redacted = false;
+  let redacted = loggedPath !== path;
   const kept = new URLSearchParams();
   for (const [name, value] of params) {
-    const secret = name.toLowerCase().startsWith('access_token');
-    redacted ||= secret;
-    kept.append(name, secret ? '[redacted]' : value);
+    const loggedName = name.replace(JWT_SHAPED, '[redacted]');
+    const secret = name.toLowerCase().startsWith('access_token') || value.search(JWT_SHAPED) >= 0;
+    redacted ||= secret || loggedName !== name;
+    kept.append(loggedName, secret ? '[redacted]' : value);
   }
-  return redacted ? `${url.slice(0, queryStart)}?${kept.toString().replace(/%5Bredacted%5D/g, '[redacted]')}` : url;
+  return redacted ? `${loggedPath}?${kept.toString().replace(/%5Bredacted%5D/g, '[redacted]')}` : url;
 }

@@ -1,0 +1,24 @@
+import { redactTokenFromUrl } from './token-extraction.js';
+
+// The shape of a real token; its signature is what must never reach a log.
+const jwt = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLW9mLWFsaWNl';
+
+describe('redactTokenFromUrl', () => {
+  it.each([
+    ['access_token', `/ws?access_token=${jwt}`, '/ws?access_token=[redacted]'],
+    ['an encoded access_token name', `/ws?access%5Ftoken=${jwt}&x=1`, '/ws?access_token=[redacted]&x=1'],
+    ['access_token[]', `/rooms/a/messages?access_token[]=${jwt}`, '/rooms/a/messages?access_token%5B%5D=[redacted]'],
+    ['a token under another name', `/rooms/a/events?token=${jwt}&since=3`, '/rooms/a/events?token=[redacted]&since=3'],
+    ['a token in the name of a parameter', `/rooms/a/messages?access_token%3D${jwt}`, '/rooms/a/messages?access_token%3D[redacted]=[redacted]'],
+    ['a token with encoded dots', `/ws?jwt=${jwt.replace(/\./g, '%2E')}`, '/ws?jwt=[redacted]'],
+    ['a token in the path', `/rooms/${jwt}/messages`, '/rooms/[redacted]/messages'],
+  ])('keeps %s out of the log line', (_case, url, logged) => {
+    expect(redactTokenFromUrl(url)).toBe(logged);
+  });
+
+  it('leaves a URL without a token as it came', () => {
+    for (const url of ['/rooms/general/messages?after=3&limit=20', '/rooms/a.b:c/poll?after=0', '/health/ready', '/x?q=a+b%20c']) {
+      expect(redactTokenFromUrl(url)).toBe(url);
+    }
+  });
+});
