@@ -26,6 +26,9 @@ describeEachDatabase('handshake and token lifecycle', (kind) => {
     ['no sub', token(undefined), /sub/],
     ['a non-string tid', token('alice', { claims: { tid: 42 } }), /tid/],
     ['the reserved system id', token('system'), /reserved/],
+    // Stored as U+FFFD, a lone surrogate would make another user the author of these messages.
+    ['a sub with a lone surrogate', token('al\uD800ice'), /user id must be well-formed Unicode/],
+    ['a name with a lone surrogate', token('alice', { name: 'Al\uDC00' }), /name must be well-formed Unicode/],
   ])('refuses an upgrade with %s with HTTP 401', async (_case, candidate, reason) => {
     const { status, body } = await rejectedUpgrade(server.wsUrl, { token: candidate });
     expect(status).toBe(401);
