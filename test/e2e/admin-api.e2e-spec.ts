@@ -308,6 +308,15 @@ describeEachDatabase('admin REST API', (kind) => {
     expect((await call('GET', '/admin/audit?before=2147483647')).status).toBe(200);
   });
 
+  it('does not coerce query values: a limit or before written otherwise than in plain decimal is 400, as on the fallback routes', async () => {
+    for (const path of ['/admin/audit?limit=1e1', '/admin/audit?limit=0x5', '/admin/audit?limit=%205', '/admin/audit?limit=07', '/admin/audit?limit=5.0', '/admin/audit?before=1e3', '/admin/rooms?limit=0b11', '/admin/rooms?limit=']) {
+      const { status, body } = await call('GET', path);
+      expect([path, status, body.details]).toEqual([path, 400, [expect.objectContaining({ constraint: 'integer', message: expect.stringMatching(/must be an integer from 1 to/) })]]);
+    }
+    expect((await call('GET', '/admin/audit?limit=5&before=7')).status).toBe(200);
+    expect((await call('GET', '/admin/rooms?limit=500')).status).toBe(200);
+  });
+
   it('disconnects every socket of a user with 4003', async () => {
     const one = await connect('eve');
     const two = await connect('eve');

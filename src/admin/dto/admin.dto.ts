@@ -1,19 +1,15 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   IsArray,
   IsBoolean,
   IsIn,
-  IsInt,
   IsString,
   Matches,
-  Max,
   MaxLength,
-  Min,
   ValidateIf,
 } from 'class-validator';
-import { IsRoomName, IsText, Optional } from '../../protocol/validators.js';
+import { IsRoomName, IsText, Optional, QueryInteger } from '../../protocol/validators.js';
 
 export const ROLE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -85,12 +81,9 @@ export class UpdateRoomDto {
 }
 
 export class ListRoomsQueryDto {
-  @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 100 })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 500, default: 100 })
   @Optional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(500)
+  @QueryInteger(1, 500)
   limit?: number;
 
   @ApiPropertyOptional({ description: 'Return rooms whose name sorts after this one' })
@@ -105,21 +98,15 @@ export class ListRoomsQueryDto {
 }
 
 export class AuditQueryDto {
-  @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 100 })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 500, default: 100 })
   @Optional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(500)
+  @QueryInteger(1, 500)
   limit?: number;
 
-  @ApiPropertyOptional({ description: 'Entries with an id below this one (paging backwards)' })
+  @ApiPropertyOptional({ type: 'integer', description: 'Entries with an id below this one (paging backwards)', minimum: 1 })
   @Optional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
   // The id column's range on PostgreSQL (integer).
-  @Max(2_147_483_647)
+  @QueryInteger(1, 2_147_483_647)
   before?: number;
 
   @ApiPropertyOptional({ example: 'assignment.revoke' })
