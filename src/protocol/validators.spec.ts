@@ -21,3 +21,20 @@ describe('IsText', () => {
     expect(await textErrors({ text: '😀'.repeat(4000) })).toEqual({});
   });
 });
+
+describe('IsPayload', () => {
+  async function payloadError(json: string): Promise<string | undefined> {
+    const dto = Object.assign(new SendMessageDto(), { room: 'general', clientMsgId: 'c1', payload: JSON.parse(json) as unknown });
+    return (await validate(dto)).find((error) => error.property === 'payload')?.constraints?.payload;
+  }
+
+  it('refuses a number JSON.parse reads as Infinity, which would be stored as null', async () => {
+    const refusal = 'payload must not hold a number beyond the range of a double (such as 1e400): it would be stored as null';
+    expect(await payloadError('{"x":1e400}')).toBe(refusal);
+    expect(await payloadError('{"quotes":[{"bid":1.2},{"bid":-1e999}]}')).toBe(refusal);
+  });
+
+  it('takes any finite number, however large', async () => {
+    expect(await payloadError('{"x":1.7976931348623157e308,"y":-5e-324,"z":12345678901234567890}')).toBeUndefined();
+  });
+});

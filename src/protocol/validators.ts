@@ -91,6 +91,20 @@ export function IsRoomName(options?: ValidationOptions): PropertyDecorator {
     });
 }
 
+/**
+ * Whether JSON-like `value` holds a number JSON.parse could not represent
+ * (`1e400` parses as Infinity), which JSON.stringify would write as null.
+ */
+function holdsNonFiniteNumber(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const current = stack.pop();
+    if (typeof current === 'number' && !Number.isFinite(current)) return true;
+    if (current !== null && typeof current === 'object') for (const child of Object.values(current)) stack.push(child);
+  }
+  return false;
+}
+
 /** A JSON object (not an array) whose serialised form fits in the payload limit (its depth is bounded by the validation pipe). */
 export function IsPayload(options?: ValidationOptions): PropertyDecorator {
   return (target, propertyKey) =>
@@ -98,11 +112,18 @@ export function IsPayload(options?: ValidationOptions): PropertyDecorator {
       name: 'payload',
       target: target.constructor,
       propertyName: propertyKey as string,
-      options: { message: `$property must be a JSON object of at most ${PAYLOAD_MAX_BYTES} bytes`, ...options },
+      options: {
+        // Stored, such a number would come back as null: refused rather than changed.
+        message: ({ property, value }) =>
+          value !== null && typeof value === 'object' && !Array.isArray(value) && holdsNonFiniteNumber(value)
+            ? `${property} must not hold a number beyond the range of a double (such as 1e400): it would be stored as null`
+            : `${property} must be a JSON object of at most ${PAYLOAD_MAX_BYTES} bytes`,
+        ...options,
+      },
       validator: {
         validate(value: unknown) {
           if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
-          return utf8ByteLength(JSON.stringify(value)) <= PAYLOAD_MAX_BYTES;
+          return utf8ByteLength(JSON.stringify(value)) <= PAYLOAD_MAX_BYTES && !holdsNonFiniteNumber(value);
         },
       },
     });
