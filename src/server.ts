@@ -1,7 +1,9 @@
 import { Logger as NestLogger, type INestApplication } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
-import type { Server } from 'node:http';
+import { isUtf8 } from 'node:buffer';
+import type { IncomingMessage, Server } from 'node:http';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
@@ -13,8 +15,11 @@ import { HttpErrorFilter } from './protocol/http-error.filter.js';
 export async function createServer(variables?: Record<string, string | undefined>): Promise<INestApplication> {
   // No forceCloseConnections: Node's server.close() ends idle keep-alive connections itself, the shutdown ends the
   // sockets, event streams and long polls, and tracking every connection cost each WebSocket a closure.
-  const app = await NestFactory.create(await AppModule.register(variables), { bufferLogs: true });
+  const app = await NestFactory.create<NestExpressApplication>(await AppModule.register(variables), { bufferLogs: true });
   app.useLogger(app.get(Logger));
+  // The JSON parser would read bytes that are not UTF-8 as U+FFFD and store them so, acknowledged;
+  // a WebSocket frame of such bytes is refused (BAD_REQUEST), and so is such a body.
+  app.useBodyParser('json', { verify: refuseInvalidUtf8 });
   app.useWebSocketAdapter(new RealtimeWsAdapter(app));
   // Unknown routes and unparsable bodies answer in the same shape as the API's own errors.
   app.useGlobalFilters(new HttpErrorFilter());
@@ -54,4 +59,9 @@ const REQUEST_TIMEOUT_MS = 30_000;
 
 export function serverSettings(app: INestApplication): ServerSettings {
   return app.get(ConfigService).getOrThrow<ServerSettings>('server');
+}
+
+/** The body parser's `verify`: a JSON body must be UTF-8 (RFC 8259), or it is answered 400. */
+function refuseInvalidUtf8(_request: IncomingMessage, _response: unknown, body: Buffer): void {
+  if (!isUtf8(body)) throw Object.assign(new Error('the body is not valid UTF-8'), { status: 400, expose: true });
 }

@@ -317,6 +317,21 @@ describeEachDatabase('HTTP fallbacks', (kind) => {
     expect((await get('bob', '/rooms/lists/messages')).body.messages.map((m: { clientMsgId: string }) => m.clientMsgId)).toEqual(['l1']);
   });
 
+  it('refuses a body that is not UTF-8 with 400, as a WebSocket frame is refused, instead of storing U+FFFD', async () => {
+    const raw = (path: string, sub: string, bytes: Buffer) =>
+      fetch(`${url()}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token(sub)}`, 'content-type': 'application/json' }, body: bytes });
+    const notUtf8 = (json: string) => Buffer.concat([Buffer.from(json.slice(0, json.indexOf('@'))), Buffer.from([0xff, 0xc3, 0x28]), Buffer.from(json.slice(json.indexOf('@') + 1))]);
+    for (const [path, sub, json] of [
+      ['/rooms/bytes/messages', 'alice', '{"text":"a@b","clientMsgId":"u1"}'],
+      ['/admin/rooms/bytes/messages', 'root', '{"text":"a@b"}'],
+    ]) {
+      const response = await raw(path, sub, notUtf8(json));
+      expect([response.status, await response.json()]).toEqual([400, { statusCode: 400, code: 'BAD_REQUEST', message: 'the body is not valid UTF-8' }]);
+    }
+    expect((await raw('/rooms/bytes/messages', 'alice', Buffer.from('{"text":"é ok","clientMsgId":"u2"}'))).status).toBe(201);
+    expect((await get('alice', '/rooms/bytes/messages')).body.messages.map((m: { text: string }) => m.text)).toEqual(['é ok']);
+  });
+
   it('takes the token from the header, the access_token query parameter, or on GET the cookie, and refuses others with 401', async () => {
     const valid = token('tina');
     const routes = ['/rooms/auth/messages', '/rooms/auth/poll?after=0&timeout=1'];
