@@ -30,7 +30,7 @@ export class SeqPipe implements PipeTransform<string, number> {
 @Injectable()
 export class UserIdPipe implements PipeTransform<string, string> {
   transform(value: string): string {
-    if (value.length === 0 || value.length > 255 || /[\u0000-\u001f\u007f]/.test(value)) {
+    if (value.length === 0 || value.length > 255 || /[\u0000-\u001f\u007f-\u009f]/.test(value)) {
       const message = 'userId must be 1 to 255 characters without control characters';
       throw RealtimeError.badRequest(message, [{ field: 'userId', constraint: 'userId', message }]);
     }

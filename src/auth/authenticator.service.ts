@@ -93,12 +93,12 @@ export class Authenticator {
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /**
- * Ids end up in keys, logs and text columns: no control characters (NUL
- * included), and well-formed Unicode: a lone surrogate is stored as U+FFFD,
+ * Ids end up in keys, logs and text columns: no control characters (C0 with
+ * NUL, DEL, and C1, whose U+009B a terminal reads as CSI), and well-formed Unicode: a lone surrogate is stored as U+FFFD,
  * so "a\uD800" could not edit its own messages and "a\uFFFD..." could.
  */
 function assertUsable(what: string, value: unknown, minLength: number): void {
-  if (typeof value !== 'string' || value.length < minLength || value.length > MAX_CLAIM_LENGTH || /[\u0000-\u001f\u007f]/.test(value)) {
+  if (typeof value !== 'string' || value.length < minLength || value.length > MAX_CLAIM_LENGTH || /[\u0000-\u001f\u007f-\u009f]/.test(value)) {
     throw RealtimeError.unauthorized(`the token's ${what} must be ${minLength ? '1' : '0'} to ${MAX_CLAIM_LENGTH} characters without control characters`);
   }
   if (LONE_SURROGATE.test(value)) throw RealtimeError.unauthorized(`the token's ${what} must be well-formed Unicode (it has a lone surrogate)`);

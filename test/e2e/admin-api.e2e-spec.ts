@@ -166,6 +166,7 @@ describeEachDatabase('admin REST API', (kind) => {
     for (const [path, message] of [
       ['/admin/users/system/roles/admin', 'the user id system is reserved for server-side publishes'],
       ['/admin/users/a%00b/roles/admin', 'userId must be 1 to 255 characters without control characters'],
+      ['/admin/users/a%C2%9Bb/roles/admin', 'userId must be 1 to 255 characters without control characters'],
       [`/admin/users/${'u'.repeat(256)}/roles/admin`, 'userId must be 1 to 255 characters without control characters'],
     ]) {
       expect(await call('PUT', path)).toMatchObject({ status: 400, body: { code: 'BAD_REQUEST', message, details: [expect.objectContaining({ field: 'userId' })] } });

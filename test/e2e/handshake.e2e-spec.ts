@@ -29,6 +29,7 @@ describeEachDatabase('handshake and token lifecycle', (kind) => {
     // Stored as U+FFFD, a lone surrogate would make another user the author of these messages.
     ['a sub with a lone surrogate', token('al\uD800ice'), /user id must be well-formed Unicode/],
     ['a name with a lone surrogate', token('alice', { name: 'Al\uDC00' }), /name must be well-formed Unicode/],
+    ['a sub with a C1 control character', token('al\u009Bice'), /without control characters/],
   ])('refuses an upgrade with %s with HTTP 401', async (_case, candidate, reason) => {
     const { status, body } = await rejectedUpgrade(server.wsUrl, { token: candidate });
     expect(status).toBe(401);

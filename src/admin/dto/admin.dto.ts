@@ -116,6 +116,6 @@ export class AuditQueryDto {
 
   @ApiPropertyOptional({ description: 'Only changes by this user id' })
   @Optional()
-  @Matches(/^[^\u0000-\u001f\u007f]{1,255}$/, { message: 'actor must be 1 to 255 characters without control characters' })
+  @Matches(/^[^\u0000-\u001f\u007f-\u009f]{1,255}$/, { message: 'actor must be 1 to 255 characters without control characters' })
   actor?: string;
 }
