@@ -1,4 +1,4 @@
-import { Controller, Get, Injectable, Module, ValidationPipe, type INestApplication } from '@nestjs/common';
+import { Controller, Get, Injectable, Module, ValidationPipe, type INestApplication, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
@@ -18,6 +18,7 @@ import {
   realtimeEntities,
   realtimeMigrations,
   type AuthenticatedUser,
+  type RealtimeModuleExtras,
   type TokenClaims,
 } from '../../src/index.js';
 import { CreateOrders1700000000000, HostAppModule, Order, RealtimeEventLog } from '../host-app/host-app.module.js';
@@ -26,6 +27,35 @@ import { http } from '../support/http.js';
 import { rejectedUpgrade, TestClient } from '../support/test-client.js';
 import { TEST_AUDIENCE, TEST_ISSUER, TEST_SECRET, token } from '../support/tokens.js';
 import { waitUntil } from '../support/wait.js';
+
+/** RealtimeModule as a host imports it with a SQLite file of its own, the test tokens' settings and `root` an admin. */
+async function realtimeOnOwnSqliteFile(extras: RealtimeModuleExtras = {}) {
+  const { sqlitePath } = await freshDatabase('sqlite');
+  return RealtimeModule.forRoot({
+    database: { type: 'sqlite', path: sqlitePath! },
+    auth: { secret: TEST_SECRET, issuer: TEST_ISSUER, audience: TEST_AUDIENCE },
+    authorization: { bootstrapAdmins: ['root'] },
+    ...extras,
+  });
+}
+
+/** Starts a host app as its main.ts would (`configure` before it listens), hands `use` its URLs, and closes it. */
+async function withHostApp(
+  hostModule: Type,
+  use: (started: { app: INestApplication; httpUrl: string; wsUrl: string }) => Promise<void>,
+  configure?: (app: INestApplication) => void,
+): Promise<void> {
+  const app = await NestFactory.create(hostModule, { logger: false, abortOnError: false });
+  app.useWebSocketAdapter(new RealtimeWsAdapter(app));
+  configure?.(app);
+  await app.listen(0, '127.0.0.1');
+  try {
+    const { port } = app.getHttpServer().address() as AddressInfo;
+    await use({ app, httpUrl: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}/ws` });
+  } finally {
+    await app.close();
+  }
+}
 
 describeEachDatabase('a host app embedding the module on its own DataSource', (kind) => {
   let app: INestApplication;
@@ -152,29 +182,16 @@ describeEachDatabase('a host app embedding the module on its own DataSource', (k
 
 describe('a host app importing RealtimeModule.forRoot, with the module on its own SQLite file', () => {
   it('migrates the file, and serves sockets and the admin API', async () => {
-    const { sqlitePath } = await freshDatabase('sqlite');
-    @Module({
-      imports: [
-        RealtimeModule.forRoot({
-          database: { type: 'sqlite', path: sqlitePath! },
-          auth: { secret: TEST_SECRET, issuer: TEST_ISSUER, audience: TEST_AUDIENCE },
-          authorization: { bootstrapAdmins: ['root'] },
-        }),
-      ],
-    })
+    @Module({ imports: [await realtimeOnOwnSqliteFile()] })
     class PlainHostModule {}
-    const app = await NestFactory.create(PlainHostModule, { logger: false });
-    app.useWebSocketAdapter(new RealtimeWsAdapter(app));
-    await app.listen(0, '127.0.0.1');
-    try {
-      const { port } = app.getHttpServer().address() as AddressInfo;
-      const alice = await TestClient.connect(`ws://127.0.0.1:${port}/ws`, { token: token('alice') });
+    await withHostApp(PlainHostModule, async ({ app, httpUrl, wsUrl }) => {
+      const alice = await TestClient.connect(wsUrl, { token: token('alice') });
       expect(await alice.ok('room.join', { room: 'plain' })).toEqual({ room: 'plain', lastSeq: 0 });
       expect(await alice.ok('message.send', { room: 'plain', text: 'hi', clientMsgId: 'p1' })).toMatchObject({ seq: 1, duplicate: false });
       expect((await alice.nextPush('message', 'plain')).data).toMatchObject({ seq: 1, text: 'hi' });
 
       // A host publish names the tenant of the room: acme's `plain` is not the tenantless one.
-      const acme = await TestClient.connect(`ws://127.0.0.1:${port}/ws`, { token: token('ann', { tid: 'acme' }) });
+      const acme = await TestClient.connect(wsUrl, { token: token('ann', { tid: 'acme' }) });
       await acme.ok('room.join', { room: 'plain' });
       const publisher = app.get(RealtimePublisher);
       expect(await publisher.publish('plain', { text: 'for acme' }, { tid: 'acme' })).toMatchObject({ seq: 1, duplicate: false });
@@ -184,11 +201,9 @@ describe('a host app importing RealtimeModule.forRoot, with the module on its ow
       expect(acme.frames.filter((f) => f.event === 'message').map((f) => f.data.text)).toEqual(['for acme']);
       await alice.close();
       await acme.close();
-      const roles = await http(`http://127.0.0.1:${port}`, 'GET', '/admin/roles', { token: token('root') });
+      const roles = await http(httpUrl, 'GET', '/admin/roles', { token: token('root') });
       expect(roles.body.map((r: { name: string }) => r.name)).toEqual(['admin', 'member', 'moderator', 'viewer']);
-    } finally {
-      await app.close();
-    }
+    });
   });
 });
 
@@ -212,33 +227,16 @@ describe('a host app importing RealtimeModule.forRoot with a user resolver that 
         return name ? { id: claims.sub, name, tenantId: claims.tid ?? '', expiresAt: claims.exp } : null;
       }
     }
-    const { sqlitePath } = await freshDatabase('sqlite');
-    @Module({
-      imports: [
-        RealtimeModule.forRoot({
-          database: { type: 'sqlite', path: sqlitePath! },
-          auth: { secret: TEST_SECRET, issuer: TEST_ISSUER, audience: TEST_AUDIENCE },
-          imports: [StaffModule],
-          userResolver: StaffUserResolver,
-        }),
-      ],
-    })
+    @Module({ imports: [await realtimeOnOwnSqliteFile({ imports: [StaffModule], userResolver: StaffUserResolver })] })
     class StaffHostModule {}
-    const app = await NestFactory.create(StaffHostModule, { logger: false, abortOnError: false });
-    app.useWebSocketAdapter(new RealtimeWsAdapter(app));
-    await app.listen(0, '127.0.0.1');
-    try {
-      const { port } = app.getHttpServer().address() as AddressInfo;
-      const url = `ws://127.0.0.1:${port}/ws`;
-      expect((await rejectedUpgrade(url, { token: token('mallory') })).status).toBe(401);
-      const erin = await TestClient.connect(url, { token: token('erin') });
+    await withHostApp(StaffHostModule, async ({ wsUrl }) => {
+      expect((await rejectedUpgrade(wsUrl, { token: token('mallory') })).status).toBe(401);
+      const erin = await TestClient.connect(wsUrl, { token: token('erin') });
       await erin.ok('room.join', { room: 'staff' });
       await erin.ok('message.send', { room: 'staff', text: 'hi', clientMsgId: 'e1' });
       expect((await erin.nextPush('message', 'staff')).data.sender).toEqual({ id: 'erin', name: 'Erin (staff)' });
       await erin.close();
-    } finally {
-      await app.close();
-    }
+    });
   });
 });
 
@@ -257,55 +255,28 @@ describe('a host app with health routes', () => {
         return this.health.check([() => this.database.check('realtime-database', 2000), () => this.broker.check('realtime-broker', 2000)]);
       }
     }
-    const { sqlitePath } = await freshDatabase('sqlite');
     @Module({
-      imports: [
-        RealtimeModule.forRoot({ database: { type: 'sqlite', path: sqlitePath! }, auth: { secret: TEST_SECRET } }),
-        TerminusModule.forRoot({ logger: false }),
-        RealtimeHealthIndicatorsModule,
-        HealthModule,
-      ],
+      imports: [await realtimeOnOwnSqliteFile(), TerminusModule.forRoot({ logger: false }), RealtimeHealthIndicatorsModule, HealthModule],
       controllers: [StatusController],
     })
     class HealthyHostModule {}
-    const app = await NestFactory.create(HealthyHostModule, { logger: false, abortOnError: false });
-    app.useWebSocketAdapter(new RealtimeWsAdapter(app));
-    await app.listen(0, '127.0.0.1');
-    try {
-      const { port } = app.getHttpServer().address() as AddressInfo;
-      const url = `http://127.0.0.1:${port}`;
+    await withHostApp(HealthyHostModule, async ({ httpUrl: url }) => {
       expect(await http(url, 'GET', '/health/ready')).toMatchObject({ status: 200, body: { status: 'ok', info: { database: { status: 'up' }, broker: { status: 'up' } } } });
       expect(await http(url, 'GET', '/status')).toMatchObject({
         status: 200,
         body: { status: 'ok', info: { 'realtime-database': { status: 'up' }, 'realtime-broker': { status: 'up' } } },
       });
-    } finally {
-      await app.close();
-    }
+    });
   });
 });
 
 describe('a host app with a global ValidationPipe of its own', () => {
   it('serves the query routes as without it', async () => {
-    const { sqlitePath } = await freshDatabase('sqlite');
-    @Module({
-      imports: [
-        RealtimeModule.forRoot({
-          database: { type: 'sqlite', path: sqlitePath! },
-          auth: { secret: TEST_SECRET, issuer: TEST_ISSUER, audience: TEST_AUDIENCE },
-          authorization: { bootstrapAdmins: ['root'] },
-        }),
-      ],
-    })
+    @Module({ imports: [await realtimeOnOwnSqliteFile()] })
     class ValidatingHostModule {}
-    const app = await NestFactory.create(ValidatingHostModule, { logger: false });
-    app.useWebSocketAdapter(new RealtimeWsAdapter(app));
     // What Nest's documentation recommends, and many hosts have: its transform runs before the module's pipe.
-    app.useGlobalPipes(new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true }));
-    await app.listen(0, '127.0.0.1');
-    try {
-      const { port } = app.getHttpServer().address() as AddressInfo;
-      const url = `http://127.0.0.1:${port}`;
+    const withValidation = (app: INestApplication) => app.useGlobalPipes(new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true }));
+    await withHostApp(ValidatingHostModule, async ({ httpUrl: url }) => {
       const root = token('root');
       expect((await http(url, 'POST', '/rooms/checked/messages', { token: root, body: { text: 'hi', clientMsgId: 'v1' } })).status).toBe(201);
       const page = await http(url, 'GET', '/rooms/checked/messages?after=0&limit=5', { token: root });
@@ -321,9 +292,7 @@ describe('a host app with a global ValidationPipe of its own', () => {
       expect((await http(url, 'DELETE', '/admin/users/bob/roles/viewer?scope=checked', { token: root })).status).toBe(200);
       // A list is still refused, by whichever pipe sees it first.
       expect((await http(url, 'GET', '/rooms/checked/messages?after=0&after=1', { token: root })).status).toBe(400);
-    } finally {
-      await app.close();
-    }
+    }, withValidation);
   });
 });
 
