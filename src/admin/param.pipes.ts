@@ -1,6 +1,6 @@
 import { Injectable, type PipeTransform } from '@nestjs/common';
 import { RealtimeError } from '../protocol/error-codes.js';
-import { assertRoomName } from '../protocol/validators.js';
+import { assertRoomName, USER_ID_PATTERN } from '../protocol/validators.js';
 import { SYSTEM_SENDER } from '../protocol/wire.js';
 
 /** `:room` route parameters: refused like a bad room field, before any lookup. */
@@ -30,7 +30,7 @@ export class SeqPipe implements PipeTransform<string, number> {
 @Injectable()
 export class UserIdPipe implements PipeTransform<string, string> {
   transform(value: string): string {
-    if (value.length === 0 || value.length > 255 || /[\u0000-\u001f\u007f-\u009f]/.test(value)) {
+    if (!USER_ID_PATTERN.test(value)) {
       const message = 'userId must be 1 to 255 characters without control characters';
       throw RealtimeError.badRequest(message, [{ field: 'userId', constraint: 'userId', message }]);
     }

@@ -108,13 +108,17 @@ class RealtimeValidationPipe extends ValidationPipe {
       const message = `objects and arrays may be nested at most ${MAX_NESTING_DEPTH} deep`;
       throw RealtimeError.badRequest(message, [{ field: tooDeepField(value, metadata.data ?? metadata.type), constraint: 'nesting', message }]);
     }
-    // toValidate: a DTO class (not String, Object...), and not a custom parameter decorator (validateCustomDecorators is off).
+    // The common case first, a valid frame: custom parameter decorators are not validated (validateCustomDecorators is off).
     const metatype = metadata.metatype;
+    const quick = metatype && metadata.type !== 'custom' ? quickAcceptanceFor(metatype) : null;
+    const accepted = quick?.(value);
+    if (accepted) return Promise.resolve(accepted);
+    // toValidate: a DTO class (not String, Object...), and not a custom parameter decorator.
     if (!metatype || !this.toValidate(metadata) || !isPlainObject(value)) return super.transform(value, metadata);
     const input = withOnlyProperties(value, propertiesOf(metatype));
-    const quick = quickAcceptanceFor(metatype);
     if (!quick) return super.transform(input, metadata);
-    return Promise.resolve(quick(input) ?? this.validateAsBuilt(metatype as DtoClass, input));
+    // Declined with properties to strip, it may pass without them.
+    return Promise.resolve((input !== value && quick(input)) || this.validateAsBuilt(metatype as DtoClass, input));
   }
 
   /**

@@ -29,9 +29,20 @@ describe('IsPayload', () => {
   }
 
   it('refuses a number JSON.parse reads as Infinity, which would be stored as null', async () => {
-    const refusal = 'payload must not hold a number beyond the range of a double (such as 1e400): it would be stored as null';
+    const refusal = 'payload must hold only finite numbers: NaN, Infinity or a number beyond a double (such as 1e400) would be stored as null';
     expect(await payloadError('{"x":1e400}')).toBe(refusal);
     expect(await payloadError('{"quotes":[{"bid":1.2},{"bid":-1e999}]}')).toBe(refusal);
+  });
+
+  it('refuses NaN and Infinity from host code, which JSON would carry as null', async () => {
+    const dto = Object.assign(new SendMessageDto(), { room: 'general', clientMsgId: 'c1', payload: { ratio: 0 / 0, rate: 1 / 0 } });
+    expect((await validate(dto)).find((error) => error.property === 'payload')?.constraints?.payload).toMatch(/^payload must hold only finite numbers/);
+  });
+
+  it("looks at a host object as JSON does, after its toJSON", async () => {
+    const payload = { quote: { bid: 1.2, internal: Number.NaN, toJSON: () => ({ bid: 1.2 }) } };
+    const dto = Object.assign(new SendMessageDto(), { room: 'general', clientMsgId: 'c1', payload });
+    expect((await validate(dto)).find((error) => error.property === 'payload')).toBeUndefined();
   });
 
   it('takes any finite number, however large', async () => {

@@ -32,7 +32,13 @@ export function Optional(): PropertyDecorator {
   return ValidateIf((_object, value) => value !== undefined);
 }
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** A surrogate without its pair: not well-formed Unicode, stored as U+FFFD in UTF-8 columns. */
+export const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** C0 controls (NUL included), DEL and C1 (U+009B is CSI to a terminal showing the logs): refused in user ids. */
+export const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
+/** A user id as a token's `sub` carries it, and as the admin API takes one: 1 to 255 characters, none of them control characters. */
+export const USER_ID_PATTERN = /^[^\u0000-\u001f\u007f-\u009f]{1,255}$/;
 
 /**
  * A string of `min` to `max` Unicode code points: well-formed (no lone
@@ -92,17 +98,17 @@ export function IsRoomName(options?: ValidationOptions): PropertyDecorator {
 }
 
 /**
- * Whether JSON-like `value` holds a number JSON.parse could not represent
- * (`1e400` parses as Infinity), which JSON.stringify would write as null.
+ * Whether `value` holds a number JSON cannot carry (NaN, Infinity: `1e400`
+ * parses as Infinity), which JSON.stringify would write as null. Seen as
+ * JSON.stringify sees it, after any `toJSON` of a host's object.
  */
 function holdsNonFiniteNumber(value: unknown): boolean {
-  const stack: unknown[] = [value];
-  while (stack.length > 0) {
-    const current = stack.pop();
-    if (typeof current === 'number' && !Number.isFinite(current)) return true;
-    if (current !== null && typeof current === 'object') for (const child of Object.values(current)) stack.push(child);
-  }
-  return false;
+  let found = false;
+  JSON.stringify(value, (_key, child: unknown) => {
+    if (typeof child === 'number' && !Number.isFinite(child)) found = true;
+    return found ? undefined : child;
+  });
+  return found;
 }
 
 /** A JSON object (not an array) whose serialised form fits in the payload limit (its depth is bounded by the validation pipe). */
@@ -116,14 +122,16 @@ export function IsPayload(options?: ValidationOptions): PropertyDecorator {
         // Stored, such a number would come back as null: refused rather than changed.
         message: ({ property, value }) =>
           value !== null && typeof value === 'object' && !Array.isArray(value) && holdsNonFiniteNumber(value)
-            ? `${property} must not hold a number beyond the range of a double (such as 1e400): it would be stored as null`
+            ? `${property} must hold only finite numbers: NaN, Infinity or a number beyond a double (such as 1e400) would be stored as null`
             : `${property} must be a JSON object of at most ${PAYLOAD_MAX_BYTES} bytes`,
         ...options,
       },
       validator: {
         validate(value: unknown) {
           if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
-          return utf8ByteLength(JSON.stringify(value)) <= PAYLOAD_MAX_BYTES && !holdsNonFiniteNumber(value);
+          const json = JSON.stringify(value);
+          // A non-finite number is written as null: only then is it worth looking for one.
+          return utf8ByteLength(json) <= PAYLOAD_MAX_BYTES && !(json.includes('null') && holdsNonFiniteNumber(value));
         },
       },
     });
