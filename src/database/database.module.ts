@@ -1,4 +1,4 @@
-import { Global, Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { Global, Inject, Logger, Module, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import { DataSource, MigrationExecutor } from 'typeorm';
 import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime-options.js';
@@ -43,7 +43,8 @@ async function migrate(dataSource: DataSource): Promise<void> {
  * On the host's DataSource the host runs the module's migrations. Without them
  * every request would answer UNAVAILABLE ("no such table" in the log) and a
  * schema made by `synchronize` would lack the seeded roles: the start stops
- * instead, naming what to do.
+ * instead, naming what to do. Checked when the app initialises (`init`,
+ * `listen`), not when it is created: a host may run its migrations in between.
  */
 async function assertMigrated(dataSource: DataSource): Promise<void> {
   const applied = new Set((await new MigrationExecutor(dataSource).getExecutedMigrations()).map((migration) => migration.name));
@@ -51,7 +52,7 @@ async function assertMigrated(dataSource: DataSource): Promise<void> {
   if (missing.length === 0) return;
   throw new Error(
     `RealtimeModule: the host's DataSource has not run ${missing.join(', ')}: add realtimeMigrations to its migrations ` +
-      `and run them (migrationsRun: true, or the typeorm CLI's migration:run) before the module starts`,
+      `and run them (migrationsRun: true, the typeorm CLI's migration:run, or dataSource.runMigrations() before app.init() or app.listen())`,
   );
 }
 
@@ -75,7 +76,6 @@ async function assertMigrated(dataSource: DataSource): Promise<void> {
           );
         }
         if (!shared.isInitialized) await shared.initialize();
-        await assertMigrated(shared);
         if (shared.options.type === 'postgres') return shared;
         // TypeORM's SQLite drivers run everything on one connection per DataSource, so the
         // host's transactions and the module's would nest into each other: the module
@@ -87,13 +87,17 @@ async function assertMigrated(dataSource: DataSource): Promise<void> {
   ],
   exports: [dataSourceToken, TransactionRunner],
 })
-export class DatabaseModule implements OnApplicationShutdown {
+export class DatabaseModule implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('RealtimeDatabase');
 
   constructor(
     @Inject(dataSourceToken) private readonly dataSource: DataSource,
     @Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
   ) {}
+
+  async onModuleInit(): Promise<void> {
+    if ('dataSource' in this.options.database) await assertMigrated(this.options.database.dataSource);
+  }
 
   async onApplicationShutdown(): Promise<void> {
     const hosts = 'dataSource' in this.options.database && this.options.database.dataSource === this.dataSource;

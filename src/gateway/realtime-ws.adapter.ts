@@ -41,6 +41,8 @@ export class RealtimeWsAdapter extends WsAdapter {
   private shutdown!: GracefulShutdown;
   private metrics!: RealtimeMetrics;
   private framePolicy!: FramePolicy;
+  private websocketPath = '';
+  private warnedOfPathlessGateway = false;
 
   constructor(private readonly app: INestApplicationContext) {
     super(app);
@@ -54,6 +56,7 @@ export class RealtimeWsAdapter extends WsAdapter {
     this.metrics = this.app.get(RealtimeMetrics, { strict: false });
     const { websocket } = handshake.options;
     this.framePolicy = { perSecond: websocket.rateLimitPerSecond, burst: websocket.rateLimitBurst, closeAfterMs: websocket.floodCloseAfterMs };
+    this.websocketPath = websocket.path;
     // The path is matched by the adapter's upgrade listener, not by ws.
     const { path: _path, ...gatewayOptions } = options;
     const serverOptions = {
@@ -87,7 +90,8 @@ export class RealtimeWsAdapter extends WsAdapter {
 
   private createHostServer(port: number, options: Record<string, unknown>, realtimePath: string): WebSocketServer {
     const path = String(options.path);
-    const normalized = (value: string) => `/${value.replace(/^\/+|\/+$/g, '')}`;
+    // As @nestjs/platform-ws normalises a gateway's path: one leading slash, none trailing, no doubled ones.
+    const normalized = (value: string) => `/${value}`.replace(/\/+/g, '/').replace(/(.)\/$/, '$1');
     if (port === 0 && normalized(path) === normalized(realtimePath)) {
       throw new Error(`RealtimeWsAdapter: the gateway path ${path} is the realtime module's (websocket.path); give the gateway another one`);
     }
@@ -130,7 +134,14 @@ export class RealtimeWsAdapter extends WsAdapter {
     handlers: MessageMappingProperties[],
     transform: (data: unknown) => Observable<unknown>,
   ): void {
-    if (!isProtocol(handlers)) return super.bindMessageHandlers(socket, handlers, transform);
+    if (!isProtocol(handlers)) {
+      // A host gateway without a path of its own is given the module's server: both would answer every frame.
+      if (socket instanceof RealtimeWebSocket && !this.warnedOfPathlessGateway) {
+        this.warnedOfPathlessGateway = true;
+        this.frameLogger.error(`a gateway of the app shares the realtime module's path (${this.websocketPath}): give it a path of its own, @WebSocketGateway({ path })`);
+      }
+      return super.bindMessageHandlers(socket, handlers, transform);
+    }
     const byEvent = this.handlerTable(handlers);
     const connection = connectionOf(socket);
     const budget = new FrameBudget(this.framePolicy, Date.now());

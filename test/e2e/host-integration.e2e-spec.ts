@@ -2,6 +2,7 @@ import { Controller, Get, Injectable, Module, ValidationPipe, type INestApplicat
 import { NestFactory } from '@nestjs/core';
 import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { MessageBody, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import type { AddressInfo } from 'node:net';
 import { WebSocket } from 'ws';
 import { DataSource } from 'typeorm';
@@ -19,6 +20,7 @@ import {
   realtimeMigrations,
   type AuthenticatedUser,
   type RealtimeModuleExtras,
+  type RealtimeModuleOptions,
   type TokenClaims,
 } from '../../src/index.js';
 import { CreateOrders1700000000000, HostAppModule, Order, RealtimeEventLog } from '../host-app/host-app.module.js';
@@ -29,7 +31,7 @@ import { TEST_AUDIENCE, TEST_ISSUER, TEST_SECRET, token } from '../support/token
 import { waitUntil } from '../support/wait.js';
 
 /** RealtimeModule as a host imports it with a SQLite file of its own, the test tokens' settings and `root` an admin. */
-async function realtimeOnOwnSqliteFile(extras: RealtimeModuleExtras = {}) {
+async function realtimeOnOwnSqliteFile(extras: Partial<RealtimeModuleOptions> & RealtimeModuleExtras = {}) {
   const { sqlitePath } = await freshDatabase('sqlite');
   return RealtimeModule.forRoot({
     database: { type: 'sqlite', path: sqlitePath! },
@@ -39,15 +41,17 @@ async function realtimeOnOwnSqliteFile(extras: RealtimeModuleExtras = {}) {
   });
 }
 
-/** Starts a host app as its main.ts would (`configure` before it listens), hands `use` its URLs, and closes it. */
+/** Starts a host app as its main.ts would (`configure`, then `beforeListen`, before it listens), hands `use` its URLs, and closes it. */
 async function withHostApp(
   hostModule: Type,
   use: (started: { app: INestApplication; httpUrl: string; wsUrl: string }) => Promise<void>,
   configure?: (app: INestApplication) => void,
+  beforeListen?: (app: INestApplication) => Promise<unknown>,
 ): Promise<void> {
   const app = await NestFactory.create(hostModule, { logger: false, abortOnError: false });
   app.useWebSocketAdapter(new RealtimeWsAdapter(app));
   configure?.(app);
+  await beforeListen?.(app);
   await app.listen(0, '127.0.0.1');
   try {
     const { port } = app.getHttpServer().address() as AddressInfo;
@@ -297,22 +301,82 @@ describe('a host app with a global ValidationPipe of its own', () => {
 });
 
 describe('a host app that shares its DataSource without the module migrations', () => {
-  it('does not start, and says what to add', async () => {
+  async function sharingHostModule(migrations: Function[]) {
     const { sqlitePath } = await freshDatabase('sqlite');
     @Module({
       imports: [
         // synchronize makes the tables, not the seeded roles: only the migrations do both.
-        TypeOrmModule.forRoot({ type: 'better-sqlite3', database: sqlitePath!, entities: [Order, ...realtimeEntities], synchronize: true }),
+        TypeOrmModule.forRoot({ type: 'better-sqlite3', database: sqlitePath!, entities: [Order, ...realtimeEntities], migrations, synchronize: migrations.length === 0 }),
         RealtimeModule.forRootAsync({
           inject: [DataSource],
-          useFactory: (dataSource: DataSource) => ({ database: { dataSource }, auth: { secret: TEST_SECRET } }),
+          useFactory: (dataSource: DataSource) => ({ database: { dataSource }, auth: { secret: TEST_SECRET, issuer: TEST_ISSUER, audience: TEST_AUDIENCE } }),
         }),
       ],
     })
-    class UnmigratedHostModule {}
-    const starting = NestFactory.create(UnmigratedHostModule, { logger: false, abortOnError: false });
-    await expect(starting).rejects.toThrow(
+    class SharingHostModule {}
+    return SharingHostModule;
+  }
+
+  it('does not start, and says what to add', async () => {
+    const app = await NestFactory.create(await sharingHostModule([]), { logger: false, abortOnError: false });
+    await expect(app.init()).rejects.toThrow(
       `RealtimeModule: the host's DataSource has not run ${realtimeMigrations.map((migration) => migration.name).join(', ')}: add realtimeMigrations to its migrations`,
     );
+    await app.close();
+  });
+
+  it('starts when the host runs them after creating the app, before it listens', async () => {
+    await withHostApp(await sharingHostModule([CreateOrders1700000000000, ...realtimeMigrations]), async ({ wsUrl }) => {
+      const alice = await TestClient.connect(wsUrl, { token: token('alice') });
+      expect(await alice.ok('room.join', { room: 'late' })).toEqual({ room: 'late', lastSeq: 0 });
+      await alice.close();
+    }, undefined, (app) => app.get(DataSource).runMigrations());
+  });
+});
+
+describe("a host app's own gateway and the module's path", () => {
+  it('stops the start when a gateway names the same path, however it is written', async () => {
+    @WebSocketGateway({ path: '/realtime//ws/' })
+    class ClashingGateway {
+      @SubscribeMessage('echo')
+      echo(@MessageBody() data: unknown) {
+        return data;
+      }
+    }
+    @Module({ imports: [await realtimeOnOwnSqliteFile({ websocket: { path: '/realtime/ws' } })], providers: [ClashingGateway] })
+    class ClashingHostModule {}
+    const app = await NestFactory.create(ClashingHostModule, { logger: false, abortOnError: false });
+    app.useWebSocketAdapter(new RealtimeWsAdapter(app));
+    await expect(app.init()).rejects.toThrow("RealtimeWsAdapter: the gateway path /realtime//ws/ is the realtime module's (websocket.path)");
+    await app.close();
+  });
+
+  it('says once, as an error, that a gateway without a path shares the sockets of the module', async () => {
+    @WebSocketGateway()
+    class PathlessGateway {
+      @SubscribeMessage('echo')
+      echo(@MessageBody() data: unknown) {
+        return data;
+      }
+    }
+    @Module({ imports: [await realtimeOnOwnSqliteFile()], providers: [PathlessGateway] })
+    class PathlessHostModule {}
+    const errors: string[] = [];
+    const quiet = () => undefined;
+    const app = await NestFactory.create(PathlessHostModule, {
+      logger: { log: quiet, warn: quiet, debug: quiet, verbose: quiet, error: (message: unknown) => errors.push(String(message)) },
+      abortOnError: false,
+    });
+    app.useWebSocketAdapter(new RealtimeWsAdapter(app));
+    await app.listen(0, '127.0.0.1');
+    try {
+      const { port } = app.getHttpServer().address() as AddressInfo;
+      const sockets = [await TestClient.connect(`ws://127.0.0.1:${port}/ws`, { token: token('alice') }), await TestClient.connect(`ws://127.0.0.1:${port}/ws`, { token: token('bob') })];
+      await waitUntil(() => errors.length > 0);
+      expect(errors).toEqual(["a gateway of the app shares the realtime module's path (/ws): give it a path of its own, @WebSocketGateway({ path })"]);
+      await Promise.all(sockets.map((socket) => socket.close()));
+    } finally {
+      await app.close();
+    }
   });
 });
