@@ -1,5 +1,5 @@
 /** The public API of the module, for host apps. */
-export { RealtimeModule, type RealtimeModuleAsyncOptions, type RealtimeModuleExtras } from './realtime.module.js';
+export { RealtimeModule, type RealtimeModuleAsyncOptions, type RealtimeModuleExtras, type RealtimeOptionsFactory } from './realtime.module.js';
 export type {
   RealtimeModuleOptions,
   DatabaseOptions,

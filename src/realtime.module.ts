@@ -25,10 +25,18 @@ export interface RealtimeModuleExtras extends Pick<ModuleMetadata, 'imports'> {
   userResolver?: Type<UserResolver>;
 }
 
-export interface RealtimeModuleAsyncOptions extends RealtimeModuleExtras {
-  useFactory: (...args: any[]) => RealtimeModuleOptions | Promise<RealtimeModuleOptions>;
-  inject?: any[];
+/** A class that makes the module's options, for `forRootAsync({ useClass })` or `({ useExisting })`. */
+export interface RealtimeOptionsFactory {
+  createRealtimeOptions(): RealtimeModuleOptions | Promise<RealtimeModuleOptions>;
 }
+
+/** The options made at start-up: by a factory function, or by a RealtimeOptionsFactory the module creates (`useClass`) or the host provides (`useExisting`, from `imports`). */
+export type RealtimeModuleAsyncOptions = RealtimeModuleExtras &
+  (
+    | { useFactory: (...args: any[]) => RealtimeModuleOptions | Promise<RealtimeModuleOptions>; inject?: any[] }
+    | { useClass: Type<RealtimeOptionsFactory> }
+    | { useExisting: Type<RealtimeOptionsFactory> }
+  );
 
 /** Options and the user resolver, visible to every module of the feature. */
 @Global()
@@ -46,26 +54,31 @@ class RealtimeCoreModule {}
 export class RealtimeModule {
   static forRoot(options: RealtimeModuleOptions & RealtimeModuleExtras): DynamicModule {
     const { imports, userResolver, ...settings } = options;
-    return this.assemble({ provide: REALTIME_OPTIONS, useValue: resolveOptions(settings) }, imports ?? [], { userResolver });
+    return this.assemble([{ provide: REALTIME_OPTIONS, useValue: resolveOptions(settings) }], imports ?? [], { userResolver });
   }
 
   static forRootAsync(options: RealtimeModuleAsyncOptions): DynamicModule {
-    return this.assemble(
-      {
-        provide: REALTIME_OPTIONS,
-        inject: options.inject ?? [],
-        useFactory: async (...args: unknown[]) => resolveOptions(await options.useFactory(...args)),
-      },
-      options.imports ?? [],
-      options,
-    );
+    if ('useFactory' in options) {
+      const { useFactory, inject = [] } = options;
+      const optionsProvider = { provide: REALTIME_OPTIONS, inject, useFactory: async (...args: unknown[]) => resolveOptions(await useFactory(...args)) };
+      return this.assemble([optionsProvider], options.imports ?? [], options);
+    }
+    const factoryClass = 'useClass' in options ? options.useClass : options.useExisting;
+    const optionsProvider = {
+      provide: REALTIME_OPTIONS,
+      inject: [factoryClass],
+      useFactory: async (factory: RealtimeOptionsFactory) => resolveOptions(await factory.createRealtimeOptions()),
+    };
+    // useExisting: the host's own instance, provided by one of `imports`.
+    const created: Provider[] = 'useClass' in options ? [options.useClass] : [];
+    return this.assemble([optionsProvider, ...created], options.imports ?? [], options);
   }
 
-  private static assemble(optionsProvider: Provider, imports: ModuleMetadata['imports'], extras: RealtimeModuleExtras): DynamicModule {
+  private static assemble(optionsProviders: Provider[], imports: ModuleMetadata['imports'], extras: RealtimeModuleExtras): DynamicModule {
     const core: DynamicModule = {
       module: RealtimeCoreModule,
       imports,
-      providers: [optionsProvider, { provide: UserResolver, useClass: extras.userResolver ?? ClaimsUserResolver }],
+      providers: [...optionsProviders, { provide: UserResolver, useClass: extras.userResolver ?? ClaimsUserResolver }],
       exports: [REALTIME_OPTIONS, UserResolver],
     };
     return {

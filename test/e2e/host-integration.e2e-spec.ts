@@ -20,7 +20,9 @@ import {
   realtimeMigrations,
   type AuthenticatedUser,
   type RealtimeModuleExtras,
+  type RealtimeModuleAsyncOptions,
   type RealtimeModuleOptions,
+  type RealtimeOptionsFactory,
   type TokenClaims,
 } from '../../src/index.js';
 import { CreateOrders1700000000000, HostAppModule, Order, RealtimeEventLog } from '../host-app/host-app.module.js';
@@ -378,5 +380,44 @@ describe("a host app's own gateway and the module's path", () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+describe('a host app making the options with a class of its own', () => {
+  /** The host's configuration: which file the module's database is in. */
+  let databaseFile = '';
+  @Injectable()
+  class DatabaseFiles {
+    realtime = () => databaseFile;
+  }
+  @Module({ providers: [DatabaseFiles], exports: [DatabaseFiles] })
+  class FilesModule {}
+  @Injectable()
+  class RealtimeSettings implements RealtimeOptionsFactory {
+    constructor(private readonly files: DatabaseFiles) {}
+    createRealtimeOptions() {
+      return {
+        database: { type: 'sqlite' as const, path: this.files.realtime() },
+        auth: { secret: TEST_SECRET, issuer: TEST_ISSUER, audience: TEST_AUDIENCE },
+        websocket: { path: '/live' },
+      };
+    }
+  }
+  @Module({ imports: [FilesModule], providers: [RealtimeSettings], exports: [RealtimeSettings] })
+  class SettingsModule {}
+
+  const cases: Array<[string, RealtimeModuleAsyncOptions]> = [
+    ['useClass: the module creates it with the modules it names', { useClass: RealtimeSettings, imports: [FilesModule] }],
+    ['useExisting: the host provides it', { useExisting: RealtimeSettings, imports: [SettingsModule] }],
+  ];
+  it.each(cases)('%s', async (_case, asyncOptions) => {
+    databaseFile = (await freshDatabase('sqlite')).sqlitePath!;
+    @Module({ imports: [RealtimeModule.forRootAsync(asyncOptions)] })
+    class SettingsHostModule {}
+    await withHostApp(SettingsHostModule, async ({ httpUrl }) => {
+      const alice = await TestClient.connect(`${httpUrl.replace('http', 'ws')}/live`, { token: token('alice') });
+      expect(await alice.ok('room.join', { room: 'settings' })).toEqual({ room: 'settings', lastSeq: 0 });
+      await alice.close();
+    });
   });
 });
