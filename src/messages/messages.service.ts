@@ -60,10 +60,11 @@ export class MessagesService {
   async edit(user: AuthenticatedUser, room: string, seq: number, text: string): Promise<MessageUpdatedPush> {
     const target = await this.rooms.findActive(user.tenantId, room);
     const message = await this.findMessage(target, seq);
+    // Permissions are settled first (someone else's deleted message is FORBIDDEN, as its deletion is), and before the
+    // transaction, which then holds no connection waiting for them.
+    if (message.senderId !== user.id) await this.authorization.assertAny(user, [Permission.MESSAGE_EDIT_ANY], room);
     const deleted = () => RealtimeError.conflict(`message ${seq} in room ${room} was deleted`);
     if (message.deletedAt !== null) throw deleted();
-    // Permissions are settled before the transaction, which then holds no connection waiting for them.
-    if (message.senderId !== user.id) await this.authorization.assertAny(user, [Permission.MESSAGE_EDIT_ANY], room);
     const editedAt = Date.now();
     const { affected } = await this.transactions.run((manager) =>
       manager.update(MessageEntity, { id: message.id, deletedAt: IsNull() }, { text, editedAt }),

@@ -267,6 +267,8 @@ describeEachDatabase('messaging', (kind) => {
     // Deleting twice is harmless; editing a deleted message is a conflict.
     expect(await alice.ok('message.delete', { room: 'edits', seq })).toEqual({ room: 'edits', seq });
     expect((await alice.error('message.edit', { room: 'edits', seq, text: 'back' })).code).toBe('CONFLICT');
+    // Someone else's deleted message is not theirs to edit, as it was not theirs to delete.
+    expect((await bob.error('message.edit', { room: 'edits', seq, text: 'back' })).code).toBe('FORBIDDEN');
 
     const next = await alice.ok('message.send', { room: 'edits', text: 'after', clientMsgId: 'e2' });
     expect(next.seq).toBe(seq + 1);
