@@ -64,6 +64,7 @@ export class RealtimeModule {
       return this.assemble([optionsProvider], options.imports ?? [], options);
     }
     const factoryClass = 'useClass' in options ? options.useClass : options.useExisting;
+    if (typeof factoryClass !== 'function') throw new Error('RealtimeModule.forRootAsync needs useFactory, useClass or useExisting');
     const optionsProvider = {
       provide: REALTIME_OPTIONS,
       inject: [factoryClass],

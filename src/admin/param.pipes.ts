@@ -1,6 +1,6 @@
 import { Injectable, type PipeTransform } from '@nestjs/common';
 import { RealtimeError } from '../protocol/error-codes.js';
-import { assertRoomName, USER_ID_PATTERN } from '../protocol/validators.js';
+import { assertRoomName, USER_ID_PATTERN, USER_ID_RULE } from '../protocol/validators.js';
 import { SYSTEM_SENDER } from '../protocol/wire.js';
 
 /** `:room` route parameters: refused like a bad room field, before any lookup. */
@@ -31,7 +31,7 @@ export class SeqPipe implements PipeTransform<string, number> {
 export class UserIdPipe implements PipeTransform<string, string> {
   transform(value: string): string {
     if (!USER_ID_PATTERN.test(value)) {
-      const message = 'userId must be 1 to 255 characters without control characters';
+      const message = `userId must be ${USER_ID_RULE}`;
       throw RealtimeError.badRequest(message, [{ field: 'userId', constraint: 'userId', message }]);
     }
     if (value === SYSTEM_SENDER.id) {

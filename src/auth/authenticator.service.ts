@@ -2,6 +2,7 @@ import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { RealtimeError } from '../protocol/error-codes.js';
+import { MAX_CLAIM_LENGTH } from '../protocol/limits.js';
 import { CONTROL_CHARACTER, LONE_SURROGATE } from '../protocol/validators.js';
 import { SYSTEM_SENDER } from '../protocol/wire.js';
 import { SHARED_ROLE_TENANT } from '../authorization/role.entity.js';
@@ -9,7 +10,6 @@ import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime-opti
 import type { AuthenticatedUser, TokenClaims } from './authenticated-user.js';
 import { UserResolver } from './user-resolver.js';
 
-const MAX_CLAIM_LENGTH = 255;
 
 /** Verifies access tokens and turns them into users; the one place tokens are checked. */
 @Injectable()

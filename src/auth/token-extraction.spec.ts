@@ -25,6 +25,12 @@ describe('redactTokenFromUrl', () => {
     expect(redactTokenFromUrl(`/ws?q=x.${jwt}`)).toBe('/ws?q=[redacted]');
   });
 
+  it('finds a token after a percent-escape in the path, which is not decoded', () => {
+    expect(redactTokenFromUrl(`/ws%3Faccess_token%3D${jwt}`)).toBe('/ws%3Faccess_token%3D[redacted]');
+    expect(redactTokenFromUrl(`/rooms/Bearer%20${jwt}`)).toBe('/rooms/Bearer%20[redacted]');
+    expect(redactTokenFromUrl(`/x%2F${jwt}`)).toBe('/x%2F[redacted]');
+  });
+
   it('leaves a URL without a token as it came', () => {
     for (const url of ['/rooms/general/messages?after=3&limit=20', '/rooms/a.b:c/poll?after=0', '/health/ready', '/x?q=a+b%20c']) {
       expect(redactTokenFromUrl(url)).toBe(url);
@@ -38,6 +44,7 @@ describe('missingTokenReason', () => {
   it('points at the header when it holds a bare token or an empty Bearer', () => {
     expect(reason(jwt)).toBe('the Authorization header must be "Bearer <token>"');
     expect(reason('Bearer ')).toBe('the Authorization header must be "Bearer <token>"');
+    expect(reason(`JWT ${jwt}`)).toBe('the Authorization header must be "Bearer <token>"');
   });
 
   it("leaves another scheme's header alone (a browser sends Basic by itself behind HTTP auth)", () => {

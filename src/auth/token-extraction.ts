@@ -21,8 +21,9 @@ export interface FoundToken {
  */
 export function missingTokenReason(request: Pick<IncomingMessage, 'headers' | 'url'>, sources: TokenSources): string {
   const header = request.headers.authorization?.trim();
-  // A bare token, or Bearer without one. Another scheme (Basic, which browsers add by themselves behind HTTP auth) is not ours to correct.
-  if (header && (!/\s/.test(header) || /^bearer\s/i.test(header))) return 'the Authorization header must be "Bearer <token>"';
+  // A bare token, Bearer without one, or a JWT under another scheme. Another scheme's credentials (Basic, which
+  // browsers add by themselves behind HTTP auth) are not ours to correct.
+  if (header && (!/\s/.test(header) || /^bearer\s/i.test(header) || /^\S+\s+eyJ/.test(header))) return 'the Authorization header must be "Bearer <token>"';
   const url = request.url ?? '';
   const queryStart = url.indexOf('?');
   if (!sources.query && queryStart >= 0 && new URLSearchParams(url.slice(queryStart + 1)).has('access_token')) {
@@ -99,11 +100,13 @@ function isCrossSite(request: Pick<IncomingMessage, 'headers'>, allowedOrigins: 
 
 /**
  * A JWT (its header always starts `{"`, eyJ in base64url), wherever a client
- * put it. Only where a word begins: from every `eyJ` of a long run of them
- * the search took time growing with the square of the URL (83 ms for 16 KB),
- * which any unauthenticated request could ask for.
+ * put it: where a word begins, or after a percent-escape (`%3D`, `%2F`, `%20`
+ * in a path, which is not decoded). Not from every `eyJ` of a long run of
+ * them: that search took time growing with the square of the URL (83 ms for
+ * 16 KB), which any unauthenticated request could ask for. (A token glued to
+ * a word, `a_eyJ...`, is the price.)
  */
-const JWT_SHAPED = /(?<![\w-])eyJ[\w-]*\.[\w-]*\.[\w-]*/g;
+const JWT_SHAPED = /(?<=^|[^\w-]|%[0-9A-Fa-f]{2})eyJ[\w-]*\.[\w-]*\.[\w-]*/g;
 
 /**
  * The URL for logs: the value of every query parameter whose decoded name is

@@ -10,3 +10,5 @@ export const HISTORY_MAX_LIMIT = 100;
 export const REQUEST_ID_MAX_LENGTH = 128;
 /** Objects and arrays nested deeper than this in a frame's `data` or a REST body are refused. */
 export const MAX_NESTING_DEPTH = 32;
+/** A token's `sub`, `name` and `tid`, and so a user id in the admin API (UTF-16 units, as the columns are sized). */
+export const MAX_CLAIM_LENGTH = 255;

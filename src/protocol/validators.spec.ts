@@ -39,6 +39,11 @@ describe('IsPayload', () => {
     expect((await validate(dto)).find((error) => error.property === 'payload')?.constraints?.payload).toMatch(/^payload must hold only finite numbers/);
   });
 
+  it('refuses a Number object holding NaN, which JSON writes as its value', async () => {
+    const dto = Object.assign(new SendMessageDto(), { room: 'general', clientMsgId: 'c1', payload: { ratio: Object(Number.NaN) as number } });
+    expect((await validate(dto)).find((error) => error.property === 'payload')?.constraints?.payload).toMatch(/^payload must hold only finite numbers/);
+  });
+
   it("looks at a host object as JSON does, after its toJSON", async () => {
     const payload = { quote: { bid: 1.2, internal: Number.NaN, toJSON: () => ({ bid: 1.2 }) } };
     const dto = Object.assign(new SendMessageDto(), { room: 'general', clientMsgId: 'c1', payload });

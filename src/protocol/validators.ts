@@ -3,7 +3,7 @@ import { registerDecorator, ValidateIf, type ValidationOptions } from 'class-val
 import { JSONSchema } from 'class-validator-jsonschema';
 import type { ISchemaConverters } from 'class-validator-jsonschema/build/defaultConverters.js';
 import { RealtimeError } from './error-codes.js';
-import { PAYLOAD_MAX_BYTES, ROOM_NAME_MAX_LENGTH, ROOM_NAME_PATTERN } from './limits.js';
+import { MAX_CLAIM_LENGTH, PAYLOAD_MAX_BYTES, ROOM_NAME_MAX_LENGTH, ROOM_NAME_PATTERN } from './limits.js';
 
 /**
  * UTF-8 bytes of a string, without Node's Buffer: this file is also compiled
@@ -36,9 +36,11 @@ export function Optional(): PropertyDecorator {
 export const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** C0 controls (NUL included), DEL and C1 (U+009B is CSI to a terminal showing the logs): refused in user ids. */
-export const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
-/** A user id as a token's `sub` carries it, and as the admin API takes one: 1 to 255 characters, none of them control characters. */
-export const USER_ID_PATTERN = /^[^\u0000-\u001f\u007f-\u009f]{1,255}$/;
+const CONTROL_CHARACTERS = '\\u0000-\\u001f\\u007f-\\u009f';
+export const CONTROL_CHARACTER = new RegExp(`[${CONTROL_CHARACTERS}]`);
+/** A user id as a token's `sub` carries it, and as the admin API takes one. */
+export const USER_ID_PATTERN = new RegExp(`^[^${CONTROL_CHARACTERS}]{1,${MAX_CLAIM_LENGTH}}$`);
+export const USER_ID_RULE = `1 to ${MAX_CLAIM_LENGTH} characters without control characters`;
 
 /**
  * A string of `min` to `max` Unicode code points: well-formed (no lone
@@ -105,7 +107,9 @@ export function IsRoomName(options?: ValidationOptions): PropertyDecorator {
 function holdsNonFiniteNumber(value: unknown): boolean {
   let found = false;
   JSON.stringify(value, (_key, child: unknown) => {
-    if (typeof child === 'number' && !Number.isFinite(child)) found = true;
+    // A Number object (`Object(NaN)`) reaches the replacer as an object, and is written as its value.
+    const number = child instanceof Number ? child.valueOf() : child;
+    if (typeof number === 'number' && !Number.isFinite(number)) found = true;
     return found ? undefined : child;
   });
   return found;

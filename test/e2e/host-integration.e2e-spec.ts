@@ -410,6 +410,12 @@ describe('a host app making the options with a class of its own', () => {
     ['useClass: the module creates it with the modules it names', { useClass: RealtimeSettings, imports: [FilesModule] }],
     ['useExisting: the host provides it', { useExisting: RealtimeSettings, imports: [SettingsModule] }],
   ];
+  it('says what it needs when given none of the three', () => {
+    expect(() => RealtimeModule.forRootAsync({ imports: [SettingsModule] } as unknown as RealtimeModuleAsyncOptions)).toThrow(
+      'RealtimeModule.forRootAsync needs useFactory, useClass or useExisting',
+    );
+  });
+
   it.each(cases)('%s', async (_case, asyncOptions) => {
     databaseFile = (await freshDatabase('sqlite')).sqlitePath!;
     @Module({ imports: [RealtimeModule.forRootAsync(asyncOptions)] })

@@ -9,7 +9,7 @@ import {
   MaxLength,
   ValidateIf,
 } from 'class-validator';
-import { IsRoomName, IsText, Optional, QueryInteger, USER_ID_PATTERN } from '../../protocol/validators.js';
+import { IsRoomName, IsText, Optional, QueryInteger, USER_ID_PATTERN, USER_ID_RULE } from '../../protocol/validators.js';
 
 export const ROLE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -116,6 +116,6 @@ export class AuditQueryDto {
 
   @ApiPropertyOptional({ description: 'Only changes by this user id' })
   @Optional()
-  @Matches(USER_ID_PATTERN, { message: 'actor must be 1 to 255 characters without control characters' })
+  @Matches(USER_ID_PATTERN, { message: `actor must be ${USER_ID_RULE}` })
   actor?: string;
 }
