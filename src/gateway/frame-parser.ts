@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { type ErrorDetail } from '../protocol/error-codes.js';
 import { REQUEST_ID_MAX_LENGTH } from '../protocol/limits.js';
+import { isPlainObject } from '../protocol/validators.js';
 
 export interface ParsedFrame {
   event: string;
@@ -17,10 +18,6 @@ export interface RefusedFrame {
 }
 
 const MAX_EVENT_NAME = 64;
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
 
 /** At most REQUEST_ID_MAX_LENGTH code points, as the contract counts lengths (an emoji is one, not two). */
 function isRequestIdLength(id: string): boolean {

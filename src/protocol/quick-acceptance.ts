@@ -1,6 +1,7 @@
 import { TransformationType } from 'class-transformer';
 import { defaultMetadataStorage as transformerMetadata } from 'class-transformer/cjs/storage.js';
 import { getMetadataStorage, ValidationTypes, type ValidationArguments } from 'class-validator';
+import { isPlainObject } from './validators.js';
 
 /**
  * Builds the DTO instance for `value` when it certainly passes validation, or
@@ -82,7 +83,7 @@ function compile(metatype: DtoClass): QuickAcceptance | null {
 
   const targetName = metatype.name;
   return (value) => {
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+    if (!isPlainObject(value)) return undefined;
     // A property the whitelist would strip (`__proto__` and `constructor` among them): the pipe strips it.
     for (const key of Object.keys(value)) if (!properties.has(key)) return undefined;
     const object = Object.assign(new metatype(), value) as Record<string, unknown>;

@@ -3,7 +3,7 @@ import { getMetadataStorage, validate } from 'class-validator';
 import { RealtimeError, type ErrorDetail } from './error-codes.js';
 import { MAX_NESTING_DEPTH } from './limits.js';
 import { quickAcceptanceFor } from './quick-acceptance.js';
-import { nestsDeeperThan } from './validators.js';
+import { isPlainObject, nestsDeeperThan } from './validators.js';
 
 /** Constraints on a value's type: when one fails, the others (range, length) say nothing true about the value. */
 const TYPE_CONSTRAINTS = new Set(['isInt', 'isString', 'isBoolean', 'isArray', 'isObject', 'isNumber']);
@@ -20,7 +20,7 @@ function flatten(errors: ValidationError[], prefix = ''): ErrorDetail[] {
 
 /** The property of `value` that nests too deeply, for the error's `field`. */
 function tooDeepField(value: unknown, fallback: string): string {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return fallback;
+  if (!isPlainObject(value)) return fallback;
   const deep = Object.entries(value).find(([, child]) => nestsDeeperThan(child, MAX_NESTING_DEPTH - 1));
   return deep ? deep[0] : fallback;
 }
@@ -35,7 +35,7 @@ const BODY_NOT_AN_OBJECT = 'the body must be a JSON object';
  * DTO's fields: "clientMsgId is missing" for a body that is not even an object.
  */
 function assertObjectBody(value: unknown): void {
-  if (value === undefined || (value !== null && typeof value === 'object' && !Array.isArray(value))) return;
+  if (value === undefined || isPlainObject(value)) return;
   throw RealtimeError.badRequest(BODY_NOT_AN_OBJECT, [{ field: 'body', constraint: 'isObject', message: BODY_NOT_AN_OBJECT }]);
 }
 
@@ -65,7 +65,6 @@ function withOnlyProperties(value: Record<string, unknown>, properties: Readonly
   return kept;
 }
 
-const isPlainObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
 
 /**
  * Each parameter of the query is one value. Express keeps `after[]=1` and

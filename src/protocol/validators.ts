@@ -32,6 +32,11 @@ export function Optional(): PropertyDecorator {
   return ValidateIf((_object, value) => value !== undefined);
 }
 
+/** A JSON object: not null, not an array. */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
 /** A surrogate without its pair: not well-formed Unicode, stored as U+FFFD in UTF-8 columns. */
 export const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
@@ -125,14 +130,14 @@ export function IsPayload(options?: ValidationOptions): PropertyDecorator {
       options: {
         // Stored, such a number would come back as null: refused rather than changed.
         message: ({ property, value }) =>
-          value !== null && typeof value === 'object' && !Array.isArray(value) && holdsNonFiniteNumber(value)
+          isPlainObject(value) && holdsNonFiniteNumber(value)
             ? `${property} must hold only finite numbers: NaN, Infinity or a number beyond a double (such as 1e400) would be stored as null`
             : `${property} must be a JSON object of at most ${PAYLOAD_MAX_BYTES} bytes`,
         ...options,
       },
       validator: {
         validate(value: unknown) {
-          if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+          if (!isPlainObject(value)) return false;
           const json = JSON.stringify(value);
           // A non-finite number is written as null: only then is it worth looking for one.
           return utf8ByteLength(json) <= PAYLOAD_MAX_BYTES && !(json.includes('null') && holdsNonFiniteNumber(value));
