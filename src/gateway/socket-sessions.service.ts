@@ -38,7 +38,7 @@ export class SocketSessionsService {
       this.started(connection, user);
     } else {
       // First-frame auth: the `auth` frame must come within the timeout.
-      connection.closeAt(Date.now() + this.options.auth.firstFrameAuthTimeoutMs, CloseCode.UNAUTHORIZED, 'no auth frame in time');
+      connection.closeAt(Date.now() + this.options.auth.firstFrameAuthTimeoutMs, CloseCode.UNAUTHORIZED, 'no valid auth frame in time');
     }
   }
 

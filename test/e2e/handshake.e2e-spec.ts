@@ -255,7 +255,7 @@ describeEachDatabase('handshake and token lifecycle', (kind) => {
 
     it('closes with 4001 when no auth frame comes in time', async () => {
       const client = await TestClient.connect(firstFrame.wsUrl);
-      expect(await client.closed).toEqual({ code: 4001, reason: 'no auth frame in time' });
+      expect(await client.closed).toEqual({ code: 4001, reason: 'no valid auth frame in time' });
     });
   });
 });
