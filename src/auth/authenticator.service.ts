@@ -10,7 +10,6 @@ import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime-opti
 import type { AuthenticatedUser, TokenClaims } from './authenticated-user.js';
 import { UserResolver } from './user-resolver.js';
 
-
 /** Verifies access tokens and turns them into users; the one place tokens are checked. */
 @Injectable()
 export class Authenticator {

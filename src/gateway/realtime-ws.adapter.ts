@@ -25,7 +25,6 @@ const CLIENT_EVENTS: ReadonlySet<string> = new Set(Object.values(ClientEvent));
 /** A reply this large (UTF-16 units, about 16 KB) counts as one more frame against the socket's rate limit. */
 const REPLY_UNITS_PER_FRAME = 16_384;
 
-
 /**
  * @nestjs/platform-ws with the contract's edges: the upgrade is authenticated
  * before it becomes a socket (401/403), the path and frame size come from the

@@ -65,7 +65,6 @@ function withOnlyProperties(value: Record<string, unknown>, properties: Readonly
   return kept;
 }
 
-
 /**
  * Each parameter of the query is one value. Express keeps `after[]=1` and
  * `after[x]=1` under those very keys, which the whitelist would strip without
